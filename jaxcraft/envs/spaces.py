@@ -1,0 +1,117 @@
+"""Action/observation spaces for functional JAX environments.
+
+gymnax ships `Discrete` and `Box`; jaxcraft adds `MultiDiscrete` for factorised
+VPT/MineRL-style action spaces (binary buttons + binned camera pitch/yaw).
+Spaces are plain frozen descriptions: the policy reads them to build its
+action distribution (`jaxcraft.ppo.distributions.for_space`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Space:
+    """Base class: `sample(key)` and `contains(x)`; `shape`/`dtype` describe one element."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+
+    def sample(self, key: jax.Array) -> jax.Array:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def contains(self, x: jax.Array) -> jax.Array:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class Discrete(Space):
+    """Integers in [0, n)."""
+
+    n: int
+    shape: tuple[int, ...] = ()
+    dtype: Any = jnp.int32
+
+    def sample(self, key):
+        return jax.random.randint(key, (), 0, self.n, dtype=self.dtype)
+
+    def contains(self, x):
+        x = jnp.asarray(x)
+        return jnp.logical_and(x >= 0, x < self.n)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiDiscrete(Space):
+    """A vector of independent integers, factor i in [0, nvec[i]).
+
+    `names` labels the factors (e.g. ("forward", ..., "camera_pitch", "camera_yaw")).
+    """
+
+    nvec: tuple[int, ...]
+    names: tuple[str, ...] = ()
+    dtype: Any = jnp.int32
+
+    def __post_init__(self):
+        if self.names and len(self.names) != len(self.nvec):
+            raise ValueError(f"MultiDiscrete: {len(self.names)} names for {len(self.nvec)} factors")
+        if any(int(n) < 1 for n in self.nvec):
+            raise ValueError(f"MultiDiscrete: every factor needs n >= 1, got {self.nvec}")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.nvec),)
+
+    def sample(self, key):
+        keys = jax.random.split(key, len(self.nvec))
+        return jnp.stack([jax.random.randint(k, (), 0, n, dtype=self.dtype) for k, n in zip(keys, self.nvec)])
+
+    def contains(self, x):
+        x = jnp.asarray(x)
+        return jnp.all(jnp.logical_and(x >= 0, x < jnp.asarray(self.nvec)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Box(Space):
+    """Arrays of a fixed shape with elementwise bounds."""
+
+    low: Any
+    high: Any
+    shape: tuple[int, ...]
+    dtype: Any = jnp.float32
+
+    def sample(self, key):
+        if jnp.issubdtype(self.dtype, jnp.integer):
+            return jax.random.randint(key, self.shape, self.low, jnp.asarray(self.high) + 1).astype(self.dtype)
+        return jax.random.uniform(key, self.shape, minval=self.low, maxval=self.high).astype(self.dtype)
+
+    def contains(self, x):
+        x = jnp.asarray(x)
+        return jnp.all(jnp.logical_and(x >= self.low, x <= self.high))
+
+
+def from_gymnax(space: Any) -> Space:
+    """Convert a gymnax space (Discrete/Box/Dict) to a jaxcraft space; pass ours through."""
+    if isinstance(space, Space):
+        return space
+    name = type(space).__name__
+    if name == "Discrete":
+        return Discrete(int(space.n))
+    if name == "Box":
+        return Box(space.low, space.high, tuple(space.shape), space.dtype)
+    raise TypeError(f"unsupported action space {name!r}; jaxcraft supports Discrete, MultiDiscrete and Box")
+
+
+def nvec_of(space: Space) -> Sequence[int]:
+    """Number of choices per factor: Discrete(n) is a single factor."""
+    if isinstance(space, Discrete):
+        return (space.n,)
+    if isinstance(space, MultiDiscrete):
+        return tuple(int(n) for n in space.nvec)
+    raise TypeError(f"{type(space).__name__} is not a discrete space")
+
+
+__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "from_gymnax", "nvec_of"]

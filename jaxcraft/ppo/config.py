@@ -1,0 +1,80 @@
+"""PPO hyper-parameters: one frozen, typed, documented dataclass.
+
+Every field carries its documentation in `metadata["doc"]` (see `describe`), so the CLI
+can list valid keys with their meaning and experiment files stay self-explaining.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+
+def documented(default: Any, doc: str) -> Any:
+    """A dataclass field with a default and a one-line description."""
+    return dataclasses.field(default=default, metadata={"doc": doc})
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Hyper-parameters of the PPO update (defaults follow CleanRL/PureJaxRL for small envs)."""
+
+    lr: float = documented(2.5e-4, "Adam(W) step size; must be > 0.")
+    anneal_lr: bool = documented(False, "Linearly decay the step size to 0 over the run.")
+    weight_decay: float = documented(0.0, "Decoupled weight decay (AdamW); ROCKET-3 uses 0.04.")
+    adam_eps: float = documented(1e-5, "Adam epsilon.")
+    max_grad_norm: float = documented(0.5, "Clip the global gradient norm to this value.")
+    gamma: float = documented(0.99, "Discount factor γ (ROCKET-3: 0.999).")
+    gae_lambda: float = documented(0.95, "GAE λ.")
+    num_epochs: int = documented(4, "Passes over each rollout per update.")
+    num_minibatches: int = documented(4, "Minibatches per epoch; must divide the number of chunks per env.")
+    chunk_len: int = documented(0, "Steps per training sequence; 0 = 1 for feed-forward nets, the whole rollout for recurrent nets. Recurrent chunks start from the hidden state stored at rollout time.")
+    clip_eps: float = documented(0.2, "PPO ratio clip ε.")
+    value_clip_eps: Optional[float] = documented(None, "Clip value updates to ±this around the old value; None = no clipping.")
+    vf_coef: float = documented(0.5, "Weight of the value loss.")
+    ent_coef: float = documented(0.01, "Weight of the entropy bonus (ROCKET-3: 0).")
+    normalize_advantages: bool = documented(True, "Standardise advantages per minibatch (over all devices).")
+    value_norm: bool = documented(False, "Predict values in units of EWMA-normalised targets (ROCKET-3).")
+    value_norm_decay: float = documented(0.99, "EWMA decay of the value-target statistics.")
+    kl_coef: float = documented(0.0, "Initial weight ρ of KL(π_θ ‖ π_ref) to a frozen reference policy (ROCKET-3: 0.2); 0 = off.")
+    kl_decay: float = documented(0.9995, "ρ is multiplied by this after every update (ROCKET-3: 0.9995).")
+    log_ratio_clip: Optional[float] = documented(None, "Clamp log(π_θ/π_old) to ±this before the ratio (ROCKET-3: 1.03); None = off.")
+    max_approx_kl: Optional[float] = documented(None, "Skip a minibatch step whose approx-KL exceeds this (or is not finite); None = never skip.")
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field."""
+        checks = [
+            ("lr", self.lr > 0, "must be > 0"),
+            ("weight_decay", self.weight_decay >= 0, "must be >= 0"),
+            ("max_grad_norm", self.max_grad_norm > 0, "must be > 0"),
+            ("gamma", 0 <= self.gamma <= 1, "must be in [0, 1]"),
+            ("gae_lambda", 0 <= self.gae_lambda <= 1, "must be in [0, 1]"),
+            ("num_epochs", self.num_epochs >= 1, "must be >= 1"),
+            ("num_minibatches", self.num_minibatches >= 1, "must be >= 1"),
+            ("chunk_len", self.chunk_len >= 0, "must be >= 0"),
+            ("clip_eps", self.clip_eps > 0, "must be > 0"),
+            ("value_clip_eps", self.value_clip_eps is None or self.value_clip_eps > 0, "must be > 0 or None"),
+            ("vf_coef", self.vf_coef >= 0, "must be >= 0"),
+            ("ent_coef", self.ent_coef >= 0, "must be >= 0"),
+            ("value_norm_decay", 0 < self.value_norm_decay < 1, "must be in (0, 1)"),
+            ("kl_coef", self.kl_coef >= 0, "must be >= 0"),
+            ("kl_decay", 0 < self.kl_decay <= 1, "must be in (0, 1]"),
+            ("log_ratio_clip", self.log_ratio_clip is None or self.log_ratio_clip > 0, "must be > 0 or None"),
+            ("max_approx_kl", self.max_approx_kl is None or self.max_approx_kl > 0, "must be > 0 or None"),
+        ]
+        for name, ok, why in checks:
+            if not ok:
+                raise ValueError(f"ppo.{name}={getattr(self, name)!r} {why}")
+
+    @classmethod
+    def rocket3(cls, **overrides: Any) -> "PPOConfig":
+        """The ROCKET-3 fine-tuning recipe (arXiv 2507.23698, Table of RL hyper-parameters)."""
+        base = dict(lr=2e-5, weight_decay=0.04, gamma=0.999, gae_lambda=0.95, clip_eps=0.2,
+                    max_grad_norm=0.5, log_ratio_clip=1.03, kl_coef=0.2, kl_decay=0.9995, vf_coef=0.5,
+                    num_epochs=1, ent_coef=0.0, value_norm=True)
+        base.update(overrides)
+        return cls(**base)
+
+
+def describe(config_cls: type) -> dict[str, str]:
+    """{field name: doc} of a documented config dataclass."""
+    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(config_cls)}

@@ -1,0 +1,183 @@
+"""The PPO update: epochs × minibatches inside `lax.scan`, feed-forward or recurrent.
+
+Network contract (one API for both kinds; feed-forward nets ignore carry and reset):
+
+    carry, logits, value = apply_fn(params, carry, obs, reset)
+      carry: [N, ...] hidden state *before* the first step (pytree; `()` for feed-forward)
+      obs:   [L, N, ...] time-major sequence;  reset: [L, N] bool, episode starts at t —
+             the net must reset its state before consuming obs[t] where reset[t]
+      logits: [L, N, A];  value: [L, N] (normalised units when `value_norm` is on)
+
+Minibatches are built per env: each env's rollout of T steps is cut into C = T / L
+chunks, the chunks of every env are shuffled with that env's own key, and minibatch m
+takes C / M chunks from *every* env. Because the assignment depends only on each env's
+key and not on how envs are laid out on devices, 1 device and D devices compute the same
+minibatches; the gradient of the global minibatch is the mean of the per-device
+gradients (`pmean` over `axis_name`).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxcraft.ppo import losses
+from jaxcraft.ppo.config import PPOConfig
+from jaxcraft.ppo.distributions import FactorisedCategorical
+from jaxcraft.ppo.value_norm import ValueNormState, init_value_norm, normalize, update_value_norm
+
+ApplyFn = Callable[[Any, Any, Any, jax.Array], tuple[Any, jax.Array, jax.Array]]
+
+
+class PPOBatch(NamedTuple):
+    """A rollout ready for the update; every leaf is time-major [T, B, ...]."""
+
+    obs: Any                 # observations o_t
+    action: jax.Array        # a_t
+    log_prob: jax.Array      # log π_old(a_t | ·)
+    value: jax.Array         # v_old(s_t) in reward units
+    advantage: jax.Array     # A_t (GAE)
+    target: jax.Array        # value target G_t = A_t + v_t
+    reset: jax.Array         # bool: o_t starts an episode
+    carry: Any               # hidden state before step t (`()` for feed-forward)
+    ref_logits: Optional[jax.Array] = None  # logits of the frozen reference policy at t
+
+
+@struct.dataclass
+class PPOState:
+    """Everything the update changes, plus the frozen reference policy."""
+
+    params: Any
+    opt_state: Any
+    value_norm: ValueNormState
+    update_step: jax.Array            # int32, number of updates done
+    ref_params: Any = None            # frozen π_ref for the KL penalty (None = off)
+
+
+def make_optimizer(config: PPOConfig, total_updates: int) -> optax.GradientTransformation:
+    """clip_by_global_norm → Adam(W); linear decay to 0 over all minibatch steps if annealed."""
+    steps = max(1, total_updates * config.num_epochs * config.num_minibatches)
+    lr = optax.linear_schedule(config.lr, 0.0, steps) if config.anneal_lr else config.lr
+    return optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.adamw(lr, eps=config.adam_eps, weight_decay=config.weight_decay),
+    )
+
+
+def init_ppo_state(params: Any, optimizer: optax.GradientTransformation, ref_params: Any = None) -> PPOState:
+    return PPOState(params=params, opt_state=optimizer.init(params), value_norm=init_value_norm(),
+                    update_step=jnp.zeros((), jnp.int32), ref_params=ref_params)
+
+
+def resolve_chunk_len(config: PPOConfig, rollout_len: int, recurrent: bool) -> int:
+    return config.chunk_len or (rollout_len if recurrent else 1)
+
+
+def check_batch_layout(config: PPOConfig, rollout_len: int, recurrent: bool) -> None:
+    """Raise ValueError (naming the field) if the rollout cannot be cut into minibatches."""
+    chunk = resolve_chunk_len(config, rollout_len, recurrent)
+    if rollout_len % chunk:
+        raise ValueError(f"ppo.chunk_len={chunk} must divide the rollout length {rollout_len}")
+    chunks = rollout_len // chunk
+    if chunks % config.num_minibatches:
+        raise ValueError(
+            f"ppo.num_minibatches={config.num_minibatches} must divide the {chunks} chunks per env "
+            f"(rollout length {rollout_len} / chunk_len {chunk})")
+
+
+def _minibatches(batch: PPOBatch, keys: jax.Array, num_minibatches: int, chunk_len: int) -> PPOBatch:
+    """[T, B] → [M, L, (C/M)·B] with per-env chunk shuffles (see module doc)."""
+    T, B = batch.advantage.shape[:2]
+    C, L, M = T // chunk_len, chunk_len, num_minibatches
+    perm = jax.vmap(lambda k: jax.random.permutation(k, C))(keys)        # [B, C]
+    env = jnp.arange(B)
+
+    def seq(x):  # [T, B, ...] → [M, L, C/M·B, ...]
+        x = x.reshape((C, L, B) + x.shape[2:])
+        x = x[perm.T, :, env[None, :]]                                  # [C, B, L, ...]
+        x = x.reshape((M, C // M, B, L) + x.shape[3:])
+        x = jnp.moveaxis(x, 3, 1)                                       # [M, L, C/M, B, ...]
+        return x.reshape((M, L, (C // M) * B) + x.shape[4:])
+
+    def start(x):  # carry at chunk starts: [T, B, ...] → [M, C/M·B, ...]
+        x = x[::L][perm.T, env[None, :]]                                # [C, B, ...]
+        return x.reshape((M, (C // M) * B) + x.shape[2:])
+
+    return PPOBatch(
+        obs=jax.tree.map(seq, batch.obs), action=seq(batch.action), log_prob=seq(batch.log_prob),
+        value=seq(batch.value), advantage=seq(batch.advantage), target=seq(batch.target),
+        reset=seq(batch.reset), carry=jax.tree.map(start, batch.carry),
+        ref_logits=None if batch.ref_logits is None else seq(batch.ref_logits))
+
+
+def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: optax.GradientTransformation,
+                   config: PPOConfig, chunk_len: int, axis_name: Optional[str] = None):
+    """Build `update(state, batch, keys) -> (state, metrics)`.
+
+    batch: `PPOBatch` [T, B]; keys: [B] per-env PRNG keys for the chunk shuffles.
+    Under `shard_map`, pass the mesh axis as `axis_name`: B is then the per-device count,
+    gradients, statistics and metrics are averaged over devices.
+    """
+    config.validate()
+    pmean = (lambda x: jax.lax.pmean(x, axis_name)) if axis_name else (lambda x: x)
+
+    def loss_fn(params, mb: PPOBatch, kl_coef):
+        _, logits, v_pred = apply_fn(params, mb.carry, mb.obs, mb.reset)
+        log_prob = dist.log_prob(logits, mb.action)
+        lr_t = losses.log_ratio(log_prob, mb.log_prob, config.log_ratio_clip)
+        pg_loss, clip_frac = losses.clipped_surrogate_loss(lr_t, mb.advantage, config.clip_eps)
+        v_loss = losses.value_loss(v_pred, mb.value, mb.target, config.value_clip_eps)
+        entropy = jnp.mean(dist.entropy(logits))
+        total = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
+        kl_ref = jnp.zeros(())
+        if mb.ref_logits is not None:
+            kl_ref = jnp.mean(dist.kl(logits, mb.ref_logits))
+            total = total + kl_coef * kl_ref
+        metrics = dict(loss=total, policy_loss=pg_loss, value_loss=v_loss, entropy=entropy,
+                       approx_kl=losses.approx_kl(lr_t), clip_frac=clip_frac, kl_ref=kl_ref)
+        return total, metrics
+
+    grad_fn = jax.grad(loss_fn, has_aux=True)
+
+    def minibatch_step(carry, mb: PPOBatch):
+        params, opt_state, vn, kl_coef = carry
+        # Data statistics sit outside the gradient: global over devices, no collectives in grad.
+        if config.normalize_advantages:
+            mb = mb._replace(advantage=losses.normalize_advantages(mb.advantage, axis_name))
+        if config.value_norm:
+            mb = mb._replace(value=normalize(vn, mb.value), target=normalize(vn, mb.target))
+        grads, metrics = grad_fn(params, mb, kl_coef)
+        grads, metrics = pmean((grads, metrics))
+        updates, new_opt_state = optimizer.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        metrics["grad_norm"] = optax.global_norm(grads)
+        if config.max_approx_kl is not None:
+            ok = jnp.logical_and(jnp.isfinite(metrics["approx_kl"]), metrics["approx_kl"] <= config.max_approx_kl)
+            new_params = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_params, params)
+            new_opt_state = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_opt_state, opt_state)
+            metrics["skipped"] = 1.0 - ok.astype(jnp.float32)
+        return (new_params, new_opt_state, vn, kl_coef), metrics
+
+    def update(state: PPOState, batch: PPOBatch, keys: jax.Array):
+        vn = state.value_norm
+        if config.value_norm:
+            vn = update_value_norm(vn, batch.target, config.value_norm_decay, axis_name)
+        kl_coef = losses.kl_coefficient(config.kl_coef, config.kl_decay, state.update_step)
+
+        def epoch(carry, epoch_idx):
+            epoch_keys = jax.vmap(lambda k: jax.random.fold_in(k, epoch_idx))(keys)
+            mbs = _minibatches(batch, epoch_keys, config.num_minibatches, chunk_len)
+            return jax.lax.scan(minibatch_step, carry, mbs)
+
+        init = (state.params, state.opt_state, vn, kl_coef)
+        (params, opt_state, vn, _), metrics = jax.lax.scan(epoch, init, jnp.arange(config.num_epochs))
+        metrics = jax.tree.map(jnp.mean, metrics)
+        metrics["kl_coef"] = kl_coef
+        new_state = state.replace(params=params, opt_state=opt_state, value_norm=vn,
+                                  update_step=state.update_step + 1)
+        return new_state, metrics
+
+    return update

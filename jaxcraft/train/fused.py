@@ -1,0 +1,169 @@
+"""The fused trainer: env rollout, GAE and the PPO update as one jitted, sharded step.
+
+    trainer = FusedTrainer(config, env, env_params, network)   # or make_train(...)
+    state = trainer.init(key)                    # TrainState, envs split over `data`
+    state, metrics = trainer.run(state, n)       # n updates in one jitted lax.scan
+    train = make_train(config, env, network)     # pure: train(key) -> (state, metrics)
+
+One update: `lax.scan` over `rollout_len` steps of the vmapped env → trajectory [T, B]
+→ GAE → epochs × minibatches of PPO. It runs under `jax.shard_map` over the 1-D `data`
+mesh: envs and their per-env keys are split across devices, params and optimiser state
+are replicated, gradients and statistics are averaged with `pmean`. All randomness of an
+env (resets, actions, minibatch shuffles) comes from that env's own key, so for the same
+global batch and seed, 1 device and D devices compute the same update (to float
+reduction order) — as long as the reset pool is off (each device has its own pool).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from jaxcraft.config import ExperimentConfig, validate
+from jaxcraft.envs.batched import BatchedEnv
+from jaxcraft.ppo.gae import generalized_advantage_estimation
+from jaxcraft.ppo.update import (PPOBatch, PPOState, init_ppo_state, make_optimizer, make_update_fn,
+                                 resolve_chunk_len)
+from jaxcraft.registry import action_distribution
+from jaxcraft.train.rollout import ActorState, make_rollout
+from jaxcraft.train.sharding import DATA_AXIS, make_mesh
+
+
+@struct.dataclass
+class TrainState:
+    """The whole state of a run: checkpoint it and the run continues bit-exactly."""
+
+    ppo: PPOState        # replicated
+    actor: ActorState    # split over `data`
+
+
+def _spec_like(state: TrainState) -> TrainState:
+    return TrainState(ppo=P(), actor=P(DATA_AXIS))
+
+
+class FusedTrainer:
+    """Holds the compiled functions of one experiment (shared across calls and tests)."""
+
+    def __init__(self, config: ExperimentConfig, env: Any, env_params: Any, network: Any,
+                 mesh: Optional[Mesh] = None):
+        recurrent = bool(getattr(network, "core_size", 0))
+        num_devices = validate(config, len(jax.local_devices()), recurrent=recurrent)
+        self.config = config
+        self.mesh = mesh if mesh is not None else make_mesh(num_devices)
+        self.num_devices = self.mesh.devices.size
+        if config.env.num_envs % self.num_devices:
+            raise ValueError(f"env.num_envs={config.env.num_envs} must be divisible by the mesh size {self.num_devices}")
+        self.network = network
+        self.env = BatchedEnv(env, env_params, pool_size=config.env.reset_pool_size // self.num_devices,
+                              refresh_per_step=config.env.pool_refresh_per_step)
+        self.dist = action_distribution(self.env.action_space())
+        self.optimizer = make_optimizer(config.ppo, config.num_updates)
+        self.chunk_len = resolve_chunk_len(config.ppo, config.env.rollout_len, recurrent)
+        self.use_ref = config.ppo.kl_coef > 0
+        self._rollout = make_rollout(self.env, network.apply, self.dist, config.env.rollout_len, config.ppo.value_norm)
+        self._update = make_update_fn(network.apply, self.dist, self.optimizer, config.ppo, self.chunk_len, DATA_AXIS)
+        self._run_cache: dict[int, Any] = {}
+        self.init = jax.jit(self._init)
+
+    # -- initialisation -----------------------------------------------------------------
+    def init_params(self, key: jax.Array) -> Any:
+        """Fresh network params (from a sample observation of the env)."""
+        obs, _ = self.env.env.reset_env(key, self.env.params)
+        obs = jax.tree.map(lambda x: x[None, None], obs)
+        carry = self.network.initial_carry(1)
+        return self.network.init(key, carry, obs, jnp.ones((1, 1), bool))
+
+    def _init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
+        k_params, k_envs, k_pool = jax.random.split(key, 3)
+        if params is None:
+            params = self.init_params(k_params)
+        if self.use_ref and ref_params is None:
+            ref_params = params  # ROCKET-3: the frozen reference is the initial (pretrained) policy
+        ppo_state = init_ppo_state(params, self.optimizer, ref_params if self.use_ref else None)
+        n = self.config.env.num_envs
+        env_keys = jax.random.split(k_envs, n)
+        pool_keys = jax.random.split(k_pool, self.num_devices)
+
+        def init_local(env_keys, pool_keys):
+            reset_keys, own_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(env_keys)
+            env_state = self.env.reset(reset_keys, pool_keys)
+            b = env_keys.shape[0]
+            carry = self.network.initial_carry(b)
+            return ActorState(env=env_state, carry=carry, ref_carry=carry if self.use_ref else None,
+                              reset=jnp.ones((b,), bool), keys=own_keys)
+
+        actor = jax.shard_map(init_local, mesh=self.mesh, in_specs=(P(DATA_AXIS), P(DATA_AXIS)),
+                              out_specs=P(DATA_AXIS), check_vma=False)(env_keys, pool_keys)
+        return TrainState(ppo=ppo_state, actor=actor)
+
+    # -- one update ---------------------------------------------------------------------
+    def _local_update(self, state: TrainState):
+        """Runs on each device's shard: rollout, GAE, update, metrics."""
+        cfg = self.config.ppo
+        ppo, actor = state.ppo, state.actor
+        actor, traj, v_boot = self._rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
+        adv, target = generalized_advantage_estimation(
+            traj.reward, traj.value, v_boot, traj.terminated, traj.truncated, traj.v_final,
+            cfg.gamma, cfg.gae_lambda)
+        batch = PPOBatch(obs=traj.obs, action=traj.action, log_prob=traj.log_prob, value=traj.value,
+                         advantage=adv, target=target, reset=traj.reset, carry=traj.carry,
+                         ref_logits=traj.ref_logits)
+        keys, shuffle_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(actor.keys)
+        actor = actor.replace(keys=keys)
+        ppo, metrics = self._update(ppo, batch, shuffle_keys)
+
+        psum = lambda x: jax.lax.psum(x, DATA_AXIS)
+        done = traj.done.astype(jnp.float32)
+        episodes = psum(done.sum())
+        metrics.update(
+            episodes=episodes,
+            episode_return=psum((traj.episode_return * done).sum()) / jnp.maximum(episodes, 1.0),
+            episode_length=psum((traj.episode_length * done).sum()) / jnp.maximum(episodes, 1.0),
+            reward=jax.lax.pmean(traj.reward.mean(), DATA_AXIS),
+            truncations=psum(traj.truncated.sum().astype(jnp.float32)),
+            value=jax.lax.pmean(traj.value.mean(), DATA_AXIS),
+        )
+        return TrainState(ppo=ppo, actor=actor), metrics
+
+    def _sharded_update(self, state: TrainState):
+        return jax.shard_map(self._local_update, mesh=self.mesh, in_specs=(_spec_like(state),),
+                             out_specs=(_spec_like(state), P()), check_vma=False)(state)
+
+    def _run(self, state: TrainState, num_updates: int):
+        def body(s, _):
+            s, m = self._sharded_update(s)
+            m["update"] = s.ppo.update_step
+            return s, m
+        return jax.lax.scan(body, state, None, length=num_updates)
+
+    def run(self, state: TrainState, num_updates: int):
+        """`num_updates` updates in one jitted call → (state, metrics stacked over updates)."""
+        if num_updates not in self._run_cache:
+            self._run_cache[num_updates] = jax.jit(functools.partial(self._run, num_updates=num_updates),
+                                                   donate_argnums=0)
+        return self._run_cache[num_updates](state)
+
+    def train(self, key: jax.Array, params: Any = None, ref_params: Any = None):
+        """The whole run as one pure function of the key (vmappable over seeds)."""
+        return self._run(self._init(key, params, ref_params), self.config.num_updates)
+
+    def state_sharding(self, state: TrainState):
+        """NamedShardings of a TrainState (replicated PPO state, env-split actor state)."""
+        rep = NamedSharding(self.mesh, P())
+        split = NamedSharding(self.mesh, P(DATA_AXIS))
+        return TrainState(ppo=jax.tree.map(lambda _: rep, state.ppo), actor=jax.tree.map(lambda _: split, state.actor))
+
+    @property
+    def env_steps_per_update(self) -> int:
+        return self.config.batch_size
+
+
+def make_train(config: ExperimentConfig, env: Any, network: Any, env_params: Any = None,
+               mesh: Optional[Mesh] = None):
+    """PureJaxRL-style: returns a pure `train(key) -> (TrainState, metrics[num_updates])`."""
+    params = env_params if env_params is not None else env.default_params
+    return FusedTrainer(config, env, params, network, mesh).train
