@@ -153,7 +153,7 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
         grads, metrics = pmean((grads, metrics))
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree.norm(grads)
         if config.max_approx_kl is not None:
             ok = jnp.logical_and(jnp.isfinite(metrics["approx_kl"]), metrics["approx_kl"] <= config.max_approx_kl)
             new_params = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_params, params)

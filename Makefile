@@ -1,0 +1,37 @@
+# Two entry points that work on a fresh machine with only Python 3.10+ and make:
+#   make run   - create .venv, install jaxcraft, run experiments/quickstart.py
+#   make test  - create .venv, install the test extras, run the test-suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+RUN_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test bench install clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -e . 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -c "import jaxcraft, jax, flax, optax, orbax.checkpoint"
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PIP) install -e '.[test]' 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -c "import pytest, gymnax, crafter"
+	touch $@
+
+install: $(VENV)/.base
+
+run: $(VENV)/.base
+	$(BIN)/jaxcraft train experiments/quickstart.py $(RUN_ARGS)
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(VENV)/.test
+	$(PIP) install -e '.[bench]' 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python benchmarks/ppo_throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

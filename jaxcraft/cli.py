@@ -1,0 +1,87 @@
+"""`jaxcraft train | render` — the command line.
+
+    jaxcraft train experiments/quickstart.py --set ppo.lr=1e-4 --set env.num_envs=64
+    jaxcraft train experiments/quickstart.py --show-config      # every key, its value and doc
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+
+def _train(args: argparse.Namespace) -> int:
+    from jaxcraft.config import ConfigError, load_experiment, override, valid_keys
+
+    try:
+        config = override(load_experiment(args.experiment), args.set or [])
+        if args.run_dir:
+            config = override(config, [f"run.run_dir={args.run_dir}"])
+    except ConfigError as e:
+        print(f"jaxcraft: config error: {e}", file=sys.stderr)
+        return 2
+    if args.show_config:
+        flat = {}
+        for key, doc in valid_keys(config).items():
+            section, _, field = key.partition(".")
+            value = getattr(getattr(config, section), field) if field else getattr(config, section)
+            flat[key] = (value, doc)
+        for key, (value, doc) in flat.items():
+            print(f"{key} = {value!r}\n    {doc}")
+        return 0
+
+    from jaxcraft.train.checkpoint import CheckpointError
+    from jaxcraft.train.loop import TrainingDiverged, train
+
+    try:
+        result = train(config, resume=not args.no_resume, resume_step=args.resume_step)
+    except ConfigError as e:
+        print(f"jaxcraft: config error: {e}", file=sys.stderr)
+        return 2
+    except CheckpointError as e:
+        print(f"jaxcraft: checkpoint error: {e}", file=sys.stderr)
+        return 3
+    except TrainingDiverged as e:
+        print(f"jaxcraft: training diverged: {e}", file=sys.stderr)
+        return 4
+    ret = "n/a" if result.final_return is None else f"{result.final_return:.2f}"
+    print(f"summary: status={result.status} updates={result.updates} env_steps={result.env_steps} "
+          f"return={ret} steps_per_s={result.steps_per_second:,.0f} run_dir={result.run_dir}")
+    if result.status == "preempted":
+        print("jaxcraft: stopped by signal; checkpoint saved — run the same command again to resume.", file=sys.stderr)
+        return 143
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxcraft", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train an experiment file")
+    p.add_argument("experiment", help="path to experiments/<name>.py defining CONFIG")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+    p.add_argument("--run-dir", help="override run.run_dir")
+    p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in run_dir (they are kept)")
+    p.add_argument("--resume-step", type=int, help="resume from this update's checkpoint instead of the latest")
+    p.add_argument("--show-config", action="store_true", help="print every key with its value and doc, then exit")
+    p.set_defaults(func=_train)
+
+    try:
+        from jaxcraft.world import cli_render
+    except ImportError:
+        cli_render = None
+    if cli_render is not None:
+        r = sub.add_parser("render", help="render a rollout of the JaxCraft world to PNG/GIF")
+        cli_render.add_arguments(r)
+        r.set_defaults(func=cli_render.run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

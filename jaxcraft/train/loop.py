@@ -1,0 +1,164 @@
+"""The host-side run loop: init or resume, jitted calls, metrics, checkpoints, signals.
+
+Between jitted calls (each `run.updates_per_call` updates) the loop logs metrics, stops on
+a non-finite loss (keeping the last good checkpoint), saves checkpoints, and honours
+SIGTERM/SIGINT by saving a checkpoint and returning status "preempted".
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import signal
+import time
+from typing import Any, Optional
+
+import jax
+import numpy as np
+
+from jaxcraft.config import ExperimentConfig, from_dict
+from jaxcraft.registry import make_env, make_network
+from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
+from jaxcraft.train.fused import FusedTrainer
+from jaxcraft.train.metrics import MetricsLogger
+
+# Config keys that may change when resuming (budget and cosmetics); anything else must match.
+RESUMABLE_CHANGES = {"run.total_env_steps", "run.progress", "run.tensorboard", "run.checkpoint_every",
+                     "run.keep_checkpoints", "run.run_dir"}
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN/inf; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    status: str                    # "finished" | "preempted"
+    run_dir: pathlib.Path
+    updates: int
+    env_steps: int
+    final_return: Optional[float]
+    steps_per_second: float
+    trainer: Any = None
+    state: Any = None
+
+
+class _StopSignals:
+    """Turn SIGTERM/SIGINT into a flag checked between jitted calls."""
+
+    def __init__(self):
+        self.received: Optional[int] = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. some notebook runners)
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _check_resume_config(saved: dict, config: ExperimentConfig) -> None:
+    a, b = _flat(from_dict(saved).to_dict()), _flat(config.to_dict())
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in RESUMABLE_CHANGES)
+    if diff:
+        detail = ", ".join(f"{k}: {a.get(k)!r} → {b.get(k)!r}" for k in diff[:8])
+        raise CheckpointError(f"cannot resume: the config differs from the checkpoint's in {detail}. "
+                              "Use another run_dir or --no-resume.")
+
+
+def run_dir_of(config: ExperimentConfig) -> pathlib.Path:
+    return pathlib.Path(config.run.run_dir.format(name=config.name))
+
+
+def build_trainer(config: ExperimentConfig) -> FusedTrainer:
+    env, env_params = make_env(config.env)
+    network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
+    return FusedTrainer(config, env, env_params, network)
+
+
+def train(config: ExperimentConfig, *, resume: bool = True, resume_step: Optional[int] = None,
+          trainer: Optional[FusedTrainer] = None, max_updates: Optional[int] = None) -> RunResult:
+    """Train `config` to its budget (or `max_updates` more updates), resuming from run_dir.
+
+    Returns a `RunResult`; raises `TrainingDiverged` on a non-finite loss and
+    `CheckpointError` on a bad checkpoint (nothing saved is removed in either case).
+    """
+    trainer = trainer or build_trainer(config)
+    run_dir = run_dir_of(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
+    state = trainer.init(jax.random.key(config.run.seed))
+    start = 0
+    step = resume_step if resume_step is not None else (ckpt.latest_step() if resume else None)
+    if step is not None:
+        meta = ckpt.read_meta(step)
+        _check_resume_config(meta["config"], config)
+        state, meta = ckpt.restore(step, state, trainer.state_sharding(state))
+        start = int(meta["update"])
+    (run_dir / "config.json").write_text(config.to_json())
+
+    total = config.num_updates
+    if max_updates is not None:
+        total = min(total, start + max_updates)
+    logger = MetricsLogger(run_dir, config.num_updates, trainer.env_steps_per_update, start,
+                           tensorboard=config.run.tensorboard, progress=config.run.progress)
+
+    def save(update: int):
+        ckpt.save(update, state, {"update": update, "env_steps": update * trainer.env_steps_per_update,
+                                  "config": config.to_dict()})
+
+    update, status, t_start, steps_done = start, "finished", time.perf_counter(), 0
+    try:
+        with _StopSignals() as stop:
+            while update < total:
+                n = min(config.run.updates_per_call, total - update)
+                t0 = time.perf_counter()
+                state, metrics = trainer.run(state, n)
+                metrics = jax.device_get(metrics)
+                seconds = time.perf_counter() - t0
+                bad = ~np.isfinite(np.asarray(metrics["loss"]))
+                if bad.any():
+                    first = int(np.asarray(metrics["update"])[bad.argmax()])
+                    logger.log({k: np.asarray(v)[: bad.argmax()] for k, v in metrics.items()}, seconds)
+                    last = ckpt.latest_step()
+                    raise TrainingDiverged(
+                        f"loss became non-finite at update {first}; stopped without saving. "
+                        f"Last good checkpoint: {'update ' + str(last) if last is not None else 'none'} in {ckpt.directory}.")
+                logger.log(metrics, seconds)
+                update += n
+                steps_done += n * trainer.env_steps_per_update
+                every = config.run.checkpoint_every
+                if (every and update % every == 0) or update == total or stop.received:
+                    save(update)
+                if stop.received:
+                    status = "preempted"
+                    break
+    finally:
+        logger.close()
+    elapsed = time.perf_counter() - t_start
+    result = RunResult(status=status, run_dir=run_dir, updates=update,
+                       env_steps=update * trainer.env_steps_per_update, final_return=logger.last_return,
+                       steps_per_second=steps_done / max(elapsed, 1e-9), trainer=trainer, state=state)
+    summary = {"status": status, "run_dir": str(run_dir), "updates": update, "env_steps": result.env_steps,
+               "final_return": result.final_return, "steps_per_second": result.steps_per_second}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return result
