@@ -16,6 +16,7 @@ import types
 import typing
 from typing import Any, Optional, Sequence
 
+from jaxcraft.bridge_config import BridgeConfig
 from jaxcraft.ppo.config import PPOConfig, describe, documented
 
 
@@ -71,6 +72,7 @@ class ExperimentConfig:
     net: NetConfig = documented(NetConfig(), "Network section.")
     ppo: PPOConfig = documented(PPOConfig(), "PPO section.")
     run: RunConfig = documented(RunConfig(), "Run section.")
+    bridge: BridgeConfig = documented(BridgeConfig(), "Out-of-process simulators (bridged trainer only).")
 
     @property
     def batch_size(self) -> int:
@@ -87,7 +89,7 @@ class ExperimentConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-SECTIONS = ("env", "net", "ppo", "run")
+SECTIONS = ("env", "net", "ppo", "run", "bridge")
 
 
 def valid_keys(config: ExperimentConfig) -> dict[str, str]:

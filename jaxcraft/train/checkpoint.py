@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shutil
+import time
 from typing import Any, Optional
 
 import jax
@@ -54,6 +56,13 @@ class Checkpointer:
         return steps[-1] if steps else None
 
     def save(self, step: int, state: Any, meta: dict) -> None:
+        """Save `state` at `step`. A checkpoint already at `step` (e.g. a corrupt one, or one from
+        a branch resumed at an earlier step) is moved to `../replaced_checkpoints/`, never deleted."""
+        if step in self.steps():
+            aside = self.directory.parent / "replaced_checkpoints" / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(self.directory / str(step)), str(aside))
+            self.manager.reload()
         self.manager.save(step, args=ocp.args.Composite(
             state=ocp.args.StandardSave(to_saveable(state)), meta=ocp.args.JsonSave(meta)), force=True)
         self.manager.wait_until_finished()

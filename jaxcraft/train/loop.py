@@ -90,6 +90,10 @@ def run_dir_of(config: ExperimentConfig) -> pathlib.Path:
 
 
 def build_trainer(config: ExperimentConfig) -> FusedTrainer:
+    """The fused trainer for JAX envs; the bridged trainer for `bridge:<adapter>` env ids."""
+    if config.env.name.startswith("bridge:"):
+        from jaxcraft.train.bridged import build_bridged_trainer
+        return build_bridged_trainer(config)
     env, env_params = make_env(config.env)
     network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
     return FusedTrainer(config, env, env_params, network)
