@@ -1,6 +1,7 @@
 """The `bridge` section of an experiment: how out-of-process simulators are run.
 
-Only read by the bridged trainer (env names `bridge:<adapter>`); the fused trainer ignores it.
+Only read by the bridged trainer (env names `bridge:<adapter>`, see
+`jaxcraft.train.bridged_envs`); the fused trainer ignores it.
 """
 from __future__ import annotations
 
@@ -11,9 +12,33 @@ from jaxcraft.ppo.config import documented
 
 @dataclasses.dataclass(frozen=True)
 class BridgeConfig:
-    """Worker processes, async batching and fault policy of the simulator bridge."""
+    """Worker processes, async batching, policy lag and fault policy of the simulator bridge."""
 
     num_workers: int = documented(2, "Simulator worker processes; env.num_envs are spread over them.")
-    recv_batch_size: int = documented(0, "Envs per async recv() batch (EnvPool batch_size); 0 = env.num_envs (synchronous).")
+    recv_batch_size: int = documented(0, "Envs per async recv() batch (EnvPool batch_size); 0 = env.num_envs (synchronous). Must be divisible by the device count.")
     step_timeout: float = documented(60.0, "Seconds before a silent worker is declared hung and restarted.")
+    reset_timeout: float = documented(300.0, "Seconds a worker may take to start or reset its simulators.")
     on_simulator_error: str = documented("restart", "'restart' (episode reported truncated) or 'raise'.")
+    max_policy_lag: int = documented(2, "Drop (and count in `dropped_fragments`) rollout fragments acted by params more than this many updates older than the params being updated.")
+    frame_size: int = documented(0, "Square frame size for adapters that render frames (crafter, load, null, minerl); 0 = the adapter's default.")
+    obs_key: str = documented("", "Observation field the policy sees; '' = the only field, or the whole dict for multi-field specs.")
+    sim_latency_s: float = documented(0.0, "bridge:load only: median simulated step latency in seconds (lognormal).")
+    sim_busy_wait: bool = documented(False, "bridge:load only: burn CPU instead of sleeping during the simulated latency.")
+
+    def check(self, num_envs: int, num_devices: int) -> None:
+        """Raise ValueError naming the first bad field (cross-checked against env.num_envs)."""
+        batch = self.recv_batch_size or num_envs
+        checks = [
+            ("num_workers", 1 <= self.num_workers <= num_envs, f"must be in [1, env.num_envs={num_envs}]"),
+            ("recv_batch_size", 0 <= self.recv_batch_size <= num_envs, f"must be in [0, env.num_envs={num_envs}]"),
+            ("recv_batch_size", batch % num_devices == 0, f"(= {batch}) must be divisible by the device count {num_devices}"),
+            ("step_timeout", self.step_timeout > 0, "must be > 0"),
+            ("reset_timeout", self.reset_timeout > 0, "must be > 0"),
+            ("on_simulator_error", self.on_simulator_error in ("restart", "raise"), "must be 'restart' or 'raise'"),
+            ("max_policy_lag", self.max_policy_lag >= 0, "must be >= 0"),
+            ("frame_size", self.frame_size >= 0, "must be >= 0"),
+            ("sim_latency_s", self.sim_latency_s >= 0, "must be >= 0"),
+        ]
+        for name, ok, why in checks:
+            if not ok:
+                raise ValueError(f"bridge.{name}={getattr(self, name)!r} {why}")

@@ -38,6 +38,7 @@ class PPOConfig:
     kl_coef: float = documented(0.0, "Initial weight ρ of KL(π_θ ‖ π_ref) to a frozen reference policy (ROCKET-3: 0.2); 0 = off.")
     kl_decay: float = documented(0.9995, "ρ is multiplied by this after every update (ROCKET-3: 0.9995).")
     log_ratio_clip: Optional[float] = documented(None, "Clamp log(π_θ/π_old) to ±this before the ratio (ROCKET-3: 1.03); None = off.")
+    unroll_minibatches: Optional[bool] = documented(None, "Unroll the epochs × minibatches loops (faster conv gradients on XLA:CPU, slower compile); None = unroll on CPU only.")
     max_approx_kl: Optional[float] = documented(None, "Skip a minibatch step whose approx-KL exceeds this (or is not finite); None = never skip.")
 
     def validate(self) -> None:

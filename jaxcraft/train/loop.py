@@ -106,6 +106,7 @@ def train(config: ExperimentConfig, *, resume: bool = True, resume_step: Optiona
     Returns a `RunResult`; raises `TrainingDiverged` on a non-finite loss and
     `CheckpointError` on a bad checkpoint (nothing saved is removed in either case).
     """
+    owns_trainer = trainer is None
     trainer = trainer or build_trainer(config)
     run_dir = run_dir_of(config)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -158,6 +159,8 @@ def train(config: ExperimentConfig, *, resume: bool = True, resume_step: Optiona
                     break
     finally:
         logger.close()
+        if owns_trainer and hasattr(trainer, "close"):
+            trainer.close()   # bridged trainers stop their simulator workers
     elapsed = time.perf_counter() - t_start
     result = RunResult(status=status, run_dir=run_dir, updates=update,
                        env_steps=update * trainer.env_steps_per_update, final_return=logger.last_return,
