@@ -18,7 +18,7 @@ $(VENV)/.base: pyproject.toml
 
 $(VENV)/.test: $(VENV)/.base
 	$(PIP) install -e '.[test]' 2>&1 | grep -v "is ignored: it is neither" || true
-	$(BIN)/python -c "import pytest, gymnax, crafter"
+	$(BIN)/python -c "import pytest, xdist, gymnax, crafter, matplotlib"
 	touch $@
 
 install: $(VENV)/.base
@@ -27,7 +27,7 @@ run: $(VENV)/.base
 	$(BIN)/jaxcraft train experiments/quickstart.py $(RUN_ARGS)
 
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
 	$(PIP) install -e '.[bench]' 2>&1 | grep -v "is ignored: it is neither" || true

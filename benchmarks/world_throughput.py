@@ -7,7 +7,8 @@
 JaxCraft: `BatchedEnv(JaxCraftEnv, pool_size=P, refresh_per_step=1)` — auto-reset ON, finished
 envs draw pre-generated worlds from the pool and one pool world is regenerated per step, and
 rendering is on (the observation is the rendered frame). Episodes are shortened
-(max_steps_in_episode=`--episode`) so resets really happen inside the timed window.
+(max_steps_in_episode=`--episode`) and start at random ages (unless `--no-stagger`), so ~N/episode
+envs reset in every timed step.
 Craftax-Classic-Pixels: `CraftaxClassicPixelsEnv.step` (its own auto-reset: computes a reset
 every step and selects it where done), vmapped, random actions, same N.
 Both run `--steps` env steps per env inside one jitted lax.scan; steps/s = N·steps / seconds.
@@ -31,6 +32,11 @@ def _parse():
     p.add_argument("--pool", type=int, default=64, help="reset-pool size")
     p.add_argument("--episode", type=int, default=50, help="max_steps_in_episode during the benchmark")
     p.add_argument("--devices", type=int, default=1, help="CPU devices to split the batch over")
+    p.add_argument("--max-swaps", type=int, default=None,
+                   help="BatchedEnv max_swaps (default: its own; 0 = full select every step, the old path)")
+    p.add_argument("--no-stagger", action="store_true",
+                   help="start all episodes at t=0 (they then all end in the same step) instead of at "
+                        "uniformly random times, which makes ~N/episode envs reset every step")
     p.add_argument("--no-craftax", action="store_true")
     p.add_argument("--max-128-envs", type=int, default=256, help="largest N run at 128×128 (memory/time)")
     return p.parse_args()
@@ -89,10 +95,16 @@ def bench_jaxcraft(n: int, size: int, steps: int):
     static = WorldStatic(height=size, width=size)
     env = JaxCraftEnv(static)
     params = env.default_params.replace(max_steps_in_episode=jnp.asarray(ARGS.episode, jnp.int32))
-    be = BatchedEnv(env, params, pool_size=min(ARGS.pool, n), refresh_per_step=1)
+    be = BatchedEnv(env, params, pool_size=min(ARGS.pool, n), refresh_per_step=1, max_swaps=ARGS.max_swaps)
     t0 = time.perf_counter()
     state = jax.block_until_ready(jax.jit(be.reset)(jax.random.split(jax.random.key(0), n), jax.random.key(1)))
     reset_s = time.perf_counter() - t0
+    if not ARGS.no_stagger:
+        # Episodes at uniformly random ages, as in a long training run: every step ~N/episode envs
+        # finish and draw a pool world (all-at-t=0 would put every reset in one step, outside
+        # the timed window).
+        t = jax.random.randint(jax.random.key(3), (n,), 0, ARGS.episode, jnp.int32)
+        state = state.replace(env_state=state.env_state.replace(time=t), episode_length=t)
     state = _shard(state, n)
     nvec = jnp.asarray(A.NVEC)
 

@@ -6,7 +6,10 @@ whole world generation per env per step (Craftax's own auto-reset drops ~20× in
 throughput on CPU because of it). Here, finished envs take a fresh state from a pool
 of `pool_size` pre-generated resets, and only `refresh_per_step` pool entries are
 regenerated per step (the ones most recently handed out), so the reset cost per step
-is `refresh_per_step` resets, not `num_envs`.
+is `refresh_per_step` resets, not `num_envs`. The hand-out scatters pool entries into only
+the finished envs (at most `max_swaps` per step; a step with more finished envs takes a
+`lax.cond` fallback that selects over the whole batch, with the same result), so a step where
+few envs finish does not copy every env's state.
 
 With `pool_size == 0` every env gets its own fresh `reset_env` each step it finishes
 (computed for the whole batch, selected where done): exact per-env streams, best for
@@ -55,7 +58,11 @@ def _select(mask: jax.Array, a: Any, b: Any) -> Any:
 class BatchedEnv:
     """Vectorised env with auto-reset. Pure: every method is jittable and vmappable."""
 
-    def __init__(self, env: Any, params: Any = None, pool_size: int = 0, refresh_per_step: int = 1):
+    def __init__(self, env: Any, params: Any = None, pool_size: int = 0, refresh_per_step: int = 1,
+                 max_swaps: int | None = None):
+        """max_swaps (pool mode only): finished envs swapped in by a scatter of just those envs
+        per step; a step with more finished envs falls back to selecting over the whole batch
+        (same result, full cost). None = max(8, B // 16). 0 = always the full select."""
         if pool_size < 0:
             raise ValueError(f"pool_size must be >= 0, got {pool_size}")
         if pool_size and not 1 <= refresh_per_step <= pool_size:
@@ -64,6 +71,9 @@ class BatchedEnv:
         self.params = env.default_params if params is None else params
         self.pool_size = int(pool_size)
         self.refresh_per_step = int(refresh_per_step)
+        if max_swaps is not None and max_swaps < 0:
+            raise ValueError(f"max_swaps must be >= 0, got {max_swaps}")
+        self.max_swaps = max_swaps
 
     # -- spaces ---------------------------------------------------------------------------
     def action_space(self):
@@ -113,26 +123,50 @@ class BatchedEnv:
 
         if self.pool_size:
             # Hand out consecutive pool entries to the finished envs, in env order.
-            rank = jnp.cumsum(done.astype(jnp.int32)) - 1
+            b = done.shape[0]
+            n_done = done.sum(dtype=jnp.int32)
             cursor0 = state.pool_cursor[0]
-            idx = (cursor0 + rank) % self.pool_size
-            fresh_state = jax.tree.map(lambda p: p[idx], state.pool_state)
-            fresh_obs = jax.tree.map(lambda p: p[idx], state.pool_obs)
-            cursor = (cursor0 + done.sum(dtype=jnp.int32)) % self.pool_size
+            cursor = (cursor0 + n_done) % self.pool_size
             # Regenerate the `refresh_per_step` entries handed out most recently.
             pool_key, sub = jax.random.split(state.pool_key[0])
             k = self.refresh_per_step
             slots = (cursor - k + jnp.arange(k)) % self.pool_size
             new_obs, new_state = self._reset_many(jax.random.split(sub, k))
+
+            def full_select(operand):
+                # Every env gathers a pool entry and selects it where done: O(B · state size).
+                env_state, obs = operand
+                rank = jnp.cumsum(done.astype(jnp.int32)) - 1
+                idx = (cursor0 + rank) % self.pool_size
+                fresh_state = jax.tree.map(lambda p: p[idx], state.pool_state)
+                fresh_obs = jax.tree.map(lambda p: p[idx], state.pool_obs)
+                return _select(done, fresh_state, env_state), _select(done, fresh_obs, obs)
+
+            m = min(b, max(8, b // 16) if self.max_swaps is None else self.max_swaps)
+            if m == 0 or m >= b:
+                env_state, obs = full_select((out.state, out.obs))
+            else:
+                def sparse_swap(operand):
+                    # Scatter pool entries into just the (<= m) finished envs: O(m · state size).
+                    env_state, obs = operand
+                    which = jnp.nonzero(done, size=m, fill_value=b)[0]      # [m]; b = no env
+                    idx = (cursor0 + jnp.arange(m, dtype=jnp.int32)) % self.pool_size
+                    put = lambda x, p: x.at[which].set(p[idx], mode="drop")
+                    return (jax.tree.map(put, env_state, state.pool_state),
+                            jax.tree.map(put, obs, state.pool_obs))
+
+                env_state, obs = jax.lax.cond(n_done > m, full_select, sparse_swap, (out.state, out.obs))
+            # Write the refreshed entries after the hand-out (which read the old pool).
             pool_state = jax.tree.map(lambda p, n: p.at[slots].set(n), state.pool_state, new_state)
             pool_obs = jax.tree.map(lambda p, n: p.at[slots].set(n), state.pool_obs, new_obs)
         else:
             fresh_obs, fresh_state = self._reset_many(reset_keys)
             pool_state, pool_obs, cursor, pool_key = (), (), state.pool_cursor, state.pool_key
+            env_state, obs = _select(done, fresh_state, out.state), _select(done, fresh_obs, out.obs)
 
         next_state = BatchedEnvState(
-            env_state=_select(done, fresh_state, out.state),
-            obs=_select(done, fresh_obs, out.obs),
+            env_state=env_state,
+            obs=obs,
             episode_return=jnp.where(done, 0.0, ep_ret),
             episode_length=jnp.where(done, 0, ep_len),
             pool_state=pool_state, pool_obs=pool_obs,
