@@ -86,7 +86,7 @@ class BridgedTrainer:
         self.optimizer = make_optimizer(config.ppo, config.num_updates)
         self.chunk_len = resolve_chunk_len(config.ppo, config.env.rollout_len, recurrent)
         self.use_ref = config.ppo.kl_coef > 0
-        self.recv_batch_size = config.bridge.recv_batch_size or config.env.num_envs
+        self.recv_batch_size = min(config.bridge.recv_batch_size, config.env.num_envs) or config.env.num_envs
         self._update = make_update_fn(network.apply, self.dist, self.optimizer, config.ppo, self.chunk_len, DATA_AXIS)
         self._act = jax.jit(self._act_fn)
         self._learn = jax.jit(self._sharded_update)
