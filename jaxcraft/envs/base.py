@@ -15,6 +15,7 @@ gymnax envs plug in unchanged: their `step_env` returns the 5-tuple
 """
 from __future__ import annotations
 
+import abc
 from typing import Any, NamedTuple
 
 import jax
@@ -40,7 +41,7 @@ class EnvStep(NamedTuple):
     info: dict
 
 
-class Environment:
+class Environment(abc.ABC):
     """Base class for jaxcraft's own functional environments (gymnax-compatible).
 
     Subclasses implement `default_params`, `reset_env`, `step_env` (returning the
@@ -50,20 +51,25 @@ class Environment:
     """
 
     @property
+    @abc.abstractmethod
     def default_params(self) -> Any:
-        raise NotImplementedError
+        """Dynamic params pytree used when none is passed."""
 
+    @abc.abstractmethod
     def reset_env(self, key: jax.Array, params: Any) -> tuple[Any, Any]:
-        raise NotImplementedError
+        """(obs, state) of a fresh episode."""
 
+    @abc.abstractmethod
     def step_env(self, key: jax.Array, state: Any, action: Any, params: Any):
-        raise NotImplementedError
+        """(obs, state, reward, terminated, truncated, info), without auto-reset."""
 
+    @abc.abstractmethod
     def action_space(self, params: Any = None):
-        raise NotImplementedError
+        """A `jaxcraft.envs.spaces` space (Discrete or MultiDiscrete for PPO)."""
 
+    @abc.abstractmethod
     def observation_space(self, params: Any = None):
-        raise NotImplementedError
+        """Description of one observation."""
 
     def reset(self, key: jax.Array, params: Any = None):
         params = self.default_params if params is None else params

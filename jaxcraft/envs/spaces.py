@@ -7,6 +7,7 @@ action distribution (`jaxcraft.ppo.distributions.for_space`).
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any, Sequence
 
@@ -15,17 +16,19 @@ import jax.numpy as jnp
 import numpy as np
 
 
-class Space:
+class Space(abc.ABC):
     """Base class: `sample(key)` and `contains(x)`; `shape`/`dtype` describe one element."""
 
     shape: tuple[int, ...]
     dtype: Any
 
-    def sample(self, key: jax.Array) -> jax.Array:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def sample(self, key: jax.Array) -> jax.Array:
+        """A random element."""
 
-    def contains(self, x: jax.Array) -> jax.Array:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def contains(self, x: jax.Array) -> jax.Array:
+        """Whether `x` is an element (a bool array)."""
 
 
 @dataclasses.dataclass(frozen=True)
