@@ -5,6 +5,7 @@ import numpy as np
 
 from jaxcraft.envs import BatchedEnv
 from jaxcraft.envs.base import Environment
+from jaxcraft.envs.spaces import Box, Discrete
 
 
 class _Toy(Environment):
@@ -22,6 +23,12 @@ class _Toy(Environment):
         state = {**state, "t": state["t"] + 1, "v": state["v"] + 1.0}
         done = state["t"] > action
         return {"v": state["v"]}, state, jnp.float32(1.0), done, jnp.zeros((), bool), {}
+
+    def action_space(self, params=None):
+        return Discrete(40)
+
+    def observation_space(self, params=None):
+        return Box(0.0, jnp.inf, (5,))
 
 
 def _rollout(max_swaps, b=32, steps=12):
