@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 
 from jaxcraft.bridge_config import BridgeConfig
 from jaxcraft.ppo.config import PPOConfig, describe, documented
+from jaxcraft.tasks.config import TaskConfig
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,7 @@ class NetConfig:
     core_size: int = documented(0, "GRU size of the recurrent core; 0 = feed-forward.")
     activation: str = documented("tanh", "Activation: tanh, relu, gelu or silu.")
     separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward nets only).")
+    aux_heads: bool = documented(False, "Goal-conditioned nets only: add heads predicting target visibility and its image centroid (ROCKET-2), trained by imitation pretraining.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,7 @@ class ExperimentConfig:
     ppo: PPOConfig = documented(PPOConfig(), "PPO section.")
     run: RunConfig = documented(RunConfig(), "Run section.")
     bridge: BridgeConfig = documented(BridgeConfig(), "Out-of-process simulators (bridged trainer only).")
+    task: TaskConfig = documented(TaskConfig(), "Cross-view task synthesis (jaxcraft:tasks envs only).")
 
     @property
     def batch_size(self) -> int:
@@ -90,7 +93,7 @@ class ExperimentConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-SECTIONS = ("env", "net", "ppo", "run", "bridge")
+SECTIONS = ("env", "net", "ppo", "run", "bridge", "task")
 
 
 def valid_keys(config: ExperimentConfig) -> dict[str, str]:
@@ -194,6 +197,7 @@ def validate(config: ExperimentConfig, num_local_devices: int, recurrent: Option
     env, run = config.env, config.run
     try:
         config.ppo.validate()
+        config.task.validate()
     except ValueError as e:
         raise ConfigError(str(e)) from None
     for key, ok, why in [

@@ -14,14 +14,18 @@ from typing import Any, Callable
 from jaxcraft.config import ConfigError, EnvConfig, NetConfig
 from jaxcraft.envs.spaces import from_gymnax, nvec_of
 
-EnvFactory = Callable[[EnvConfig], tuple[Any, Any]]
+EnvFactory = Callable[..., tuple[Any, Any]]
 _ENVS: dict[str, EnvFactory] = {}
+_TAKES_TASK: set[str] = set()
 _NETS: dict[str, Callable[[NetConfig, Any, Any], Any]] = {}
 
 
-def register_env(env_id: str, factory: EnvFactory) -> None:
-    """Register `factory(env_config) -> (env, params)` under an exact id."""
+def register_env(env_id: str, factory: EnvFactory, takes_task: bool = False) -> None:
+    """Register `factory(env_config) -> (env, params)` under an exact id; with `takes_task`
+    the factory is called as `factory(env_config, task_config)` (cross-view task envs)."""
     _ENVS[env_id] = factory
+    if takes_task:
+        _TAKES_TASK.add(env_id)
 
 
 def register_net(kind: str, factory: Callable[[NetConfig, Any, Any], Any]) -> None:
@@ -37,8 +41,8 @@ def _with_time_limit(params: Any, max_steps: int) -> Any:
     return params.replace(max_steps_in_episode=max_steps) if hasattr(params, "replace") else dataclasses.replace(params, max_steps_in_episode=max_steps)
 
 
-def make_env(config: EnvConfig) -> tuple[Any, Any]:
-    """(env, params) for `config.name`."""
+def make_env(config: EnvConfig, task: Any = None) -> tuple[Any, Any]:
+    """(env, params) for `config.name`; `task` is the experiment's `TaskConfig` (task envs only)."""
     name = config.name
     if name.startswith("gymnax:"):
         import gymnax
@@ -51,7 +55,11 @@ def make_env(config: EnvConfig) -> tuple[Any, Any]:
         _load_jaxcraft_envs()
     if name not in _ENVS:
         raise ConfigError(f"env.name={name!r} is not registered; known: gymnax:<id>, {', '.join(sorted(_ENVS)) or '(none)'}")
-    env, params = _ENVS[name](config)
+    if name in _TAKES_TASK:
+        from jaxcraft.tasks.config import TaskConfig
+        env, params = _ENVS[name](config, TaskConfig() if task is None else task)
+    else:
+        env, params = _ENVS[name](config)
     return env, _with_time_limit(params, config.max_episode_steps)
 
 

@@ -94,7 +94,7 @@ def build_trainer(config: ExperimentConfig) -> FusedTrainer:
     if config.env.name.startswith("bridge:"):
         from jaxcraft.train.bridged import build_bridged_trainer
         return build_bridged_trainer(config)
-    env, env_params = make_env(config.env)
+    env, env_params = make_env(config.env, config.task)
     network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
     return FusedTrainer(config, env, env_params, network)
 

@@ -73,7 +73,8 @@ class JaxCraftEnv(Environment):
         state = generate(self.static, params, key)
         return self.observe(state, params), state
 
-    def step_env(self, key: jax.Array, state: WorldState, action, params: WorldParams):
+    def advance(self, key: jax.Array, state: WorldState, action, params: WorldParams):
+        """The world's tick without observation or reward: (state, events)."""
         ctl = A.decode(action)
         state = move_agent(self.static, params, state, ctl)
         target = crosshair_target(self.static, state, agent_camera(state), params.reach)
@@ -83,7 +84,10 @@ class JaxCraftEnv(Environment):
         # Materialise the state here: otherwise XLA:CPU fuses the auto-reset select of a
         # batched wrapper into the voxel scatters above and runs them per element (measured
         # ~3x slower steps under BatchedEnv).
-        state = jax.lax.optimization_barrier(state)
+        return jax.lax.optimization_barrier(state), ev
+
+    def step_env(self, key: jax.Array, state: WorldState, action, params: WorldParams):
+        state, ev = self.advance(key, state, action, params)
         obs = self.observe(state, params)
         reward = (jnp.where(ev.broken_block >= 0, params.break_reward[jnp.maximum(ev.broken_block, 0)], 0.0)
                   + jnp.where(ev.killed_mob >= 0, params.kill_reward, 0.0)

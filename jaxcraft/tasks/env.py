@@ -1,0 +1,99 @@
+"""CrossViewTaskEnv: the JaxCraft world with one synthesised cross-view task per episode.
+
+Observation (dict): rgb uint8[H, W, 3] first-person frame; goal_rgb uint8[H, W, 3] the target
+seen from the goal camera; goal_mask uint8[H, W] its exact mask; family int32 (interaction).
+Reward: `success_reward` when the interaction happens on the target (paper: binary), plus
+optional shaping (distance closed, target in view; off by default). Success terminates the
+episode; the time limit (default 600 steps) truncates it.
+Step info: success, family, distance, task_id, target_visible, target_centroid (row, col in
+[0, 1] of the target's pixels in the agent frame) and the world's interaction events.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxcraft.envs import Box, Discrete
+from jaxcraft.tasks import families as F
+from jaxcraft.tasks.params import TaskEnvParams, TaskStatic
+from jaxcraft.tasks.state import TaskState
+from jaxcraft.tasks.synthesis import sample_task_id, synthesise, target_centre
+from jaxcraft.world.edit import agent_camera
+from jaxcraft.world.env import JaxCraftEnv
+from jaxcraft.world.params import WorldStatic
+from jaxcraft.world.render import Frame, render
+
+
+def target_in_frame(frame: Frame, target_id: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(visible bool, centroid float32[2] = (row, col) in [0, 1], 0.5 when not visible)."""
+    mask = (frame.obj_id == target_id).astype(jnp.float32)
+    h, w = mask.shape
+    n = mask.sum()
+    rows = (jnp.arange(h, dtype=jnp.float32) + 0.5) / h
+    cols = (jnp.arange(w, dtype=jnp.float32) + 0.5) / w
+    c = jnp.stack([(mask.sum(1) * rows).sum(), (mask.sum(0) * cols).sum()]) / jnp.maximum(n, 1.0)
+    return n > 0, jnp.where(n > 0, c, 0.5)
+
+
+class CrossViewTaskEnv(JaxCraftEnv):
+    """Gymnax-style env of ROCKET-3 cross-view tasks in the JaxCraft world."""
+
+    def __init__(self, static: WorldStatic, task_static: TaskStatic, default: TaskEnvParams):
+        super().__init__(static)
+        self.task_static = task_static
+        self._default = default
+
+    def __hash__(self):
+        return hash((type(self), self.static, self.task_static))
+
+    def __eq__(self, other):
+        return type(self) is type(other) and (self.static, self.task_static) == (other.static, other.task_static)
+
+    @property
+    def default_params(self) -> TaskEnvParams:
+        return self._default
+
+    @property
+    def name(self) -> str:
+        return "JaxCraft-CrossView-v0"
+
+    # -- observation -------------------------------------------------------------------
+    def _obs(self, state: TaskState, frame: Frame) -> dict:
+        return {"rgb": frame.rgb, "goal_rgb": state.task.goal_rgb, "goal_mask": state.task.goal_mask,
+                "family": state.task.family}
+
+    def observe(self, state: TaskState, params: TaskEnvParams) -> dict:
+        return self._obs(state, render(self.static, state.world, agent_camera(state.world)))
+
+    # -- reset / step ------------------------------------------------------------------
+    def reset_to_task(self, task_id: jax.Array, params: TaskEnvParams | None = None):
+        """(obs, state) of the task with this id (deterministic)."""
+        params = self.default_params if params is None else params
+        state = synthesise(self.static, self.task_static, params, task_id)
+        return self.observe(state, params), state
+
+    def reset_env(self, key: jax.Array, params: TaskEnvParams):
+        return self.reset_to_task(sample_task_id(key, params), params)
+
+    def step_env(self, key: jax.Array, state: TaskState, action, params: TaskEnvParams):
+        task, tp = state.task, params.task
+        world, ev = self.advance(key, state.world, action, params.world)
+        cam = agent_camera(world)
+        frame = render(self.static, world, cam)
+        success = F.success(task.family, ev, task.target_id, task.target_voxel, task.target_mob)
+        visible, centroid = target_in_frame(frame, task.target_id)
+        dist = jnp.linalg.norm(target_centre(self.static, world, task) - cam.pos)
+        reward = (jnp.where(success, tp.success_reward, 0.0) + tp.shaping_distance * (task.prev_distance - dist)
+                  + tp.shaping_visible * visible.astype(jnp.float32))
+        state = TaskState(world=world, task=task.replace(prev_distance=dist), success=state.success | success)
+        terminated = success
+        truncated = (world.time >= params.max_steps_in_episode) & ~success
+        info = dict(ev._asdict(), success=success, family=task.family, distance=task.distance,
+                    task_id=task.task_id, target_visible=visible, target_centroid=centroid)
+        return self._obs(state, frame), state, reward.astype(jnp.float32), terminated, truncated, info
+
+    # -- spaces ------------------------------------------------------------------------
+    def observation_space(self, params: TaskEnvParams | None = None) -> dict:
+        h, w = self.static.height, self.static.width
+        return {"rgb": Box(0, 255, (h, w, 3), jnp.uint8), "goal_rgb": Box(0, 255, (h, w, 3), jnp.uint8),
+                "goal_mask": Box(0, 1, (h, w), jnp.uint8), "family": Discrete(F.NUM_FAMILIES)}
