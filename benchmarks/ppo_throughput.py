@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny budgets (smoke test of the script)")
     args = parser.parse_args()
-    rows = [bench("experiments/quickstart.py", args.quick), bench("experiments/minatar_breakout.py", args.quick)]
+    rows = [bench("experiments/cartpole.py", args.quick), bench("experiments/minatar_breakout.py", args.quick)]
     print(f"\nPPO validation on {jax.devices()[0].platform.upper()} x{len(jax.devices())}"
           f"{' (quick)' if args.quick else ''}")
     print(f"| env | env steps | final return | random policy | ratio | steps/s | compile s |")

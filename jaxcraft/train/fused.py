@@ -128,6 +128,7 @@ class FusedTrainer:
             episodes=episodes,
             episode_return=psum((traj.episode_return * done).sum()) / jnp.maximum(episodes, 1.0),
             episode_length=psum((traj.episode_length * done).sum()) / jnp.maximum(episodes, 1.0),
+            success_rate=psum((traj.success * done).sum()) / jnp.maximum(episodes, 1.0),
             reward=pmean(traj.reward.mean()),
             truncations=psum(traj.truncated.sum().astype(jnp.float32)),
             value=pmean(traj.value.mean()),

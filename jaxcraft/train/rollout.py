@@ -40,6 +40,7 @@ class Trajectory(NamedTuple):
     done: jax.Array
     episode_return: jax.Array
     episode_length: jax.Array
+    success: jax.Array        # [T, B] bool, the env's info["success"] (task envs; False elsewhere)
 
 
 def _split_per_env(keys: jax.Array, n: int) -> tuple[jax.Array, ...]:
@@ -81,7 +82,8 @@ def make_rollout(env: BatchedEnv, apply_fn, dist: FactorisedCategorical, rollout
                           terminated=out.terminated, truncated=out.truncated, v_final=v_final,
                           reset=actor.reset, carry=actor.carry, ref_logits=ref_logits,
                           done=out.info["done"], episode_return=out.info["episode_return"],
-                          episode_length=out.info["episode_length"])
+                          episode_length=out.info["episode_length"],
+                          success=jnp.asarray(out.info.get("success", jnp.zeros_like(out.terminated)), bool))
         actor = actor.replace(env=env_state, carry=new_carry, ref_carry=ref_carry,
                               reset=out.info["done"], keys=keys)
         return (params, ref_params, vn, actor), traj

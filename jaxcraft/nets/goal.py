@@ -1,0 +1,167 @@
+"""Goal-conditioned actor-critic for cross-view tasks (ROCKET-3 style).
+
+The agent sees its own frame and a goal image of the target taken from another camera,
+with the target's mask, plus the interaction family (approach, break, interact, hunt):
+
+    obs = {"rgb": uint8[L, N, H, W, 3], "goal_rgb": uint8[L, N, H, W, 3],
+           "goal_mask": uint8[L, N, H, W] (0/1), "family": int32[L, N] in [0, num_families)}
+    carry, logits, value = module.apply(params, carry, obs, reset)   # the jaxcraft.ppo contract
+      → logits [L, N, num_logits], value [L, N]
+
+Frame and goal are encoded by separate conv torsos (the goal torso gets the mask as a 4th
+channel). The goal code (goal image + family embedding) modulates the frame features with
+FiLM, f' = f·(1 + γ(g)) + β(g), and is concatenated with them before a shared MLP trunk,
+an optional `ResetGRU` core, and linear policy/value heads. With `aux_heads`, two more
+heads on the same features predict whether the target is visible in the agent frame and
+its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Sequence
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcraft.nets.encoders import _as_float, activation
+from jaxcraft.nets.recurrent import ResetGRU
+
+if TYPE_CHECKING:  # jaxcraft.config pulls in every section's config; nets must stay importable alone
+    from jaxcraft.config import NetConfig
+
+_ORTHO = nn.initializers.orthogonal
+
+
+def small_net_config(**overrides: Any) -> NetConfig:
+    """CPU-sized preset (2 cores, 32–64 px frames): tests, debugging, laptop-scale runs."""
+    from jaxcraft.config import NetConfig
+    base = NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=128,
+                     activation="relu", separate_critic=False)
+    return dataclasses.replace(base, **overrides)
+
+
+def large_net_config(**overrides: Any) -> NetConfig:
+    """Accelerator preset (GPU/TPU, 64 px+): the configuration meant for real training runs."""
+    from jaxcraft.config import NetConfig
+    base = NetConfig(kind="goal_cnn", channels=(32, 64, 128, 128), hidden=(512,), core_size=512,
+                     activation="relu", separate_critic=False)
+    return dataclasses.replace(base, **overrides)
+
+
+class _ConvTorso(nn.Module):
+    """[B, H, W, C] float → [B, F]: 3×3 stride-2 convs (each halves H and W; cheap on CPU)."""
+
+    channels: Sequence[int]
+    act: str
+
+    @nn.compact
+    def __call__(self, x):
+        for c in self.channels:
+            x = activation(self.act)(nn.Conv(c, (3, 3), strides=2, padding="SAME", kernel_init=_ORTHO(np.sqrt(2)))(x))
+        return x.reshape(x.shape[0], -1)
+
+
+class GoalConditionedActorCritic(nn.Module):
+    """Policy/value net conditioned on a cross-view goal; see the module docstring for shapes.
+
+    `hidden[0]` is the width of the frame/goal codes; `hidden` are the trunk's Dense sizes.
+    Actor and critic share the torso (the critic needs the goal too; one trunk halves the cost).
+    """
+
+    num_logits: int
+    channels: Sequence[int] = (16, 32, 32)
+    hidden: Sequence[int] = (128,)
+    core_size: int = 0
+    act: str = "relu"
+    aux_heads: bool = False
+    num_families: int = 4
+    family_dim: int = 32
+
+    def setup(self):
+        width = self.hidden[0]
+        self.frame_enc = _ConvTorso(self.channels, self.act)
+        self.goal_enc = _ConvTorso(self.channels, self.act)
+        self.family_embed = nn.Embed(self.num_families, self.family_dim)
+        self.frame_proj = nn.Dense(width, kernel_init=_ORTHO(np.sqrt(2)))
+        self.goal_proj = nn.Dense(width, kernel_init=_ORTHO(np.sqrt(2)))
+        # Zero-init FiLM: modulation starts as the identity, so early training is not at the
+        # mercy of a random multiplicative gate; gradients still reach the kernel.
+        self.film = nn.Dense(2 * width, kernel_init=nn.initializers.zeros)
+        self.trunk = [nn.Dense(h, kernel_init=_ORTHO(np.sqrt(2))) for h in self.hidden]
+        if self.core_size:
+            self.core = ResetGRU(self.core_size)
+        self.policy_head = nn.Dense(self.num_logits, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
+        self.value_head = nn.Dense(1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
+        if self.aux_heads:
+            self.visible_head = nn.Dense(1, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
+            self.centroid_head = nn.Dense(2, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
+
+    def initial_carry(self, batch_size: int) -> Any:
+        return jnp.zeros((batch_size, self.core_size), jnp.float32) if self.core_size else ()
+
+    def _features(self, carry, obs, reset):
+        """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N] → (carry, feat [L, N, F])."""
+        L, N = reset.shape
+        chex.assert_shape(obs["family"], (L, N))
+        chex.assert_rank([obs["rgb"], obs["goal_rgb"], obs["goal_mask"]], [5, 5, 4])
+        flat = lambda x: x.reshape((L * N,) + x.shape[2:])  # noqa: E731 — time and batch fold into one conv batch
+        mask = (flat(obs["goal_mask"]) > 0).astype(jnp.float32)[..., None]  # {0,1} whether stored as 0/1 or 0/255
+        goal_in = jnp.concatenate([_as_float(flat(obs["goal_rgb"])), mask], axis=-1)
+        act = activation(self.act)
+        f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])))))
+        g = act(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), self.family_embed(flat(obs["family"]))], -1)))
+        gamma, beta = jnp.split(self.film(g), 2, axis=-1)
+        x = jnp.concatenate([f * (1.0 + gamma) + beta, g], axis=-1)
+        for dense in self.trunk:
+            x = act(dense(x))
+        x = x.reshape(L, N, -1)
+        if self.core_size:
+            carry, x = self.core(carry, x, reset)
+        return carry, x
+
+    def _aux_from(self, feat) -> dict:
+        # Sigmoid keeps the centroid inside the normalised image square [0, 1]².
+        return {"visible_logit": self.visible_head(feat)[..., 0], "centroid": nn.sigmoid(self.centroid_head(feat))}
+
+    def __call__(self, carry, obs, reset):
+        """→ (carry, logits [L, N, num_logits], value [L, N])."""
+        carry, feat = self._features(carry, obs, reset)
+        if self.aux_heads and self.is_initializing():
+            self._aux_from(feat)  # create the aux params at init only; PPO never pays for them
+        return carry, self.policy_head(feat), self.value_head(feat)[..., 0]
+
+    def aux(self, carry, obs, reset) -> dict:
+        """→ {"visible_logit": [L, N], "centroid": [L, N, 2] (row, col) in [0, 1]²}."""
+        if not self.aux_heads:
+            raise ValueError("GoalConditionedActorCritic.aux needs aux_heads=True")
+        _, feat = self._features(carry, obs, reset)
+        return self._aux_from(feat)
+
+
+def aux_loss(pred: dict, visible: jax.Array, centroid: jax.Array) -> tuple[jax.Array, dict]:
+    """Visibility BCE plus centroid squared error where the target is visible.
+
+    With z = pred["visible_logit"], v = visible ∈ {0, 1}, ĉ = pred["centroid"], c = centroid,
+    all over the M = L·N entries:
+
+        BCE  = (1/M) Σ [softplus(z) − v·z]              (= −v log σ(z) − (1−v) log(1−σ(z)))
+        SE   = Σ v·‖ĉ − c‖² / max(1, Σ v)               (invisible targets have no centroid)
+        loss = BCE + SE
+
+    Shapes: visible bool[L, N], centroid float[L, N, 2]; returns (scalar, metrics dict).
+    """
+    z, c_hat = pred["visible_logit"], pred["centroid"]
+    chex.assert_rank(visible, 2)
+    chex.assert_type(visible, bool)
+    chex.assert_shape(z, visible.shape)
+    chex.assert_shape([c_hat, centroid], visible.shape + (2,))
+    v = visible.astype(jnp.float32)
+    bce = jnp.mean(jnp.logaddexp(0.0, z) - v * z)  # stable softplus
+    n_vis = v.sum()
+    se = jnp.sum(v * jnp.sum((c_hat - centroid) ** 2, axis=-1)) / jnp.maximum(n_vis, 1.0)
+    acc = jnp.mean((z > 0) == visible)
+    return bce + se, {"aux/visible_bce": bce, "aux/centroid_se": se, "aux/visible_acc": acc,
+                      "aux/visible_frac": n_vis / v.size}
