@@ -20,7 +20,7 @@ CONFIG = ExperimentConfig(
     name="quickstart",
     env=EnvConfig(name="jaxcraft:tasks", num_envs=64, rollout_len=64, reset_pool_size=32, pool_refresh_per_step=1),
     task=TaskConfig(families=("approach",), distances=(20,), frame_size=32, max_steps=300,
-                    shaping_distance=0.05, num_distractors=3),
+                    shaping_distance=0.1, num_distractors=3),
     net=NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=128, activation="relu",
                   separate_critic=False),
     ppo=PPOConfig(lr=3e-4, num_epochs=2, num_minibatches=2, chunk_len=32, gamma=0.99, gae_lambda=0.95,

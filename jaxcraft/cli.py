@@ -1,4 +1,4 @@
-"""`jaxcraft train | render` — the command line.
+"""`jaxcraft train | render | eval | demos | pretrain` — the command line.
 
     jaxcraft train experiments/quickstart.py --set ppo.lr=1e-4 --set env.num_envs=64
     jaxcraft train experiments/quickstart.py --show-config      # every key, its value and doc
@@ -75,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
         r = sub.add_parser("render", help="render a rollout of the JaxCraft world to PNG/GIF")
         cli_render.add_arguments(r)
         r.set_defaults(func=cli_render.run)
+
+    from jaxcraft.eval import cli_eval
+    e = sub.add_parser("eval", help="success rates of a run (or the expert/random baseline) on cross-view tasks")
+    cli_eval.add_arguments(e)
+    e.set_defaults(func=cli_eval.run)
+
+    from jaxcraft.tasks import cli_demos
+    d = sub.add_parser("demos", help="record scripted-expert demonstrations of an experiment's tasks")
+    cli_demos.add_arguments(d)
+    d.set_defaults(func=cli_demos.run)
+
+    from jaxcraft.train import cli_pretrain
+    t = sub.add_parser("pretrain", help="behaviour-clone an experiment's network on expert demonstrations")
+    cli_pretrain.add_arguments(t)
+    t.set_defaults(func=cli_pretrain.run)
     return parser
 
 

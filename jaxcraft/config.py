@@ -64,6 +64,7 @@ class RunConfig:
     run_dir: str = documented("runs/{name}", "Where metrics.jsonl, TensorBoard events, checkpoints and summary.json go ({name} = experiment name).")
     tensorboard: bool = documented(True, "Also write TensorBoard event files.")
     progress: bool = documented(True, "Show a progress bar with steps/s and return.")
+    init_params: str = documented("", "Start from these params (e.g. imitation-pretrained, saved by `jaxcraft pretrain`); with ppo.kl_coef > 0 they are also the frozen KL reference. '' = random init.")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,9 +16,14 @@ NEEDS_MISSING = {"minerl"}
 
 def _tiny_overrides(config: ExperimentConfig) -> list[str]:
     envs = min(config.env.num_envs, 4)
-    mb = config.ppo.num_minibatches
-    T = max(mb * max(config.ppo.chunk_len, 1), 4)
-    return [f"env.num_envs={envs}", f"env.rollout_len={T}", f"run.total_env_steps={envs * T * 2}",
+    # Tiny sequences: recurrent presets sized for accelerators (chunk 128) shrink to chunks of 4.
+    chunk = min(config.ppo.chunk_len, 4)
+    mb = config.ppo.num_minibatches if not config.ppo.chunk_len else 1
+    T = max(mb * max(chunk, 1), 4)
+    extra = [f"ppo.chunk_len={chunk}", f"ppo.num_minibatches={mb}"]
+    if config.env.name == "jaxcraft:tasks":
+        extra.append("task.frame_size=16")
+    return extra + [f"env.num_envs={envs}", f"env.rollout_len={T}", f"run.total_env_steps={envs * T * 2}",
             "run.updates_per_call=1", "run.checkpoint_every=1", "run.progress=false",
             f"env.reset_pool_size={min(config.env.reset_pool_size, 4)}",
             f"env.pool_refresh_per_step={min(config.env.pool_refresh_per_step, 4) if config.env.reset_pool_size else 1}"]

@@ -9,6 +9,9 @@ Built-in ids (the `bridge` config section holds their options):
   bridge:crafter        Crafter, 64×64×3 uint8 RGB (bridge.frame_size), Discrete(17)
   bridge:load           LoadSimEnv: synthetic frames, lognormal latency (bridge.sim_latency_s)
   bridge:null           NullSimEnv: no work (bridge overhead)
+  bridge:jaxcraft-world the JaxCraft world (built-in reward) stepped in the workers, one world per
+                        env: obs {"rgb": frame_size² uint8} as for `jaxcraft:world`, its
+                        MultiDiscrete 9 buttons + 2 camera bins (`jaxcraft.world.bridge_sim`)
   bridge:gym:<id>       any gymnasium id with Box observations and a Discrete/MultiDiscrete action
   bridge:minerl[:<id>]  MineRL 1.0 (not installable here): pov resized to frame_size,
                         MultiDiscrete 20 buttons × 2 + camera pitch/yaw in 11 bins each
@@ -182,7 +185,20 @@ def _minerl(config: ExperimentConfig) -> BridgedEnv:
                       obs_key="pov", action_fn=amap)
 
 
+def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
+    import jaxcraft.world.registration  # noqa: F401  (registers net.kind "world_cnn")
+    from jaxcraft.world import WorldStatic, actions
+    from jaxcraft.world.bridge_sim import OBS_FIELD, WorldSimFactory
+    size = config.bridge.frame_size or 64
+    factory = WorldSimFactory(static=WorldStatic(height=size, width=size), max_steps=config.env.max_episode_steps)
+    spec = factory.spec()
+    # The policy sees the observation dict {"rgb": ...}, exactly like the fused `jaxcraft:world`.
+    return BridgedEnv(factory=factory, spec=spec, observation_space={OBS_FIELD: _space_of(spec.observation[OBS_FIELD])},
+                      action_space=MultiDiscrete(actions.NVEC, actions.NAMES), obs_key=None)
+
+
 register_bridged_env("bridge:crafter", _crafter)
+register_bridged_env("bridge:jaxcraft-world", _jaxcraft_world)
 register_bridged_env("bridge:load", _load)
 register_bridged_env("bridge:null", _null)
 register_bridged_env("bridge:gym:", _gym)

@@ -16,7 +16,7 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
-from jaxcraft.config import ExperimentConfig, from_dict
+from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
 from jaxcraft.registry import make_env, make_network
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
 from jaxcraft.train.fused import FusedTrainer
@@ -112,6 +112,13 @@ def train(config: ExperimentConfig, *, resume: bool = True, resume_step: Optiona
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
     state = trainer.init(jax.random.key(config.run.seed))
+    if config.run.init_params:
+        from jaxcraft.train.imitation import load_params
+        try:
+            params = load_params(config.run.init_params, state.ppo.params)
+        except (FileNotFoundError, ValueError) as e:
+            raise ConfigError(f"run.init_params: {e}") from None
+        state = trainer.init(jax.random.key(config.run.seed), params)
     start = 0
     step = resume_step if resume_step is not None else (ckpt.latest_step() if resume else None)
     if step is not None:

@@ -1,0 +1,148 @@
+"""`jaxcraft eval`: success rates of a trained run (or the expert / random baseline) per
+family × distance on a split, with 95 % intervals, written as eval.json, eval.md and GIFs.
+
+    jaxcraft eval runs/rocket3 --split unseen --episodes 20 --videos 4
+    jaxcraft eval expert --split unseen --experiment experiments/quickstart.py
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import pathlib
+import sys
+import time
+
+from jaxcraft.tasks.config import DISTANCES, FAMILIES, SPLITS
+
+BASELINES = ("expert", "random")
+DEFAULT_EXPERIMENT = "experiments/quickstart.py"
+
+
+class _BadArgument(ValueError):
+    """A command-line value is invalid (exit code 2)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a run directory (runs/<name>), or 'expert' / 'random' for a baseline")
+    parser.add_argument("--split", choices=SPLITS, default="unseen", help="world split to evaluate on")
+    parser.add_argument("--episodes", type=int, default=10, help="episodes per family × distance cell")
+    parser.add_argument("--families", help=f"comma-separated subset of {','.join(FAMILIES)} "
+                                           "(default: the experiment's task.families)")
+    parser.add_argument("--distances", help=f"comma-separated subset of {','.join(map(str, DISTANCES))} "
+                                            "(default: the experiment's task.distances)")
+    parser.add_argument("--videos", type=int, default=2, help="save GIFs of the first K episodes")
+    parser.add_argument("--out", help="output directory (default: RUN/eval/<split>, or runs/eval/<baseline>_<split>)")
+    parser.add_argument("--max-steps", type=int, default=600, help="episode time limit in steps")
+    parser.add_argument("--experiment", help=f"baselines only: experiment file whose task section sets frame size "
+                                             f"etc. (default: {DEFAULT_EXPERIMENT})")
+    parser.add_argument("--step", type=int, help="checkpoint update to load (default: the latest)")
+    parser.add_argument("--greedy", action="store_true", help="network policies: argmax actions instead of sampling")
+    parser.add_argument("--seed0", type=int, default=0, help="first task seed of each cell")
+    parser.add_argument("--seed", type=int, default=0, help="PRNG seed of the policy's and env's randomness")
+    parser.add_argument("--batch-size", type=int, default=64, help="episodes run in parallel")
+
+
+def _choices(text: str | None, valid: tuple, flag: str, parse=str) -> tuple:
+    """The distinct values of a comma-separated flag, each checked against `valid`; () if not given."""
+    if text is None:
+        return ()
+    out = []
+    for t in (t.strip() for t in text.split(",")):
+        try:
+            v = parse(t)
+        except ValueError:
+            v = None
+        if v not in valid:
+            raise _BadArgument(f"{flag}: unknown value {t!r}; choose from {', '.join(map(str, valid))}")
+        if v not in out:
+            out.append(v)
+    return tuple(out)
+
+
+def _experiment_path(arg: str | None) -> pathlib.Path:
+    if arg is not None:
+        return pathlib.Path(arg)
+    path = pathlib.Path(DEFAULT_EXPERIMENT)
+    if not path.is_file():   # run outside the checkout's root: the repo's own copy
+        path = pathlib.Path(__file__).resolve().parents[2] / DEFAULT_EXPERIMENT
+    return path
+
+
+def _load(args: argparse.Namespace):
+    """(config, policy factory (env, params) -> policy, default out dir) of the CHECKPOINT argument."""
+    from jaxcraft.config import ConfigError, load_experiment
+    from jaxcraft.train.checkpoint import CheckpointError
+
+    if args.checkpoint in BASELINES:
+        try:
+            config = load_experiment(_experiment_path(args.experiment))
+        except ConfigError as e:
+            raise _BadArgument(str(e)) from None
+        from jaxcraft.eval.policies import ExpertPolicy, RandomPolicy, expert_module
+        if args.checkpoint == "expert":
+            try:
+                expert_module()   # fail now, not after compiling
+            except ImportError as e:
+                raise _BadArgument(str(e)) from None
+        make = ExpertPolicy if args.checkpoint == "expert" else (lambda env, params: RandomPolicy(env))
+        return config, make, pathlib.Path("runs/eval") / f"{args.checkpoint}_{args.split}"
+    if args.experiment is not None:
+        raise _BadArgument("--experiment is for the expert/random baselines; a run directory has its own config.json")
+    run_dir = pathlib.Path(args.checkpoint)
+    if not run_dir.is_dir():
+        raise _BadArgument(f"checkpoint {str(run_dir)!r} is neither a run directory nor one of {', '.join(BASELINES)}")
+    from jaxcraft.eval.policies import load_checkpoint_policy
+    try:
+        policy, config = load_checkpoint_policy(run_dir, args.step, greedy=args.greedy)
+    except CheckpointError as e:
+        raise _BadArgument(str(e)) from None
+    return config, (lambda env, params: policy), run_dir / "eval" / args.split
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
+    try:
+        families = _choices(args.families, FAMILIES, "--families")
+        distances = _choices(args.distances, DISTANCES, "--distances", int)
+        for name, value, low in (("episodes", args.episodes, 1), ("max-steps", args.max_steps, 1),
+                                 ("videos", args.videos, 0), ("batch-size", args.batch_size, 1)):
+            if value < low:
+                raise _BadArgument(f"--{name} must be >= {low}, got {value}")
+        config, make_policy, out_dir = _load(args)
+        families = families or config.task.families
+        distances = distances or config.task.distances
+        # The run's task section (frame size, world, distractors) with the chosen tasks; validate
+        # checks e.g. that the world is large enough for the farthest distance.
+        task = dataclasses.replace(config.task, families=families, distances=distances, split=args.split,
+                                   family_weights=(), distance_weights=(), max_steps=args.max_steps)
+        try:
+            task.validate()
+        except ValueError as e:
+            raise _BadArgument(str(e)) from None
+        from jaxcraft.tasks import make_task_env
+        env, params = make_task_env(task)
+        policy = make_policy(env, params)
+    except _BadArgument as e:
+        print(f"jaxcraft eval: {e}", file=sys.stderr)
+        return 2
+
+    import jax
+
+    from jaxcraft.eval.runner import evaluate, write_report
+
+    out_dir = pathlib.Path(args.out) if args.out else out_dir
+    t0 = time.perf_counter()
+    result = evaluate(env, params, policy, families, distances, args.episodes, args.split, seed0=args.seed0,
+                      max_steps=args.max_steps, record=args.videos, key=jax.random.key(args.seed),
+                      batch_size=args.batch_size)
+    seconds = time.perf_counter() - t0
+    paths = write_report(result, out_dir, f"{result.policy} on the {args.split} split")
+    print(f"{len(result.success)} episodes in {seconds:.0f} s; wrote {paths['json']}, {paths['md']} "
+          f"and {len(paths['gifs'])} GIFs")
+    return 0
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__)
+    add_arguments(p)
+    raise SystemExit(run(p.parse_args()))

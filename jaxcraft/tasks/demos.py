@@ -1,0 +1,211 @@
+"""Expert demonstrations on disk (for imitation pretraining): record and load.
+
+`record_demos(env, params, task_ids, out_dir)` runs the scripted expert (`expert.py`) on each
+task id (vmapped, one jitted `lax.scan` of `max_steps` steps per shard) and writes
+
+    out_dir/manifest.json       format name + version, world/task statics, split, episode limit,
+                                key seed, the optional TaskConfig, counts, the shard list, the
+                                field table below
+    out_dir/shard_00000.npz ... N = the shard's episodes, T = max_steps, H×W = the frame size:
+
+    rgb              uint8[N, T, H, W, 3]  observation t: the frame action t was chosen on
+                                           (t = 0: the reset frame)
+    action           int32[N, T, 11]       the expert's action at t (actions.py layout)
+    target_visible   bool[N, T]            target pixels in frame t    } step info of step t-1
+    target_centroid  float32[N, T, 2]      their (row, col) in [0, 1]  } (t = 0: the reset frame,
+                                                                       }  same `target_in_frame`)
+    length           int32[N]              steps taken: success step + 1, or T without success;
+                                           entries t >= length are padding (zeros)
+    success          bool[N]               the task was completed within T steps
+    goal_rgb         uint8[N, H, W, 3]     the task's goal image
+    goal_mask        uint8[N, H, W]        its exact target mask
+    family           int32[N]              index into FAMILIES
+    task_id          int32[N]              reset_to_task(task_id) gives the episode's start
+
+Episodes are exactly reproducible: step t of an episode draws its keys from
+`step_keys(key_seed, task_id, t)` = (expert key, env key), so `env.step_env(env_key, ...)` with
+the recorded actions from `env.reset_to_task(task_id, params)` replays the recorded frames —
+bit for bit when the replay is vmapped over ≥ 2 envs like the recording; an unbatched step
+rounds the camera rays differently (ULP level), which changes the odd pixel by a few levels.
+`load_demos(out_dir)` returns {field: array} over all shards (`load_manifest(out_dir)` the
+manifest); both raise `DemoFormatError` (a ValueError) naming the file and the field on any
+mismatch with the format.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import pathlib
+import zipfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcraft.tasks.env import target_in_frame
+from jaxcraft.tasks.expert import expert_act, expert_init
+from jaxcraft.tasks.params import SPLIT_CODE
+from jaxcraft.world.edit import agent_camera
+from jaxcraft.world.render import render
+
+FORMAT, VERSION = "jaxcraft-demos", 1
+# name → (dtype, shape with N/T/H/W placeholders)
+FIELDS = {
+    "rgb": ("uint8", ("N", "T", "H", "W", 3)), "action": ("int32", ("N", "T", 11)),
+    "target_visible": ("bool", ("N", "T")), "target_centroid": ("float32", ("N", "T", 2)),
+    "length": ("int32", ("N",)), "success": ("bool", ("N",)), "goal_rgb": ("uint8", ("N", "H", "W", 3)),
+    "goal_mask": ("uint8", ("N", "H", "W")), "family": ("int32", ("N",)), "task_id": ("int32", ("N",)),
+}
+_PER_STEP = ("rgb", "action", "target_visible", "target_centroid")
+
+
+class DemoFormatError(ValueError):
+    """A demo directory does not match the format (the message names the file and field)."""
+
+
+def step_keys(key_seed, task_id, t) -> tuple[jax.Array, jax.Array]:
+    """(expert key, env key) of step t of the episode of `task_id`."""
+    k = jax.random.fold_in(jax.random.fold_in(jax.random.key(key_seed), task_id), t)
+    k_exp, k_env = jax.random.split(k)
+    return k_exp, k_env
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: int) -> dict:
+    """Expert episodes of task_ids int32[N]: the per-step fields [N, T, ...], `success_t`
+    bool[N, T] (success at step t) and the per-episode goal fields (no padding applied)."""
+    def one(task_id):
+        obs, state = env.reset_to_task(task_id, params)
+        vis, cen = target_in_frame(render(env.static, state.world, agent_camera(state.world)), state.task.target_id)
+        carry = expert_init(env, state)
+
+        def step(c, t):
+            state, carry, rgb, vis, cen = c
+            k_exp, k_env = step_keys(key_seed, task_id, t)
+            carry, action = expert_act(env, params, state, carry, k_exp)
+            obs, state, _, _, _, info = env.step_env(k_env, state, action, params)
+            new = (state, carry, obs["rgb"], info["target_visible"], info["target_centroid"])
+            return new, (rgb, action, vis, cen, info["success"])
+
+        _, (rgb, action, vis, cen, succ) = jax.lax.scan(step, (state, carry, obs["rgb"], vis, cen),
+                                                        jnp.arange(max_steps))
+        return dict(rgb=rgb, action=action, target_visible=vis, target_centroid=cen, success_t=succ,
+                    goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"], family=state.task.family,
+                    task_id=state.task.task_id)
+    return jax.vmap(one)(task_ids)
+
+
+def _episodes(out: dict, n: int) -> dict:
+    """Host arrays of the first n episodes in the file format (lengths, padding zeroed)."""
+    out = {k: np.asarray(v)[:n] for k, v in out.items()}
+    succ_t = out.pop("success_t")
+    T = succ_t.shape[1]
+    success = succ_t.any(1)
+    length = np.where(success, succ_t.argmax(1) + 1, T).astype(np.int32)
+    pad = np.arange(T)[None, :] >= length[:, None]
+    for k in _PER_STEP:
+        out[k] = np.where(pad.reshape(pad.shape + (1,) * (out[k].ndim - 2)), 0, out[k]).astype(out[k].dtype)
+    out.update(length=length, success=success)
+    return {k: out[k].astype(FIELDS[k][0]) for k in FIELDS}
+
+
+def _atomic_write(path: pathlib.Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_size: int = 32, key_seed: int = 0,
+                 config=None, overwrite: bool = False) -> dict:
+    """Record expert episodes of `task_ids` into `out_dir` (see the module doc); returns the manifest.
+
+    Shards hold `shard_size` episodes (the last one fewer; it is padded for the rollout so all
+    shards share one compiled program). `config`: the TaskConfig, stored in the manifest.
+    Memory per shard ≈ shard_size · max_steps · H · W · 3 bytes of frames.
+    """
+    out_dir = pathlib.Path(out_dir)
+    ids = np.asarray(task_ids, np.int32).reshape(-1)
+    if len(ids) == 0 or max_steps < 1 or shard_size < 1:
+        raise ValueError(f"need task ids, max_steps >= 1 and shard_size >= 1 (got {len(ids)}, {max_steps}, {shard_size})")
+    if (out_dir / "manifest.json").exists() and not overwrite:
+        raise FileExistsError(f"{out_dir / 'manifest.json'} exists (pass overwrite=True to replace it)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = min(shard_size, len(ids))
+    shards = []
+    for i, lo in enumerate(range(0, len(ids), size)):
+        chunk = ids[lo: lo + size]
+        padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk))])
+        arrays = _episodes(rollout(env, params, jnp.asarray(padded), jnp.asarray(key_seed, jnp.int32), max_steps),
+                           len(chunk))
+        name = f"shard_{i:05d}.npz"
+        _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))
+        shards.append(dict(file=name, episodes=len(chunk), successes=int(arrays["success"].sum())))
+    split = {v: k for k, v in SPLIT_CODE.items()}[int(params.task.split_code)]
+    manifest = dict(
+        format=FORMAT, version=VERSION, world_static=dataclasses.asdict(env.static),
+        task_static=dataclasses.asdict(env.task_static), split=split,
+        max_steps_in_episode=int(params.max_steps_in_episode), max_steps=int(max_steps), key_seed=int(key_seed),
+        frame=[env.static.height, env.static.width], task_config=dataclasses.asdict(config) if config else None,
+        num_episodes=int(len(ids)), num_success=sum(s["successes"] for s in shards), shards=shards,
+        fields={k: dict(dtype=d, shape=list(s)) for k, (d, s) in FIELDS.items()})
+    _atomic_write(out_dir / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    return manifest
+
+
+def load_manifest(out_dir) -> dict:
+    """The validated manifest.json of a demo directory (format, version, required fields)."""
+    path = pathlib.Path(out_dir) / "manifest.json"
+    try:
+        m = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DemoFormatError(f"{path}: missing (not a demo directory?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DemoFormatError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        raise DemoFormatError(f"{path}: field 'format' is {m.get('format') if isinstance(m, dict) else m!r}, "
+                              f"expected {FORMAT!r}")
+    if m.get("version") != VERSION:
+        raise DemoFormatError(f"{path}: field 'version' is {m.get('version')!r}, this reader supports {VERSION}")
+    for key, typ in (("max_steps", int), ("frame", list), ("shards", list), ("num_episodes", int)):
+        if not isinstance(m.get(key), typ):
+            raise DemoFormatError(f"{path}: field {key!r} missing or not a {typ.__name__}")
+    return m
+
+
+def load_demos(out_dir) -> dict:
+    """All episodes of a demo directory as {field: numpy array concatenated over shards} (the
+    FIELDS only; `load_manifest` gives the manifest); validates every shard's fields (dtype,
+    shape, lengths) against the manifest."""
+    out_dir = pathlib.Path(out_dir)
+    m = load_manifest(out_dir)
+    T, (H, W) = m["max_steps"], m["frame"]
+    parts = {k: [] for k in FIELDS}
+    for shard in m["shards"]:
+        path = out_dir / str(shard.get("file"))
+        dims = dict(N=shard.get("episodes"), T=T, H=H, W=W)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except FileNotFoundError:
+            raise DemoFormatError(f"{path}: shard listed in the manifest is missing") from None
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+            raise DemoFormatError(f"{path}: unreadable shard ({type(e).__name__}: {e})") from None
+        for k, (dtype, shape) in FIELDS.items():
+            if k not in data:
+                raise DemoFormatError(f"{path}: field {k!r} missing")
+            want = tuple(dims.get(s, s) if isinstance(s, str) else s for s in shape)
+            if str(data[k].dtype) != dtype or data[k].shape != want:
+                raise DemoFormatError(f"{path}: field {k!r} is {data[k].dtype}{list(data[k].shape)}, "
+                                      f"expected {dtype}{list(want)}")
+        if ((data["length"] < 1) | (data["length"] > T)).any():
+            raise DemoFormatError(f"{path}: field 'length' has values outside [1, {T}]")
+        for k in FIELDS:
+            parts[k].append(data[k])
+    out = {k: np.concatenate(v) if v else np.zeros((0,), FIELDS[k][0]) for k, v in parts.items()}
+    if len(out["task_id"]) != m["num_episodes"]:
+        raise DemoFormatError(f"{out_dir / 'manifest.json'}: field 'num_episodes' is {m['num_episodes']}, "
+                              f"the shards hold {len(out['task_id'])}")
+    return out

@@ -1,0 +1,158 @@
+"""Imitation pretraining (behaviour cloning) of a goal-conditioned policy on expert demos.
+
+ROCKET-3 fine-tunes a policy that was first pretrained by imitation, with a KL penalty to
+that frozen policy. This module provides the first stage on jaxcraft's own demonstrations
+(`jaxcraft.tasks.demos`): windows of `window` steps cut from the episodes, the recurrent
+policy unrolled over each window from a zero state (the window start counts as an episode
+start), and
+
+    loss = −Σ_{l,n} valid[l,n] · log π(a*[l,n] | o[≤l,n], goal[n]) / Σ valid
+           + aux_coef · aux_loss(visible, centroid)          (when the net has aux heads)
+
+where valid marks steps before the episode ended. Shapes are time-major [L, N].
+The pretrained params are saved with orbax and loaded by the trainers through
+`run.init_params` (they then also serve as the KL reference when `ppo.kl_coef > 0`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+
+from jaxcraft.ppo.config import documented
+
+
+@dataclasses.dataclass(frozen=True)
+class ImitationConfig:
+    """Behaviour-cloning hyper-parameters."""
+
+    steps: int = documented(2000, "Gradient steps.")
+    batch_episodes: int = documented(16, "Windows per batch (N).")
+    window: int = documented(64, "Steps per window (L); the GRU is unrolled over it from a zero state.")
+    lr: float = documented(3e-4, "Adam step size.")
+    max_grad_norm: float = documented(1.0, "Global gradient-norm clip.")
+    aux_coef: float = documented(0.5, "Weight of the auxiliary visibility/centroid loss (nets with aux heads).")
+    seed: int = documented(0, "PRNG seed of window sampling and init.")
+
+
+def _check(demos: dict) -> tuple[int, int]:
+    need = ("rgb", "goal_rgb", "goal_mask", "family", "action", "length")
+    missing = [k for k in need if k not in demos]
+    if missing:
+        raise ValueError(f"demonstrations lack the fields {missing}; got {sorted(demos)}")
+    n, t = demos["action"].shape[:2]
+    return n, t
+
+
+def sample_windows(demos: dict, key: jax.Array, batch: int, window: int) -> dict:
+    """A batch of time-major windows [L, N, ...] from episodes [E, T, ...] (jittable).
+
+    Each window starts at a uniformly random step of a random episode's valid part.
+    """
+    e, t = demos["action"].shape[:2]
+    k_ep, k_start = jax.random.split(key)
+    ep = jax.random.randint(k_ep, (batch,), 0, e)
+    length = demos["length"][ep]
+    start = jnp.floor(jax.random.uniform(k_start, (batch,)) * jnp.maximum(length - window + 1, 1)).astype(jnp.int32)
+    steps = jnp.clip(start[None, :] + jnp.arange(window)[:, None], 0, t - 1)          # [L, N]
+    per_step = lambda x: x[ep[None, :], steps]
+    per_ep = lambda x: jnp.broadcast_to(x[ep][None], (window,) + x[ep].shape)
+    obs = {"rgb": per_step(demos["rgb"]), "goal_rgb": per_ep(demos["goal_rgb"]),
+           "goal_mask": per_ep(demos["goal_mask"]), "family": per_ep(demos["family"])}
+    out = {"obs": obs, "action": per_step(demos["action"]),
+           "valid": (start[None, :] + jnp.arange(window)[:, None]) < length[None, :],
+           "reset": jnp.arange(window)[:, None].repeat(batch, 1) == 0}
+    if "target_visible" in demos:
+        out["visible"] = per_step(demos["target_visible"])
+        out["centroid"] = per_step(demos["target_centroid"])
+    return out
+
+
+def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float = 0.0) -> tuple[jax.Array, dict]:
+    """Masked negative log-likelihood of the expert's actions (+ aux loss); see module doc."""
+    valid = batch["valid"]
+    chex.assert_rank(valid, 2)
+    L, N = valid.shape
+    chex.assert_shape(batch["action"], (L, N, None))
+    carry = network.initial_carry(N)
+    _, logits, _ = network.apply(params, carry, batch["obs"], batch["reset"])
+    logp = dist.log_prob(logits, batch["action"])                            # [L, N]
+    w = valid.astype(jnp.float32)
+    nll = -(logp * w).sum() / jnp.maximum(w.sum(), 1.0)
+    acc = ((dist.mode(logits) == batch["action"]).all(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
+    metrics = {"nll": nll, "action_exact_match": acc}
+    loss = nll
+    if aux_coef and getattr(network, "aux_heads", False) and "visible" in batch:
+        from jaxcraft.nets.goal import aux_loss
+        pred = network.apply(params, carry, batch["obs"], batch["reset"], method="aux")
+        a_loss, a_metrics = aux_loss(pred, batch["visible"] & valid, batch["centroid"])
+        loss = loss + aux_coef * a_loss
+        metrics.update(a_metrics)
+    return loss, metrics
+
+
+def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, params: Any = None,
+             log_every: int = 100, log=print) -> tuple[Any, list[dict]]:
+    """Behaviour cloning: returns (params, metric rows every `log_every` steps)."""
+    _check(demos)
+    demos = {k: jnp.asarray(v) for k, v in demos.items()}
+    key = jax.random.key(config.seed)
+    k_init, key = jax.random.split(key)
+    if params is None:
+        one = sample_windows(demos, k_init, 1, 1)
+        params = network.init(k_init, network.initial_carry(1), one["obs"], one["reset"])
+    opt = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.lr))
+    opt_state = opt.init(params)
+
+    @jax.jit
+    def step(params, opt_state, key):
+        batch = sample_windows(demos, key, config.batch_episodes, config.window)
+        (loss, m), grads = jax.value_and_grad(bc_loss, has_aux=True)(params, network, dist, batch, config.aux_coef)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, {**m, "loss": loss}
+
+    rows = []
+    for i in range(config.steps):
+        key, sub = jax.random.split(key)
+        params, opt_state, m = step(params, opt_state, sub)
+        if (i + 1) % log_every == 0 or i + 1 == config.steps:
+            row = {"step": i + 1, **{k: float(v) for k, v in m.items()}}
+            rows.append(row)
+            if log:
+                log(json.dumps(row))
+    return params, rows
+
+
+def save_params(path: str | pathlib.Path, params: Any) -> pathlib.Path:
+    """Save params with orbax (a directory); refuses to overwrite an existing one."""
+    path = pathlib.Path(path).absolute()
+    if path.exists():
+        raise FileExistsError(f"{path} exists; pretrained params are never overwritten — choose another path")
+    _checkpointer().save(path, ocp.args.StandardSave(params))
+    return path
+
+
+def _checkpointer() -> ocp.Checkpointer:
+    # Synchronous: the params are on disk (atomically renamed) when `save` returns.
+    return ocp.Checkpointer(ocp.StandardCheckpointHandler())
+
+
+def load_params(path: str | pathlib.Path, like: Any) -> Any:
+    """Load params saved by `save_params` into the structure of `like` (clear error otherwise)."""
+    path = pathlib.Path(path).absolute()
+    if not path.exists():
+        raise FileNotFoundError(f"pretrained params {path} do not exist")
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), like)
+    try:
+        return _checkpointer().restore(path, ocp.args.StandardRestore(abstract))
+    except Exception as e:  # noqa: BLE001 - orbax raises many types for a mismatching tree
+        raise ValueError(f"pretrained params at {path} do not fit this network: {type(e).__name__}: "
+                         f"{str(e)[:300]}") from None

@@ -1,0 +1,100 @@
+"""Behaviour cloning: window sampling vs a Python loop, the loss vs hand-derived numbers,
+learning on a memorisable dataset, and pretrained params reaching the PPO trainer."""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
+from jaxcraft.ppo import PPOConfig
+from jaxcraft.registry import action_distribution, make_env, make_network
+from jaxcraft.tasks import TaskConfig
+from jaxcraft.train.imitation import ImitationConfig, bc_loss, load_params, pretrain, sample_windows, save_params
+
+E, T, H = 6, 10, 16
+CFG = ExperimentConfig(
+    name="bc", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
+    task=TaskConfig(frame_size=H, families=("approach", "hunt")),
+    net=NetConfig(kind="goal_cnn", channels=(8, 8), hidden=(32,), core_size=0, activation="relu", separate_critic=False),
+    ppo=PPOConfig(num_minibatches=1, num_epochs=1, kl_coef=0.2), run=RunConfig(total_env_steps=8, progress=False))
+ENV, PARAMS = make_env(CFG.env, CFG.task)
+SPACE = ENV.action_space(PARAMS)
+NET = make_network(CFG.net, ENV.observation_space(PARAMS), SPACE)
+DIST = action_distribution(SPACE)
+
+
+def _demos(seed=0):
+    rng = np.random.default_rng(seed)
+    family = rng.integers(0, 4, E).astype(np.int32)
+    # The expert's action is a function of the family only: forward iff family is even,
+    # camera yaw bin = 2 + family. A policy can learn it exactly from the `family` input.
+    action = np.zeros((E, T, 11), np.int32)
+    action[:, :, 0] = (family[:, None] % 2 == 0)
+    action[:, :, 9] = 5
+    action[:, :, 10] = 2 + family[:, None]
+    return {"rgb": rng.integers(0, 255, (E, T, H, H, 3), dtype=np.uint8),
+            "goal_rgb": rng.integers(0, 255, (E, H, H, 3), dtype=np.uint8),
+            "goal_mask": (rng.random((E, H, H)) < 0.1).astype(np.uint8), "family": family, "action": action,
+            "length": rng.integers(3, T + 1, E).astype(np.int32)}
+
+
+def test_sample_windows_matches_a_python_loop():
+    demos = _demos()
+    key = jax.random.key(3)
+    b = sample_windows({k: jnp.asarray(v) for k, v in demos.items()}, key, batch=5, window=4)
+    k_ep, k_start = jax.random.split(key)
+    ep = np.asarray(jax.random.randint(k_ep, (5,), 0, E))
+    u = np.asarray(jax.random.uniform(k_start, (5,)))
+    for n in range(5):
+        length = demos["length"][ep[n]]
+        start = int(np.floor(u[n] * max(length - 4 + 1, 1)))
+        for l in range(4):
+            t = min(start + l, T - 1)
+            np.testing.assert_array_equal(np.asarray(b["obs"]["rgb"][l, n]), demos["rgb"][ep[n], t])
+            np.testing.assert_array_equal(np.asarray(b["action"][l, n]), demos["action"][ep[n], t])
+            assert bool(b["valid"][l, n]) == (start + l < length)
+            assert bool(b["reset"][l, n]) == (l == 0)
+            assert int(b["obs"]["family"][l, n]) == demos["family"][ep[n]]
+
+
+def test_bc_loss_of_a_uniform_policy_is_the_sum_of_log_factor_sizes():
+    class Uniform:
+        aux_heads = False
+
+        def initial_carry(self, n):
+            return ()
+
+        def apply(self, params, carry, obs, reset):
+            L, N = reset.shape
+            return carry, jnp.zeros((L, N, DIST.num_logits)), jnp.zeros((L, N))
+
+    b = sample_windows({k: jnp.asarray(v) for k, v in _demos().items()}, jax.random.key(0), 4, 5)
+    loss, m = bc_loss(None, Uniform(), DIST, b)
+    assert float(loss) == pytest.approx(9 * np.log(2) + 2 * np.log(11), rel=1e-5)
+
+
+def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
+    demos = _demos()
+    params, rows = pretrain(NET, DIST, demos, ImitationConfig(steps=300, batch_episodes=8, window=4, lr=3e-3),
+                            log_every=100, log=None)
+    uniform_nll = 9 * np.log(2) + 2 * np.log(11)
+    assert rows[-1]["nll"] < 0.1 * uniform_nll and rows[-1]["action_exact_match"] > 0.8, rows
+    path = save_params(tmp_path / "pre", params)
+    with pytest.raises(FileExistsError):
+        save_params(path, params)
+    from jaxcraft.train.loop import train
+    cfg = dataclasses.replace(CFG, run=dataclasses.replace(CFG.run, init_params=str(path), run_dir=str(tmp_path / "run"),
+                                                           tensorboard=False, total_env_steps=8))
+    result = train(cfg)
+    ref = jax.tree.leaves(result.state.ppo.ref_params)
+    for a, b in zip(ref, jax.tree.leaves(params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))   # the KL reference is the pretrained policy
+    bad = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, init_params=str(tmp_path / "missing"),
+                                                           run_dir=str(tmp_path / "run2")))
+    from jaxcraft.config import ConfigError
+    with pytest.raises(ConfigError, match="run.init_params"):
+        train(bad)
+    with pytest.raises(ValueError, match="do not fit"):
+        load_params(path, {"other": jnp.zeros(3)})
