@@ -23,13 +23,18 @@ $(VENV)/.test: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The main job: train the goal-conditioned agent on cross-view approach tasks (~15 min on 2 CPU
-# cores), then evaluate it and a random policy on the same *unseen* tasks (held-out seeds and biomes).
-EVAL_ARGS ?= --split unseen --families approach --distances 20 --episodes 100 --max-steps 300
+# The main job (ROCKET-3's recipe, ~18 min on 2 CPU cores): record scripted-expert demonstrations,
+# behaviour-clone the goal-conditioned net, fine-tune it with PPO + KL to the cloned policy, then
+# evaluate it and a random policy on the same *unseen* tasks (held-out seeds and biomes).
+# Finished stages are skipped when `make run` is repeated (training resumes from its checkpoint).
+QS := runs/quickstart
+EVAL_ARGS ?= --split unseen --families approach --distances 20 --episodes 200 --max-steps 600
 run: $(VENV)/.base
+	test -f $(QS)_demos/manifest.json || $(BIN)/jaxcraft demos experiments/quickstart.py --episodes 2048 --shard-size 128 --out $(QS)_demos
+	test -d $(QS)_pretrained || $(BIN)/jaxcraft pretrain experiments/quickstart.py --demos $(QS)_demos --out $(QS)_pretrained --steps 3000 --batch 32 --window 16
 	$(BIN)/jaxcraft train experiments/quickstart.py $(RUN_ARGS)
-	$(BIN)/jaxcraft eval runs/quickstart $(EVAL_ARGS) --videos 2 --out runs/quickstart/eval_unseen
-	$(BIN)/jaxcraft eval random --experiment experiments/quickstart.py $(EVAL_ARGS) --out runs/quickstart/eval_unseen_random
+	$(BIN)/jaxcraft eval $(QS) $(EVAL_ARGS) --videos 2 --out $(QS)/eval_unseen
+	$(BIN)/jaxcraft eval random --experiment experiments/quickstart.py $(EVAL_ARGS) --videos 0 --out $(QS)/eval_unseen_random
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""Quickstart (`make run`): PPO on ROCKET-3 cross-view *approach* tasks at spawn distance 20.
+"""Quickstart (`make run`): ROCKET-3's recipe on cross-view *approach* tasks at spawn distance 20.
 
 The goal-conditioned agent sees only its 32×32 first-person frame, the goal image of the
 target from another camera and the target's mask; it must find that one block (distractors
@@ -7,12 +7,15 @@ stepped inside the jitted train step (fused path). Training worlds use the train
 seeds; after training, `make run` evaluates on *unseen* worlds (held-out seeds and biomes)
 next to a random policy: `jaxcraft eval runs/quickstart --split unseen`.
 
-Budget: about 15 minutes of training on 2 CPU cores. Departures from the paper's setting, for
-that budget: 32×32 frames, 300-step episodes, a small feed-forward goal-conditioned net trained
-from scratch (no imitation pretraining, so no KL term; `jaxcraft demos` + `jaxcraft pretrain` +
-`run.init_params` give the paper's pretrain-then-fine-tune path), and potential-based distance
-shaping on top of the binary success reward (`task.shaping_distance`; the paper uses the
-binary reward alone).
+`make run` first records 2,048 scripted-expert episodes (`jaxcraft demos`), behaviour-clones
+this network on them (`jaxcraft pretrain` → runs/quickstart_pretrained), then fine-tunes it
+here with PPO plus the decaying KL penalty to the frozen cloned policy, as the paper does.
+Training alone: `jaxcraft train experiments/quickstart.py --set run.init_params=` (from scratch).
+
+Budget: about 18 minutes end to end on 2 CPU cores. Departures from the paper's setting, for
+that budget: 32×32 frames, 300-step training episodes (evaluation uses the paper's 600), a small
+feed-forward goal-conditioned net, and potential-based distance shaping on top of the binary
+success reward (`task.shaping_distance`; the paper uses the binary reward alone).
 """
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
@@ -26,7 +29,10 @@ CONFIG = ExperimentConfig(
     # Feed-forward: measured to learn where the GRU variant did not within this budget (see docs/tasks.md).
     net=NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=0, activation="relu",
                   separate_critic=False),
+    # KL to the cloned policy (ρ decays ×0.9995 per update); a small entropy bonus keeps the
+    # cloned policy's action distribution from being flattened again.
     ppo=PPOConfig(lr=3e-4, num_epochs=2, num_minibatches=2, gamma=0.99, gae_lambda=0.95,
-                  ent_coef=0.01, max_grad_norm=0.5),
-    run=RunConfig(total_env_steps=1_048_576, updates_per_call=4, checkpoint_every=64, seed=0),
+                  ent_coef=0.003, kl_coef=0.05, max_grad_norm=0.5),
+    run=RunConfig(total_env_steps=720_896, updates_per_call=4, checkpoint_every=64, seed=0,
+                  init_params="runs/quickstart_pretrained"),
 )

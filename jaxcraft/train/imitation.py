@@ -149,7 +149,8 @@ def load_params(path: str | pathlib.Path, like: Any) -> Any:
     """Load params saved by `save_params` into the structure of `like` (clear error otherwise)."""
     path = pathlib.Path(path).absolute()
     if not path.exists():
-        raise FileNotFoundError(f"pretrained params {path} do not exist")
+        raise FileNotFoundError(f"pretrained params {path} do not exist (make them with `jaxcraft pretrain`, "
+                                "or set run.init_params= to start from a random init)")
     abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), like)
     try:
         return _checkpointer().restore(path, ocp.args.StandardRestore(abstract))
