@@ -22,7 +22,7 @@ from jaxcraft.world import blocks as B
 from jaxcraft.world import mobs as mobs_lib
 from jaxcraft.world import rng
 from jaxcraft.world.edit import agent_camera, surface_height
-from jaxcraft.world.ids import flat_index, mob_id
+from jaxcraft.world.ids import flat_index, mob_id, unflatten_index
 from jaxcraft.world.params import WorldStatic
 from jaxcraft.world.physics import SKIN
 from jaxcraft.world.state import WorldState
@@ -172,7 +172,6 @@ def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams, 
 
 def target_centre(static: WorldStatic, world: WorldState, task: Task) -> jax.Array:
     """float32[3] current centre of the target (mobs move; blocks do not)."""
-    from jaxcraft.world.ids import unflatten_index
     m = jnp.maximum(task.target_mob, 0)
     mob_c = world.mobs.pos[m] + jnp.stack([0.0, jnp.asarray(mobs_lib.HEIGHT)[world.mobs.kind[m]] / 2.0, 0.0])
     block_c = unflatten_index(static, jnp.maximum(task.target_voxel, 0)).astype(jnp.float32) + 0.5
