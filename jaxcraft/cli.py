@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Optional, Sequence
 
@@ -53,6 +54,14 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+SUBCOMMANDS = (
+    ("render", "jaxcraft.world.cli_render", "render a rollout of the JaxCraft world to PNG/GIF"),
+    ("eval", "jaxcraft.eval.cli_eval", "success rates of a run (or the expert/random baseline) on cross-view tasks"),
+    ("demos", "jaxcraft.tasks.cli_demos", "record scripted-expert demonstrations of an experiment's tasks"),
+    ("pretrain", "jaxcraft.train.cli_pretrain", "behaviour-clone an experiment's network on expert demonstrations"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxcraft", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,29 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-config", action="store_true", help="print every key with its value and doc, then exit")
     p.set_defaults(func=_train)
 
-    try:
-        from jaxcraft.world import cli_render
-    except ImportError:
-        cli_render = None
-    if cli_render is not None:
-        r = sub.add_parser("render", help="render a rollout of the JaxCraft world to PNG/GIF")
-        cli_render.add_arguments(r)
-        r.set_defaults(func=cli_render.run)
-
-    from jaxcraft.eval import cli_eval
-    e = sub.add_parser("eval", help="success rates of a run (or the expert/random baseline) on cross-view tasks")
-    cli_eval.add_arguments(e)
-    e.set_defaults(func=cli_eval.run)
-
-    from jaxcraft.tasks import cli_demos
-    d = sub.add_parser("demos", help="record scripted-expert demonstrations of an experiment's tasks")
-    cli_demos.add_arguments(d)
-    d.set_defaults(func=cli_demos.run)
-
-    from jaxcraft.train import cli_pretrain
-    t = sub.add_parser("pretrain", help="behaviour-clone an experiment's network on expert demonstrations")
-    cli_pretrain.add_arguments(t)
-    t.set_defaults(func=cli_pretrain.run)
+    # Sub-commands implemented elsewhere: each module has add_arguments(parser) and run(args).
+    for name, module, help_text in SUBCOMMANDS:
+        mod = importlib.import_module(module)
+        q = sub.add_parser(name, help=help_text)
+        mod.add_arguments(q)
+        q.set_defaults(func=mod.run)
     return parser
 
 
