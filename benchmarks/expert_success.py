@@ -1,14 +1,16 @@
-"""Success rate of the scripted expert (`jaxcraft.tasks.expert`) per task family × spawn distance.
+"""Success rate of a scripted teacher (default: the planning expert, `jaxcraft.tasks.expert`;
+`--teacher servo`: the visual-servo teacher) per task family × spawn distance.
 
     python benchmarks/expert_success.py                       # 50 tasks per cell, train split
     python benchmarks/expert_success.py --per-cell 10 --split unseen --out runs/expert.json
+    python benchmarks/expert_success.py --teacher servo --split unseen
 
 Tasks of a cell are seeds first_seed … first_seed + per_cell − 1 of that (distance, family).
 All episodes of a chunk (`--batch`, padded) run vmapped inside one jitted `lax.scan` over
 `--steps` steps, no auto-reset: the first success step of every env is recorded (an env
 keeps stepping after it; later steps are ignored). Frames are 32×32 (`--frame-size`): the
 expert does not look at pixels and success comes from the step info, so XLA may drop the
-unused rendering from the program altogether.
+unused rendering from the program altogether (the servo renders object ids itself).
 Prints a table (success k/N, rate, mean steps to success) and writes JSON with `--out`.
 """
 from __future__ import annotations
@@ -24,12 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.tasks import DISTANCES, FAMILIES, TaskConfig, encode_task_id, make_task_env
-from jaxcraft.tasks.expert import expert_act, expert_init
+from jaxcraft.tasks.teachers import TEACHER_NAMES, get_teacher
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def run_expert(env, params, task_ids: jax.Array, steps: int) -> jax.Array:
+@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+def run_expert(env, params, task_ids: jax.Array, steps: int, teacher: str = "expert") -> jax.Array:
     """int32[N]: 1-based step of the first success of each task id (-1: none within `steps`)."""
+    expert_init, expert_act = get_teacher(teacher)
     _, state = jax.vmap(env.reset_to_task, in_axes=(0, None))(task_ids, params)
     carry = jax.vmap(expert_init, in_axes=(None, 0))(env, state)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(task_ids)
@@ -49,6 +52,7 @@ def run_expert(env, params, task_ids: jax.Array, steps: int) -> jax.Array:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teacher", choices=TEACHER_NAMES, default="expert")
     p.add_argument("--per-cell", type=int, default=50, help="tasks per family × distance cell")
     p.add_argument("--split", choices=("train", "unseen"), default="train")
     p.add_argument("--steps", type=int, default=600, help="episode limit")
@@ -69,7 +73,7 @@ def main():
     for lo in range(0, len(ids), batch):
         chunk = ids[lo: lo + batch]
         padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch - len(chunk))])
-        out = np.asarray(run_expert(env, params, jnp.asarray(padded), a.steps))[: len(chunk)]
+        out = np.asarray(run_expert(env, params, jnp.asarray(padded), a.steps, a.teacher))[: len(chunk)]
         first.append(out)
         compile_s = compile_s if compile_s is not None else time.perf_counter() - t0
         print(f"  {lo + len(chunk)}/{len(ids)} episodes, {time.perf_counter() - t0:.0f} s", flush=True)
@@ -83,7 +87,7 @@ def main():
                          rate=float(ok.mean()), mean_steps=float(fs[ok].mean()) if ok.any() else None,
                          max_steps=int(fs[ok].max()) if ok.any() else None,
                          failed_task_ids=[int(i) for i, o in zip(ids.reshape(len(cells), -1)[len(rows)], ok) if not o]))
-    print(f"\nexpert success, split={a.split}, {a.per_cell} tasks per cell, limit {a.steps} steps "
+    print(f"\n{a.teacher} success, split={a.split}, {a.per_cell} tasks per cell, limit {a.steps} steps "
           f"(cell: successes/N  rate  mean steps to success)")
     print(f"{'family':10s}" + "".join(f"{'d=' + str(d):>26s}" for d in DISTANCES))
     for f in a.families:
@@ -98,7 +102,7 @@ def main():
           f"(first chunk incl. compile {compile_s:.0f} s)")
     if a.out is not None:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(dict(split=a.split, per_cell=a.per_cell, steps=a.steps, first_seed=a.first_seed,
+        a.out.write_text(json.dumps(dict(teacher=a.teacher, split=a.split, per_cell=a.per_cell, steps=a.steps, first_seed=a.first_seed,
                                          frame_size=a.frame_size, runtime_s=runtime, compile_s=compile_s,
                                          cells=rows), indent=1))
         print(f"wrote {a.out}")

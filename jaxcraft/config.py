@@ -48,6 +48,7 @@ class NetConfig:
     activation: str = documented("tanh", "Activation: tanh, relu, gelu or silu.")
     separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward nets only).")
     aux_heads: bool = documented(False, "Goal-conditioned nets only: add heads predicting target visibility and its image centroid (ROCKET-2), trained by imitation pretraining.")
+    goal_fusion: str = documented("late", "Goal-conditioned nets only: 'late' (FiLM the frame code by the goal code) or 'conv' (also FiLM every frame conv layer: spatial fusion).")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,10 @@ family × distance on a split, with 95 % intervals, written as eval.json, eval.m
 
     jaxcraft eval runs/rocket3 --split unseen --episodes 20 --videos 4
     jaxcraft eval expert --split unseen --experiment experiments/quickstart.py
+    jaxcraft eval runs/quickstart_pretrained --experiment experiments/quickstart.py   # cloned params
+
+Baselines: `random` (uniform actions), `expert` (the planning expert), `servo` (the visual-servo
+teacher). A directory saved by `jaxcraft pretrain` is evaluated with the network of --experiment.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import time
 
 from jaxcraft.tasks.config import DISTANCES, FAMILIES, SPLITS
 
-BASELINES = ("expert", "random")
+BASELINES = ("expert", "random", "servo")
 DEFAULT_EXPERIMENT = "experiments/quickstart.py"
 
 
@@ -23,7 +27,8 @@ class _BadArgument(ValueError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", help="a run directory (runs/<name>), or 'expert' / 'random' for a baseline")
+    parser.add_argument("checkpoint", help="a run directory (runs/<name>), params saved by `jaxcraft pretrain` "
+                                           "(with --experiment), or 'expert' / 'random' / 'servo' for a baseline")
     parser.add_argument("--split", choices=SPLITS, default="unseen", help="world split to evaluate on")
     parser.add_argument("--episodes", type=int, default=10, help="episodes per family × distance cell")
     parser.add_argument("--families", help=f"comma-separated subset of {','.join(FAMILIES)} "
@@ -33,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos", type=int, default=2, help="save GIFs of the first K episodes")
     parser.add_argument("--out", help="output directory (default: RUN/eval/<split>, or runs/eval/<baseline>_<split>)")
     parser.add_argument("--max-steps", type=int, default=600, help="episode time limit in steps")
-    parser.add_argument("--experiment", help=f"baselines only: experiment file whose task section sets frame size "
+    parser.add_argument("--experiment", help=f"baselines and pretrained params: experiment file whose task section sets frame size "
                                              f"etc. (default: {DEFAULT_EXPERIMENT})")
     parser.add_argument("--step", type=int, help="checkpoint update to load (default: the latest)")
     parser.add_argument("--greedy", action="store_true", help="network policies: argmax actions instead of sampling")
@@ -84,13 +89,30 @@ def _load(args: argparse.Namespace):
                 expert_module()   # fail now, not after compiling
             except ImportError as e:
                 raise _BadArgument(str(e)) from None
-        make = ExpertPolicy if args.checkpoint == "expert" else (lambda env, params: RandomPolicy(env))
+        if args.checkpoint == "random":
+            make = lambda env, params: RandomPolicy(env)  # noqa: E731
+        else:
+            make = lambda env, params: ExpertPolicy(env, params, teacher=args.checkpoint)  # noqa: E731
         return config, make, pathlib.Path("runs/eval") / f"{args.checkpoint}_{args.split}"
-    if args.experiment is not None:
-        raise _BadArgument("--experiment is for the expert/random baselines; a run directory has its own config.json")
     run_dir = pathlib.Path(args.checkpoint)
     if not run_dir.is_dir():
         raise _BadArgument(f"checkpoint {str(run_dir)!r} is neither a run directory nor one of {', '.join(BASELINES)}")
+    if not (run_dir / "config.json").is_file() and args.experiment is not None:
+        # Params saved by `jaxcraft pretrain`: the experiment file names their network.
+        try:
+            config = load_experiment(args.experiment)
+        except ConfigError as e:
+            raise _BadArgument(str(e)) from None
+        from jaxcraft.eval.policies import load_pretrained_policy
+
+        def make(env, params):
+            try:
+                return load_pretrained_policy(run_dir, config, env, params, greedy=args.greedy)
+            except CheckpointError as e:
+                raise _BadArgument(str(e)) from None
+        return config, make, run_dir.parent / f"{run_dir.name}_eval" / args.split
+    if args.experiment is not None:
+        raise _BadArgument("--experiment is for baselines and pretrained params; a run directory has its own config.json")
     from jaxcraft.eval.policies import load_checkpoint_policy
     try:
         policy, config = load_checkpoint_policy(run_dir, args.step, greedy=args.greedy)

@@ -72,24 +72,35 @@ def expert_module():
 
 @struct.dataclass
 class ExpertPolicy:
-    """The scripted expert of `jaxcraft.tasks.expert`, vmapped; reads the privileged state."""
+    """A scripted teacher of `jaxcraft.tasks.teachers` (default: the planning expert), vmapped;
+    reads the privileged state. `ExpertPolicy(env, params, teacher="servo")`: the visual servo."""
 
     env: Any = struct.field(pytree_node=False)
-    params: Any                     # TaskEnvParams handed to expert_act
-    name: str = struct.field(pytree_node=False, default="expert")
+    params: Any                     # TaskEnvParams handed to the teacher's act
+    teacher: str = struct.field(pytree_node=False, default="expert")
+    name: str = struct.field(pytree_node=False, default="")
+
+    def __post_init__(self):
+        if not self.name:
+            object.__setattr__(self, "name", self.teacher)
+
+    def _teacher(self):
+        expert_module()   # the clear ImportError if the teachers are absent
+        from jaxcraft.tasks.teachers import get_teacher
+        return get_teacher(self.teacher)
 
     def init(self, batch_size: int) -> Any:
-        # expert_init needs a state, which init does not get: build zeros of its carry's
+        # The teacher's init needs a state, which init does not get: build zeros of its carry's
         # shape here; `act` re-initialises every env whose `reset` is set (the first step).
-        expert = expert_module()
-        abstract = jax.eval_shape(lambda p: expert.expert_init(self.env, self.env.reset_to_task(0, p)[1]), self.params)
+        t = self._teacher()
+        abstract = jax.eval_shape(lambda p: t.init(self.env, self.env.reset_to_task(0, p)[1]), self.params)
         return zeros_of(jax.tree.map(lambda s: jax.ShapeDtypeStruct((batch_size,) + s.shape, s.dtype), abstract))
 
     def act(self, carry, obs, state, reset, key):
-        expert = expert_module()
-        fresh = lambda: jax.vmap(lambda s: expert.expert_init(self.env, s))(state)  # noqa: E731
+        t = self._teacher()
+        fresh = lambda: jax.vmap(lambda s: t.init(self.env, s))(state)  # noqa: E731
         carry = jax.lax.cond(reset.any(), lambda: _where_reset(reset, fresh(), carry), lambda: carry)
-        carry, action = jax.vmap(lambda s, c, k: expert.expert_act(self.env, self.params, s, c, k))(state, carry, key)
+        carry, action = jax.vmap(lambda s, c, k: t.act(self.env, self.params, s, c, k))(state, carry, key)
         return carry, jnp.asarray(action, jnp.int32)
 
 
@@ -115,6 +126,29 @@ class NetworkPolicy:
         logits = logits[0]
         action = self.dist.mode(logits) if self.greedy else jax.vmap(self.dist.sample)(key, logits)
         return carry, action.astype(jnp.int32)
+
+
+def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any, env_params: Any,
+                           greedy: bool = False) -> NetworkPolicy:
+    """NetworkPolicy of params saved by `jaxcraft pretrain` (behaviour cloning) for the network
+    of `config` (the experiment they were trained with) on `env`. Raises `CheckpointError`
+    naming the path if they are missing or do not fit the network."""
+    import jaxcraft.tasks.registration  # noqa: F401  (registers the task env's nets, e.g. goal_cnn)
+    from jaxcraft.registry import action_distribution, make_network
+    from jaxcraft.train.checkpoint import CheckpointError
+    from jaxcraft.train.imitation import load_params
+
+    space = env.action_space(env_params)
+    network = make_network(config.net, env.observation_space(env_params), space)
+    obs, _ = env.reset_to_task(0, env_params)
+    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1),
+                          jax.tree.map(lambda x: x[None, None], obs), jnp.zeros((1, 1), bool))
+    try:
+        params = load_params(params_dir, like)
+    except (FileNotFoundError, ValueError) as e:
+        raise CheckpointError(str(e)) from None
+    return NetworkPolicy(network, params, action_distribution(space), greedy=greedy,
+                         name=f"{pathlib.Path(params_dir).name}" + ("-greedy" if greedy else ""))
 
 
 def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = None,
@@ -166,4 +200,5 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     return policy, config
 
 
-__all__ = ["Policy", "RandomPolicy", "ExpertPolicy", "NetworkPolicy", "load_checkpoint_policy", "zeros_of"]
+__all__ = ["Policy", "RandomPolicy", "ExpertPolicy", "NetworkPolicy", "load_checkpoint_policy",
+           "load_pretrained_policy", "zeros_of"]

@@ -11,6 +11,9 @@ with the target's mask, plus the interaction family (approach, break, interact, 
 Frame and goal are encoded by separate conv torsos (the goal torso gets the mask as a 4th
 channel). The goal code (goal image + family embedding) modulates the frame features with
 FiLM, f' = f·(1 + γ(g)) + β(g), and is concatenated with them before a shared MLP trunk,
+(`fusion="conv"` also FiLMs every conv layer of the frame torso, per channel, before its
+activation, so the frame's feature maps are goal-specific where the target is — spatial
+fusion, which finding one small block in a frame needs; ROCKET-1/2 fuse early too),
 an optional `ResetGRU` core, and linear policy/value heads. With `aux_heads`, two more
 heads on the same features predict whether the target is visible in the agent frame and
 its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
@@ -52,15 +55,23 @@ def large_net_config(**overrides: Any) -> NetConfig:
 
 
 class _ConvTorso(nn.Module):
-    """[B, H, W, C] float → [B, F]: 3×3 stride-2 convs (each halves H and W; cheap on CPU)."""
+    """[B, H, W, C] float → [B, F]: 3×3 stride-2 convs (each halves H and W; cheap on CPU).
+
+    With `cond` [B, D], each layer's pre-activation h is FiLMed per channel:
+    h·(1 + γ(cond)) + β(cond), γ and β linear in cond and zero at init.
+    """
 
     channels: Sequence[int]
     act: str
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, cond=None):
         for c in self.channels:
-            x = activation(self.act)(nn.Conv(c, (3, 3), strides=2, padding="SAME", kernel_init=_ORTHO(np.sqrt(2)))(x))
+            x = nn.Conv(c, (3, 3), strides=2, padding="SAME", kernel_init=_ORTHO(np.sqrt(2)))(x)
+            if cond is not None:
+                gamma, beta = jnp.split(nn.Dense(2 * c, kernel_init=nn.initializers.zeros)(cond), 2, axis=-1)
+                x = x * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
+            x = activation(self.act)(x)
         return x.reshape(x.shape[0], -1)
 
 
@@ -77,10 +88,13 @@ class GoalConditionedActorCritic(nn.Module):
     core_size: int = 0
     act: str = "relu"
     aux_heads: bool = False
+    fusion: str = "late"        # "late": FiLM on the codes; "conv": also FiLM every frame conv layer
     num_families: int = 4
     family_dim: int = 32
 
     def setup(self):
+        if self.fusion not in ("late", "conv"):
+            raise ValueError(f"fusion must be 'late' or 'conv', got {self.fusion!r}")
         width = self.hidden[0]
         self.frame_enc = _ConvTorso(self.channels, self.act)
         self.goal_enc = _ConvTorso(self.channels, self.act)
@@ -111,8 +125,9 @@ class GoalConditionedActorCritic(nn.Module):
         mask = (flat(obs["goal_mask"]) > 0).astype(jnp.float32)[..., None]  # {0,1} whether stored as 0/1 or 0/255
         goal_in = jnp.concatenate([_as_float(flat(obs["goal_rgb"])), mask], axis=-1)
         act = activation(self.act)
-        f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])))))
         g = act(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), self.family_embed(flat(obs["family"]))], -1)))
+        cond = g if self.fusion == "conv" else None
+        f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
         x = jnp.concatenate([f * (1.0 + gamma) + beta, g], axis=-1)
         for dense in self.trunk:
@@ -135,10 +150,14 @@ class GoalConditionedActorCritic(nn.Module):
 
     def aux(self, carry, obs, reset) -> dict:
         """→ {"visible_logit": [L, N], "centroid": [L, N, 2] (row, col) in [0, 1]²}."""
+        return self.with_aux(carry, obs, reset)[3]
+
+    def with_aux(self, carry, obs, reset):
+        """→ (carry, logits, value, aux dict): `__call__` and `aux` from one pass of the torso."""
         if not self.aux_heads:
             raise ValueError("GoalConditionedActorCritic.aux needs aux_heads=True")
-        _, feat = self._features(carry, obs, reset)
-        return self._aux_from(feat)
+        carry, feat = self._features(carry, obs, reset)
+        return carry, self.policy_head(feat), self.value_head(feat)[..., 0], self._aux_from(feat)
 
 
 def aux_loss(pred: dict, visible: jax.Array, centroid: jax.Array) -> tuple[jax.Array, dict]:

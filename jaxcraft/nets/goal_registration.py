@@ -16,7 +16,7 @@ def _goal_cnn(config, observation_space, action_space):
     return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
                                       channels=tuple(config.channels), hidden=tuple(config.hidden),
                                       core_size=config.core_size, act=config.activation,
-                                      aux_heads=config.aux_heads)
+                                      aux_heads=config.aux_heads, fusion=config.goal_fusion)
 
 
 register_net("goal_cnn", _goal_cnn)

@@ -1,6 +1,10 @@
-"""`jaxcraft demos`: record scripted-expert demonstrations of an experiment's tasks.
+"""`jaxcraft demos`: record scripted-teacher demonstrations of an experiment's tasks.
 
     jaxcraft demos experiments/quickstart.py --episodes 256 --out runs/quickstart_demos
+    jaxcraft demos experiments/quickstart.py --teacher servo --episodes 256 --out runs/servo_demos
+
+`--teacher expert` (default) plans over the map; `--teacher servo` steers by the target's
+pixels only, which a reactive pixel policy can clone (see `jaxcraft.tasks.teachers`).
 
 Task ids are drawn from the experiment's `task` section (families, distances and their
 weights, split) with `--seed`; the format is documented in `jaxcraft.tasks.demos`.
@@ -18,6 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="episode limit; 0 = the task config's max_steps")
     p.add_argument("--shard-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--teacher", choices=("expert", "servo"), default="expert",
+                   help="scripted teacher: expert (map planner) or servo (acts on the target's pixels)")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="per-step probability of executing a random action instead of the teacher's "
+                        "(the teacher's is recorded): recovery data for the student")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
 
 
@@ -40,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     ids = jax.jit(jax.vmap(sample_task_id, in_axes=(0, None)))(keys, params)
     try:
         manifest = record_demos(env, params, ids, args.out, max_steps=args.max_steps or config.task.max_steps,
-                                shard_size=args.shard_size, key_seed=args.seed, config=config.task)
-    except FileExistsError as e:
+                                shard_size=args.shard_size, key_seed=args.seed, config=config.task,
+                                teacher=args.teacher, noise=args.noise)
+    except (FileExistsError, ValueError) as e:
         print(f"jaxcraft: {e}", file=sys.stderr)
         return 2
-    print(f"recorded {manifest['num_episodes']} expert episodes ({manifest['num_success']} successful) to {args.out}")
+    print(f"recorded {manifest['num_episodes']} {args.teacher} episodes ({manifest['num_success']} successful) to {args.out}")
     return 0

@@ -1,16 +1,17 @@
-"""Expert demonstrations on disk (for imitation pretraining): record and load.
+"""Teacher demonstrations on disk (for imitation pretraining): record and load.
 
-`record_demos(env, params, task_ids, out_dir)` runs the scripted expert (`expert.py`) on each
-task id (vmapped, one jitted `lax.scan` of `max_steps` steps per shard) and writes
+`record_demos(env, params, task_ids, out_dir, teacher="expert")` runs a scripted teacher
+(`teachers.py`: the planning expert or the visual servo) on each task id (vmapped, one jitted
+`lax.scan` of `max_steps` steps per shard) and writes
 
-    out_dir/manifest.json       format name + version, world/task statics, split, episode limit,
-                                key seed, the optional TaskConfig, counts, the shard list, the
+    out_dir/manifest.json       format name + version, teacher, noise, world/task statics, split,
+                                episode limit, key seed, the optional TaskConfig, counts, the shard list, the
                                 field table below
     out_dir/shard_00000.npz ... N = the shard's episodes, T = max_steps, H×W = the frame size:
 
     rgb              uint8[N, T, H, W, 3]  observation t: the frame action t was chosen on
                                            (t = 0: the reset frame)
-    action           int32[N, T, 11]       the expert's action at t (actions.py layout)
+    action           int32[N, T, 11]       the teacher's action at t (actions.py layout)
     target_visible   bool[N, T]            target pixels in frame t    } step info of step t-1
     target_centroid  float32[N, T, 2]      their (row, col) in [0, 1]  } (t = 0: the reset frame,
                                                                        }  same `target_in_frame`)
@@ -23,7 +24,7 @@ task id (vmapped, one jitted `lax.scan` of `max_steps` steps per shard) and writ
     task_id          int32[N]              reset_to_task(task_id) gives the episode's start
 
 Episodes are exactly reproducible: step t of an episode draws its keys from
-`step_keys(key_seed, task_id, t)` = (expert key, env key), so `env.step_env(env_key, ...)` with
+`step_keys(key_seed, task_id, t)` = (teacher key, env key), so `env.step_env(env_key, ...)` with
 the recorded actions from `env.reset_to_task(task_id, params)` replays the recorded frames —
 bit for bit when the replay is vmapped over ≥ 2 envs like the recording; an unbatched step
 rounds the camera rays differently (ULP level), which changes the odd pixel by a few levels.
@@ -45,8 +46,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.tasks.env import target_in_frame
-from jaxcraft.tasks.expert import expert_act, expert_init
 from jaxcraft.tasks.params import SPLIT_CODE
+from jaxcraft.tasks.teachers import get_teacher
 from jaxcraft.world.edit import agent_camera
 from jaxcraft.world.render import render
 
@@ -72,10 +73,19 @@ def step_keys(key_seed, task_id, t) -> tuple[jax.Array, jax.Array]:
     return k_exp, k_env
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: int) -> dict:
-    """Expert episodes of task_ids int32[N]: the per-step fields [N, T, ...], `success_t`
-    bool[N, T] (success at step t) and the per-episode goal fields (no padding applied)."""
+@functools.partial(jax.jit, static_argnums=(0, 4, 5, 6))
+def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: int, teacher: str = "expert",
+            noise: float = 0.0) -> dict:
+    """Teacher episodes of task_ids int32[N]: the per-step fields [N, T, ...], `success_t`
+    bool[N, T] (success at step t) and the per-episode goal fields (no padding applied).
+
+    noise: per-step probability of *executing* a uniformly random action instead of the
+    teacher's; the recorded action is always the teacher's (DART-style noise injection: the
+    demonstrations then show how the teacher recovers from the kind of mistakes a student makes).
+    """
+    expert_init, expert_act = get_teacher(teacher)
+    nvec = jnp.asarray(env.action_space(params).nvec, jnp.int32)
+
     def one(task_id):
         obs, state = env.reset_to_task(task_id, params)
         vis, cen = target_in_frame(render(env.static, state.world, agent_camera(state.world)), state.task.target_id)
@@ -85,7 +95,12 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
             state, carry, rgb, vis, cen = c
             k_exp, k_env = step_keys(key_seed, task_id, t)
             carry, action = expert_act(env, params, state, carry, k_exp)
-            obs, state, _, _, _, info = env.step_env(k_env, state, action, params)
+            executed = action
+            if noise > 0.0:
+                k_coin, k_rand = jax.random.split(jax.random.fold_in(k_exp, 1))
+                random_action = jax.random.randint(k_rand, nvec.shape, 0, nvec)
+                executed = jnp.where(jax.random.uniform(k_coin) < noise, random_action, action)
+            obs, state, _, _, _, info = env.step_env(k_env, state, executed, params)
             new = (state, carry, obs["rgb"], info["target_visible"], info["target_centroid"])
             return new, (rgb, action, vis, cen, info["success"])
 
@@ -119,8 +134,8 @@ def _atomic_write(path: pathlib.Path, write) -> None:
 
 
 def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_size: int = 32, key_seed: int = 0,
-                 config=None, overwrite: bool = False) -> dict:
-    """Record expert episodes of `task_ids` into `out_dir` (see the module doc); returns the manifest.
+                 config=None, overwrite: bool = False, teacher: str = "expert", noise: float = 0.0) -> dict:
+    """Record `teacher` episodes of `task_ids` into `out_dir` (see the module doc); returns the manifest.
 
     Shards hold `shard_size` episodes (the last one fewer; it is padded for the rollout so all
     shards share one compiled program). `config`: the TaskConfig, stored in the manifest.
@@ -128,6 +143,9 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
     """
     out_dir = pathlib.Path(out_dir)
     ids = np.asarray(task_ids, np.int32).reshape(-1)
+    get_teacher(teacher)   # an unknown name fails before any work
+    if not 0.0 <= noise < 1.0:
+        raise ValueError(f"noise must be in [0, 1), got {noise}")
     if len(ids) == 0 or max_steps < 1 or shard_size < 1:
         raise ValueError(f"need task ids, max_steps >= 1 and shard_size >= 1 (got {len(ids)}, {max_steps}, {shard_size})")
     if (out_dir / "manifest.json").exists() and not overwrite:
@@ -138,14 +156,15 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
     for i, lo in enumerate(range(0, len(ids), size)):
         chunk = ids[lo: lo + size]
         padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk))])
-        arrays = _episodes(rollout(env, params, jnp.asarray(padded), jnp.asarray(key_seed, jnp.int32), max_steps),
+        arrays = _episodes(rollout(env, params, jnp.asarray(padded), jnp.asarray(key_seed, jnp.int32), max_steps,
+                                     teacher, float(noise)),
                            len(chunk))
         name = f"shard_{i:05d}.npz"
         _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))
         shards.append(dict(file=name, episodes=len(chunk), successes=int(arrays["success"].sum())))
     split = {v: k for k, v in SPLIT_CODE.items()}[int(params.task.split_code)]
     manifest = dict(
-        format=FORMAT, version=VERSION, world_static=dataclasses.asdict(env.static),
+        format=FORMAT, version=VERSION, teacher=teacher, noise=float(noise), world_static=dataclasses.asdict(env.static),
         task_static=dataclasses.asdict(env.task_static), split=split,
         max_steps_in_episode=int(params.max_steps_in_episode), max_steps=int(max_steps), key_seed=int(key_seed),
         frame=[env.static.height, env.static.width], task_config=dataclasses.asdict(config) if config else None,

@@ -83,16 +83,19 @@ def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float =
     L, N = valid.shape
     chex.assert_shape(batch["action"], (L, N, None))
     carry = network.initial_carry(N)
-    _, logits, _ = network.apply(params, carry, batch["obs"], batch["reset"])
+    use_aux = bool(aux_coef) and getattr(network, "aux_heads", False) and "visible" in batch
+    if use_aux:   # one pass of the torso for both the policy and the aux heads
+        _, logits, _, pred = network.apply(params, carry, batch["obs"], batch["reset"], method="with_aux")
+    else:
+        _, logits, _ = network.apply(params, carry, batch["obs"], batch["reset"])
     logp = dist.log_prob(logits, batch["action"])                            # [L, N]
     w = valid.astype(jnp.float32)
     nll = -(logp * w).sum() / jnp.maximum(w.sum(), 1.0)
     acc = ((dist.mode(logits) == batch["action"]).all(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
     metrics = {"nll": nll, "action_exact_match": acc}
     loss = nll
-    if aux_coef and getattr(network, "aux_heads", False) and "visible" in batch:
+    if use_aux:
         from jaxcraft.nets.goal import aux_loss
-        pred = network.apply(params, carry, batch["obs"], batch["reset"], method="aux")
         a_loss, a_metrics = aux_loss(pred, batch["visible"] & valid, batch["centroid"])
         loss = loss + aux_coef * a_loss
         metrics.update(a_metrics)

@@ -1,4 +1,5 @@
 """jaxcraft.eval: interval maths, tables, episode accounting, policies, report files and the CLI."""
+import dataclasses
 import json
 import math
 import subprocess
@@ -224,6 +225,51 @@ def test_expert_baseline_runs():
     env, params = make_task_env(TINY_TASK)
     r = evaluate(env, params, ExpertPolicy(env, params), ("approach",), (20,), 2, "unseen", max_steps=8)
     assert r.success.shape == (2,) and r.policy == "expert" and (r.length <= 8).all()
+
+
+def test_servo_baseline_runs():
+    env, params = make_task_env(TINY_TASK)
+    r = evaluate(env, params, ExpertPolicy(env, params, teacher="servo"), ("approach",), (20,), 2, "unseen",
+                 max_steps=8)
+    assert r.success.shape == (2,) and r.policy == "servo" and (r.length <= 8).all()
+
+
+def test_cli_eval_pretrained_params(tmp_path, capsys):
+    """Params saved by `jaxcraft pretrain` are evaluated with the experiment's network, bit for
+    bit the saved weights; params of another network are a clear error (exit 2)."""
+    from jaxcraft.config import load_experiment
+    from jaxcraft.eval.policies import load_pretrained_policy
+    from jaxcraft.train.imitation import save_params
+    exp = tmp_path / "tiny.py"
+    exp.write_text(textwrap.dedent("""
+        from jaxcraft.config import EnvConfig, ExperimentConfig
+        from jaxcraft.nets.goal import small_net_config
+        from jaxcraft.tasks import TaskConfig
+        CONFIG = ExperimentConfig(name="tiny", env=EnvConfig(name="jaxcraft:tasks"),
+                                  net=small_net_config(channels=(8,), hidden=(16,), core_size=0),
+                                  task=TaskConfig(frame_size=16, world_size=24, world_height=16, num_distractors=1,
+                                                  families=("approach",), distances=(20,)))
+    """))
+    config = load_experiment(exp)
+    env, params = make_task_env(config.task)
+    import jaxcraft.tasks.registration  # noqa: F401
+    from jaxcraft.registry import make_network
+    net = make_network(config.net, env.observation_space(params), env.action_space(params))
+    obs = jax.tree.map(lambda x: jnp.asarray(x)[None, None], env.reset_to_task(0, params)[0])
+    weights = net.init(jax.random.key(3), (), obs, jnp.zeros((1, 1), bool))
+    save_params(tmp_path / "bc", weights)
+    policy = load_pretrained_policy(tmp_path / "bc", config, env, params)
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(weights), jax.tree.leaves(policy.params)))
+    out = tmp_path / "out"
+    assert cli_main(["eval", str(tmp_path / "bc"), "--experiment", str(exp), "--episodes", "1", "--max-steps", "3",
+                     "--videos", "0", "--out", str(out)]) == 0
+    assert json.loads((out / "eval.json").read_text())["episodes"] == 1
+    other = make_network(dataclasses.replace(config.net, hidden=(8,)), env.observation_space(params),
+                         env.action_space(params))
+    save_params(tmp_path / "other", other.init(jax.random.key(0), (), obs, jnp.zeros((1, 1), bool)))
+    capsys.readouterr()
+    assert cli_main(["eval", str(tmp_path / "other"), "--experiment", str(exp), "--episodes", "1"]) == 2
+    assert "do not fit this network" in capsys.readouterr().err
 
 
 # -- command line ---------------------------------------------------------------------------

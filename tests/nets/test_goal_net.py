@@ -165,3 +165,34 @@ def test_aux_heads_train_on_synthetic_batch():
         losses.append(float(loss))
     assert losses[-1] < 0.1 * losses[0], (losses[0], losses[-1])
     assert float(m["aux/visible_acc"]) == 1.0 and float(m["aux/centroid_se"]) < 0.01
+
+
+def test_conv_fusion_starts_as_late_fusion_then_conditions_every_conv_layer():
+    """Zero-init FiLM: with the shared params copied, `fusion="conv"` computes exactly what
+    `fusion="late"` does until its conv FiLM weights move; then the goal changes frame features."""
+    late, p_late, _ = build(0, aux_heads=True)
+    conv = make_network(small_net_config(core_size=0, aux_heads=True, goal_fusion="conv", **TINY), None, SPACE)
+    obs, _, _ = make_obs(3, 2, 3)
+    reset = jnp.zeros((2, 3), bool)
+    p_conv = conv.init(jax.random.PRNGKey(1), (), obs, reset)
+    film = {k: v for k, v in p_conv["params"]["frame_enc"].items() if k.startswith("Dense")}
+    assert len(film) == len(TINY["channels"])                     # one FiLM per conv layer
+    merged = {"params": {**p_late["params"], "frame_enc": {**p_late["params"]["frame_enc"], **film}}}
+    _, a, va = late.apply(p_late, (), obs, reset)
+    _, b, vb = conv.apply(merged, (), obs, reset)
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(va, vb, rtol=1e-6, atol=1e-6)
+    # One pass with the aux heads gives the same logits, value and aux outputs as separate calls.
+    _, c, vc, aux = conv.apply(merged, (), obs, reset, method="with_aux")
+    np.testing.assert_allclose(b, c, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(vb, vc, rtol=1e-6, atol=1e-6)
+    sep = conv.apply(merged, (), obs, reset, method="aux")
+    np.testing.assert_allclose(aux["centroid"], sep["centroid"], rtol=1e-6)
+    # Non-zero FiLM weights in conv layer 0 make the frame features depend on the goal there.
+    bumped = jax.tree.map(lambda x: x, merged)
+    d0 = bumped["params"]["frame_enc"]["Dense_0"]
+    bumped["params"]["frame_enc"]["Dense_0"] = {**d0, "kernel": jnp.ones_like(d0["kernel"])}
+    _, d, _ = conv.apply(bumped, (), obs, reset)
+    assert np.abs(np.asarray(d - b)).max() > 1e-4
+    with pytest.raises(ValueError, match="fusion"):
+        GoalConditionedActorCritic(num_logits=40, fusion="early").init(jax.random.PRNGKey(0), (), obs, reset)
