@@ -23,18 +23,21 @@ $(VENV)/.test: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The main job (ROCKET-3's recipe, ~18 min on 2 CPU cores): record scripted-expert demonstrations,
-# behaviour-clone the goal-conditioned net, fine-tune it with PPO + KL to the cloned policy, then
-# evaluate it and a random policy on the same *unseen* tasks (held-out seeds and biomes).
+# The main job (ROCKET-3's recipe, ~20 min on 2 CPU cores): record demonstrations of the
+# visual-servo teacher (with noise injection), behaviour-clone the goal-conditioned net, fine-tune
+# it with PPO + KL to the cloned policy, then evaluate the cloned policy, the fine-tuned one and a
+# random policy on the same *unseen* tasks (held-out seeds and biomes).
 # Finished stages are skipped when `make run` is repeated (training resumes from its checkpoint).
 QS := runs/quickstart
+EXP := experiments/quickstart.py
 EVAL_ARGS ?= --split unseen --families approach --distances 20 --episodes 200 --max-steps 600
 run: $(VENV)/.base
-	test -f $(QS)_demos/manifest.json || $(BIN)/jaxcraft demos experiments/quickstart.py --episodes 2048 --shard-size 128 --out $(QS)_demos
-	test -d $(QS)_pretrained || $(BIN)/jaxcraft pretrain experiments/quickstart.py --demos $(QS)_demos --out $(QS)_pretrained --steps 3000 --batch 32 --window 16
-	$(BIN)/jaxcraft train experiments/quickstart.py $(RUN_ARGS)
+	test -f $(QS)_demos/manifest.json || $(BIN)/jaxcraft demos $(EXP) --teacher servo --noise 0.25 --episodes 2048 --shard-size 128 --out $(QS)_demos
+	test -d $(QS)_pretrained || $(BIN)/jaxcraft pretrain $(EXP) --demos $(QS)_demos --out $(QS)_pretrained --steps 3000 --batch 32 --window 16
+	$(BIN)/jaxcraft eval $(QS)_pretrained --experiment $(EXP) $(EVAL_ARGS) --videos 0 --out $(QS)_pretrained_eval
+	$(BIN)/jaxcraft train $(EXP) $(RUN_ARGS)
 	$(BIN)/jaxcraft eval $(QS) $(EVAL_ARGS) --videos 2 --out $(QS)/eval_unseen
-	$(BIN)/jaxcraft eval random --experiment experiments/quickstart.py $(EVAL_ARGS) --videos 0 --out $(QS)/eval_unseen_random
+	$(BIN)/jaxcraft eval random --experiment $(EXP) $(EVAL_ARGS) --videos 0 --out $(QS)/eval_unseen_random
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)

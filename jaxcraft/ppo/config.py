@@ -40,6 +40,7 @@ class PPOConfig:
     log_ratio_clip: Optional[float] = documented(None, "Clamp log(π_θ/π_old) to ±this before the ratio (ROCKET-3: 1.03); None = off.")
     unroll_minibatches: Optional[bool] = documented(None, "Unroll the epochs × minibatches loops (faster conv gradients on XLA:CPU, slower compile); None = unroll on CPU only.")
     max_approx_kl: Optional[float] = documented(None, "Skip a minibatch step whose approx-KL exceeds this (or is not finite); None = never skip.")
+    critic_warmup_updates: int = documented(0, "For this many first updates only the value loss (and the KL to the reference) is minimised: fits a fine-tuned policy's fresh value head before its advantages steer the policy; 0 = off.")
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -55,6 +56,7 @@ class PPOConfig:
             ("clip_eps", self.clip_eps > 0, "must be > 0"),
             ("value_clip_eps", self.value_clip_eps is None or self.value_clip_eps > 0, "must be > 0 or None"),
             ("vf_coef", self.vf_coef >= 0, "must be >= 0"),
+            ("critic_warmup_updates", self.critic_warmup_updates >= 0, "must be >= 0"),
             ("ent_coef", self.ent_coef >= 0, "must be >= 0"),
             ("value_norm_decay", 0 < self.value_norm_decay < 1, "must be in (0, 1)"),
             ("kl_coef", self.kl_coef >= 0, "must be >= 0"),

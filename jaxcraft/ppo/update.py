@@ -127,14 +127,15 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
     unroll = config.unroll_minibatches if config.unroll_minibatches is not None else jax.default_backend() == "cpu"
     pmean = (lambda x: jax.lax.pmean(x, axis_name)) if axis_name else (lambda x: x)
 
-    def loss_fn(params, mb: PPOBatch, kl_coef):
+    def loss_fn(params, mb: PPOBatch, kl_coef, pg_on):
         _, logits, v_pred = apply_fn(params, mb.carry, mb.obs, mb.reset)
         log_prob = dist.log_prob(logits, mb.action)
         lr_t = losses.log_ratio(log_prob, mb.log_prob, config.log_ratio_clip)
         pg_loss, clip_frac = losses.clipped_surrogate_loss(lr_t, mb.advantage, config.clip_eps)
         v_loss = losses.value_loss(v_pred, mb.value, mb.target, config.value_clip_eps)
         entropy = jnp.mean(dist.entropy(logits))
-        total = pg_loss + config.vf_coef * v_loss - config.ent_coef * entropy
+        # pg_on = 0 during the critic warm-up: only the value (and KL) terms have gradients.
+        total = pg_on * (pg_loss - config.ent_coef * entropy) + config.vf_coef * v_loss
         kl_ref = jnp.zeros(())
         if mb.ref_logits is not None:
             kl_ref = jnp.mean(dist.kl(logits, mb.ref_logits))
@@ -146,13 +147,13 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
     def minibatch_step(carry, mb: PPOBatch):
-        params, opt_state, vn, kl_coef = carry
+        params, opt_state, vn, kl_coef, pg_on = carry
         # Data statistics sit outside the gradient: global over devices, no collectives in grad.
         if config.normalize_advantages:
             mb = mb._replace(advantage=losses.normalize_advantages(mb.advantage, axis_name))
         if config.value_norm:
             mb = mb._replace(value=normalize(vn, mb.value), target=normalize(vn, mb.target))
-        grads, metrics = grad_fn(params, mb, kl_coef)
+        grads, metrics = grad_fn(params, mb, kl_coef, pg_on)
         grads, metrics = pmean((grads, metrics))
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
@@ -162,7 +163,7 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
             new_params = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_params, params)
             new_opt_state = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_opt_state, opt_state)
             metrics["skipped"] = 1.0 - ok.astype(jnp.float32)
-        return (new_params, new_opt_state, vn, kl_coef), metrics
+        return (new_params, new_opt_state, vn, kl_coef, pg_on), metrics
 
     def update(state: PPOState, batch: PPOBatch, keys: jax.Array):
         vn = state.value_norm
@@ -175,8 +176,9 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
             mbs = _minibatches(batch, epoch_keys, config.num_minibatches, chunk_len)
             return jax.lax.scan(minibatch_step, carry, mbs, unroll=unroll)
 
-        init = (state.params, state.opt_state, vn, kl_coef)
-        (params, opt_state, vn, _), metrics = jax.lax.scan(epoch, init, jnp.arange(config.num_epochs), unroll=unroll)
+        pg_on = (state.update_step >= config.critic_warmup_updates).astype(jnp.float32)
+        init = (state.params, state.opt_state, vn, kl_coef, pg_on)
+        (params, opt_state, vn, _, _), metrics = jax.lax.scan(epoch, init, jnp.arange(config.num_epochs), unroll=unroll)
         metrics = jax.tree.map(jnp.mean, metrics)
         metrics["kl_coef"] = kl_coef
         new_state = state.replace(params=params, opt_state=opt_state, value_norm=vn,

@@ -132,6 +132,37 @@ def test_kl_penalty_is_zero_at_reference_and_pulls_back():
     assert float(jax.nn.softmax(new_logits[0, 0])[1]) > float(jax.nn.softmax(logits[0, 0])[1])
 
 
+def test_critic_warmup_updates_only_the_critic_then_the_policy():
+    """Separate actor/critic encoders: during the warm-up the actor's params (encoder 0 and the
+    policy head Dense_0) are bit-for-bit unchanged while the critic's move; afterwards both move."""
+    net = ActorCritic(make_encoder=functools.partial(MLPEncoder, hidden=(8,)), num_logits=2)
+    dist = ppo.categorical(2)
+    T, B = 4, 2
+    obs = jnp.ones((T, B, 3))
+    reset = jnp.zeros((T, B), bool)
+    params = net.init(jax.random.key(0), (), obs, reset)
+    _, logits, values = net.apply(params, (), obs, reset)
+    action = jnp.zeros((T, B), jnp.int32)
+    batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action), value=values,
+                         advantage=jnp.ones((T, B)), target=values + 1.0, reset=reset, carry=())
+    cfg = ppo.PPOConfig(lr=1e-2, num_epochs=1, num_minibatches=1, normalize_advantages=False, critic_warmup_updates=2)
+    opt = ppo.make_optimizer(cfg, 1)
+    update = jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1))
+    keys = jax.random.split(jax.random.key(1), B)
+    actor = lambda p: (p["params"]["MLPEncoder_0"], p["params"]["Dense_0"])  # noqa: E731
+    critic = lambda p: (p["params"]["MLPEncoder_1"], p["params"]["Dense_1"])  # noqa: E731
+    same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))  # noqa: E731
+    state = ppo.init_ppo_state(params, opt)
+    for _ in range(2):
+        new, _ = update(state, batch, keys)
+        assert same(actor(new.params), actor(state.params)) and not same(critic(new.params), critic(state.params))
+        state = new
+    new, _ = update(state, batch, keys)
+    assert not same(actor(new.params), actor(state.params))
+    with pytest.raises(ValueError, match="critic_warmup_updates"):
+        ppo.PPOConfig(critic_warmup_updates=-1).validate()
+
+
 def test_bad_layout_is_named():
     with pytest.raises(ValueError, match="num_minibatches"):
         ppo.check_batch_layout(ppo.PPOConfig(num_minibatches=3), 8, recurrent=False)
