@@ -101,7 +101,7 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=min(2, os.cpu_count() or 1),
                     help="worker processes for both systems (default: min(2, cores))")
     ap.add_argument("--envs-per-proc", type=int, default=4)
-    ap.add_argument("--crafter-envs-per-proc", type=int, default=16,
+    ap.add_argument("--crafter-envs-per-proc", type=int, default=32,
                     help="Crafter envs per worker (~1 ms steps: more envs per message amortise the "
                          "parent's per-recv work, which shares the cores with the workers)")
     ap.add_argument("--only", choices=("null", "stragglers", "crafter"), action="append",
