@@ -107,17 +107,26 @@ def test_update_moves_policy_towards_positive_advantages():
         assert np.isfinite(float(metrics[k])), k
 
 
-def test_kl_penalty_is_zero_at_reference_and_pulls_back():
+def _one_state_batch(T=4, B=2):
+    """A 2-action one-state problem: (net, dist, params, logits, values, batch) where the batch
+    holds action 0 everywhere with zero advantages and targets equal to the values."""
     net = ActorCritic(make_encoder=functools.partial(MLPEncoder, hidden=(8,)), num_logits=2)
     dist = ppo.categorical(2)
-    T, B = 4, 2
     obs = jnp.ones((T, B, 3))
     reset = jnp.zeros((T, B), bool)
     params = net.init(jax.random.key(0), (), obs, reset)
     _, logits, values = net.apply(params, (), obs, reset)
     action = jnp.zeros((T, B), jnp.int32)
     batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action), value=values,
-                         advantage=jnp.zeros((T, B)), target=values, reset=reset, carry=(), ref_logits=logits)
+                         advantage=jnp.zeros((T, B)), target=values, reset=reset, carry=())
+    return net, dist, params, logits, values, batch
+
+
+def test_kl_penalty_is_zero_at_reference_and_pulls_back():
+    net, dist, params, logits, values, batch = _one_state_batch()
+    T, B = batch.action.shape
+    obs, reset = batch.obs, batch.reset
+    batch = batch._replace(ref_logits=logits)
     cfg = ppo.PPOConfig(lr=1e-3, num_epochs=1, num_minibatches=1, kl_coef=0.2, normalize_advantages=False)
     opt = ppo.make_optimizer(cfg, 1)
     update = ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1)
@@ -135,16 +144,9 @@ def test_kl_penalty_is_zero_at_reference_and_pulls_back():
 def test_critic_warmup_updates_only_the_critic_then_the_policy():
     """Separate actor/critic encoders: during the warm-up the actor's params (encoder 0 and the
     policy head Dense_0) are bit-for-bit unchanged while the critic's move; afterwards both move."""
-    net = ActorCritic(make_encoder=functools.partial(MLPEncoder, hidden=(8,)), num_logits=2)
-    dist = ppo.categorical(2)
-    T, B = 4, 2
-    obs = jnp.ones((T, B, 3))
-    reset = jnp.zeros((T, B), bool)
-    params = net.init(jax.random.key(0), (), obs, reset)
-    _, logits, values = net.apply(params, (), obs, reset)
-    action = jnp.zeros((T, B), jnp.int32)
-    batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action), value=values,
-                         advantage=jnp.ones((T, B)), target=values + 1.0, reset=reset, carry=())
+    net, dist, params, logits, values, batch = _one_state_batch()
+    T, B = batch.action.shape
+    batch = batch._replace(advantage=jnp.ones((T, B)), target=values + 1.0)
     cfg = ppo.PPOConfig(lr=1e-2, num_epochs=1, num_minibatches=1, normalize_advantages=False, critic_warmup_updates=2)
     opt = ppo.make_optimizer(cfg, 1)
     update = jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1))
