@@ -1,4 +1,4 @@
-"""A visual-servo teacher: acts only on where the target's pixels are in the agent's frame.
+"""A visual-servo teacher: acts only on whether and where the target is in the agent's view.
 
 The planning expert (`expert.py`) knows the map: its first moves, its detours and which way
 it turns to face an unseen target follow from state a pixel policy never sees, so a reactive
@@ -8,7 +8,7 @@ target is in view and where (privileged: its centre projected with the pinhole c
 inside the frame, before the fog's end and not occluded: the ray from the eye to its centre
 or to its top hits the target first; two rays instead of a frame of them) — plus the camera pitch:
 
-    target visible:  turn the camera towards the mask centroid (nearest camera bin to its
+    target visible:  turn the camera towards the target centre (nearest camera bin to its
                      angle off the optical axis), walk forward sprinting and jumping; when the
                      crosshair is on the target within reach, stand still and attack (break,
                      hunt) or press `use` on alternate ticks (interact).
@@ -18,8 +18,10 @@ or to its top hits the target first; two rays instead of a frame of them) — pl
 A reactive student that learns to find the target in the frame (given the goal image) can
 copy it exactly; the auxiliary visibility/centroid heads of `goal_cnn` learn the very inputs
 it acts on. Same interface as the expert (`servo_init`, `servo_act`); no PRNG use.
-Measured (`benchmarks/expert_success.py --teacher servo`) in the module's README table; it is
-weaker than the planning expert (it has no map: walls of 2+ blocks and water stop it).
+Measured (`benchmarks/expert_success.py --teacher servo --split unseen`, docs/tasks.md): 74 %
+of approach and 80 % of hunt tasks at distance 20, 22–32 % at 40; it is weaker than the
+planning expert far away (it has no map: it finds the target by spiralling, walls of 2+ blocks
+and tree trunks stop it).
 """
 from __future__ import annotations
 
