@@ -32,15 +32,15 @@ from jaxcraft.tasks.teachers import TEACHER_NAMES, get_teacher
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))
 def run_expert(env, params, task_ids: jax.Array, steps: int, teacher: str = "expert") -> jax.Array:
     """int32[N]: 1-based step of the first success of each task id (-1: none within `steps`)."""
-    expert_init, expert_act = get_teacher(teacher)
+    teacher_init, teacher_act = get_teacher(teacher)
     _, state = jax.vmap(env.reset_to_task, in_axes=(0, None))(task_ids, params)
-    carry = jax.vmap(expert_init, in_axes=(None, 0))(env, state)
+    carry = jax.vmap(teacher_init, in_axes=(None, 0))(env, state)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(task_ids)
 
     def step(c, t):
         state, carry, first = c
         k = jax.vmap(lambda kk: jax.random.split(jax.random.fold_in(kk, t)))(keys)
-        carry, action = jax.vmap(expert_act, in_axes=(None, None, 0, 0, 0))(env, params, state, carry, k[:, 0])
+        carry, action = jax.vmap(teacher_act, in_axes=(None, None, 0, 0, 0))(env, params, state, carry, k[:, 0])
         _, state, _, _, _, info = jax.vmap(env.step_env, in_axes=(0, 0, 0, None))(k[:, 1], state, action, params)
         first = jnp.where((first < 0) & info["success"], t + 1, first)
         return (state, carry, first), None

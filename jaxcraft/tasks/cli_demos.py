@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="episode limit; 0 = the task config's max_steps")
     p.add_argument("--shard-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--teacher", choices=("expert", "servo"), default="expert",
+    from jaxcraft.tasks.teachers import TEACHER_NAMES
+    p.add_argument("--teacher", choices=TEACHER_NAMES, default="expert",
                    help="scripted teacher: expert (map planner) or servo (acts on the target's pixels)")
     p.add_argument("--noise", type=float, default=0.0,
                    help="per-step probability of executing a random action instead of the teacher's "

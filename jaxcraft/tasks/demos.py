@@ -83,18 +83,18 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
     teacher's; the recorded action is always the teacher's (DART-style noise injection: the
     demonstrations then show how the teacher recovers from the kind of mistakes a student makes).
     """
-    expert_init, expert_act = get_teacher(teacher)
+    teacher_init, teacher_act = get_teacher(teacher)
     nvec = jnp.asarray(env.action_space(params).nvec, jnp.int32)
 
     def one(task_id):
         obs, state = env.reset_to_task(task_id, params)
         vis, cen = target_in_frame(render(env.static, state.world, agent_camera(state.world)), state.task.target_id)
-        carry = expert_init(env, state)
+        carry = teacher_init(env, state)
 
         def step(c, t):
             state, carry, rgb, vis, cen = c
             k_exp, k_env = step_keys(key_seed, task_id, t)
-            carry, action = expert_act(env, params, state, carry, k_exp)
+            carry, action = teacher_act(env, params, state, carry, k_exp)
             executed = action
             if noise > 0.0:
                 k_coin, k_rand = jax.random.split(jax.random.fold_in(k_exp, 1))
