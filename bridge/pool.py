@@ -212,6 +212,11 @@ class Pool:
         return int(self._worker_of[env_id])
 
     @property
+    def broken(self) -> bool:
+        """True once a 'raise'-policy simulator error poisoned the pool (close it and start a new one)."""
+        return self._broken is not None
+
+    @property
     def restart_counts(self) -> np.ndarray:
         return self._restarts.copy()
 

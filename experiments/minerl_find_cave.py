@@ -11,7 +11,7 @@ MultiDiscrete of the 20 VPT buttons (binary) + camera pitch/yaw in 11 bins over 
 (`jaxcraft.train.bridged_envs.MineRLActionMap`). Minecraft is slow to start and step: one
 simulator per worker, generous timeouts, recurrent policy, ROCKET-3 PPO settings.
 """
-from jaxcraft.bridge_config import BridgeConfig
+from jaxcraft.config import BridgeConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 

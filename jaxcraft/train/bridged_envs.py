@@ -2,12 +2,12 @@
 
 A `BridgedEnv` says how to start the simulators (a picklable `factory` and its `spec`)
 and how the policy sees them: which observation fields it reads (`policy_obs`), its
-jaxcraft observation/action spaces (for `registry.make_network`), and how a sampled
+jaxcraft observation/action spaces (for `jaxcraft.build.make_network`), and how a sampled
 policy action becomes the bridge's action fields (`to_bridge_action`).
 
 Built-in ids (the `bridge` config section holds their options):
   bridge:crafter        Crafter, 64×64×3 uint8 RGB (bridge.frame_size), Discrete(17)
-  bridge:load           LoadSimEnv: synthetic frames, lognormal latency (bridge.sim_latency_s)
+  bridge:load           LoadSimEnv: synthetic frames, lognormal latency (bridge.load.latency_s)
   bridge:null           NullSimEnv: no work (bridge overhead)
   bridge:jaxcraft-world the JaxCraft world (built-in reward) stepped in the workers, one world per
                         env: obs {"rgb": frame_size² uint8} as for `jaxcraft:world`, its
@@ -15,7 +15,8 @@ Built-in ids (the `bridge` config section holds their options):
   bridge:gym:<id>       any gymnasium id with Box observations and a Discrete/MultiDiscrete action
   bridge:minerl[:<id>]  MineRL 1.0 (not installable here): pov resized to frame_size,
                         MultiDiscrete 20 buttons × 2 + camera pitch/yaw in 11 bins each
-Register more with `register_bridged_env(id, builder)`; `builder(config) -> BridgedEnv`.
+They are registered into `jaxcraft.registry.BRIDGED_ENVS` by `register` (called by
+`jaxcraft.build`); add your own with `BRIDGED_ENVS.register(id, builder)`, `builder(config) -> BridgedEnv`.
 """
 from __future__ import annotations
 
@@ -51,13 +52,6 @@ class BridgedEnv:
         (key,) = self.spec.action
         return np.asarray(action).astype(self.spec.action[key].dtype, copy=False)
 
-
-_BUILDERS: dict[str, Callable[[ExperimentConfig], BridgedEnv]] = {}
-
-
-def register_bridged_env(env_id: str, builder: Callable[[ExperimentConfig], BridgedEnv]) -> None:
-    """Register `builder(config) -> BridgedEnv` under an exact id (or a `prefix:` ending in ':')."""
-    _BUILDERS[env_id] = builder
 
 
 def _space_of(field) -> Space:
@@ -120,7 +114,7 @@ def _crafter(config: ExperimentConfig) -> BridgedEnv:
 def _load_config(config: ExperimentConfig):
     from bridge.adapters.load_sim import LoadSimConfig
     b = config.bridge
-    kw = dict(latency_median_s=b.sim_latency_s, busy_wait=b.sim_busy_wait)
+    kw = dict(latency_median_s=b.load.latency_s, busy_wait=b.load.busy_wait)
     if b.frame_size:
         kw["frame_shape"] = (b.frame_size, b.frame_size, 3)
     if config.env.max_episode_steps:
@@ -186,7 +180,6 @@ def _minerl(config: ExperimentConfig) -> BridgedEnv:
 
 
 def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
-    import jaxcraft.world.registration  # noqa: F401  (registers net.kind "world_cnn")
     from jaxcraft.world import WorldStatic, actions
     from jaxcraft.world.bridge_sim import OBS_FIELD, WorldSimFactory
     size = config.bridge.frame_size or 64
@@ -197,22 +190,9 @@ def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
                       action_space=MultiDiscrete(actions.NVEC, actions.NAMES), obs_key=None)
 
 
-register_bridged_env("bridge:crafter", _crafter)
-register_bridged_env("bridge:jaxcraft-world", _jaxcraft_world)
-register_bridged_env("bridge:load", _load)
-register_bridged_env("bridge:null", _null)
-register_bridged_env("bridge:gym:", _gym)
-register_bridged_env("bridge:minerl", _minerl)
-register_bridged_env("bridge:minerl:", _minerl)
-
-
-def make_bridged_env(config: ExperimentConfig) -> BridgedEnv:
-    """The `BridgedEnv` for `config.env.name` (`bridge:<adapter>[:<id>]`)."""
-    name = config.env.name
-    if name in _BUILDERS:
-        return _BUILDERS[name](config)
-    for prefix, builder in _BUILDERS.items():
-        if prefix.endswith(":") and name.startswith(prefix) and len(name) > len(prefix):
-            return builder(config)
-    raise ConfigError(f"env.name={name!r} is not a known bridged env; known: "
-                      f"{', '.join(sorted(k + ('<id>' if k.endswith(':') else '') for k in _BUILDERS))}")
+def register(bridged_envs) -> None:
+    """Register the built-in adapters into `bridged_envs` (a `jaxcraft.registry.Registry`)."""
+    for name, builder in (("bridge:crafter", _crafter), ("bridge:jaxcraft-world", _jaxcraft_world),
+                          ("bridge:load", _load), ("bridge:null", _null), ("bridge:gym:", _gym),
+                          ("bridge:minerl", _minerl), ("bridge:minerl:", _minerl)):
+        bridged_envs.register(name, builder)

@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if out.exists():
         print(f"jaxcraft: {out} exists; choose a new --out (pretrained params are never overwritten)", file=sys.stderr)
         return 2
-    from jaxcraft.registry import action_distribution, make_env, make_network
+    from jaxcraft.build import make_env, make_network
+    from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.tasks.demos import load_demos
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
     try:
