@@ -18,7 +18,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from bridge.pool import Batch, Pool, PoolConfig
+from bridge.batch import Batch
+from bridge.config import PoolConfig
+from bridge.pool import Pool
 from bridge.simulator import SimulatorFactory
 from bridge.spec import SINGLE_ACTION_FIELD, SINGLE_OBS_FIELD, ArraySpec, EnvSpec
 

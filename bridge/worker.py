@@ -1,15 +1,7 @@
 """Worker process: hosts K simulators, steps them on command, writes results to the slabs.
 
-Control path (a duplex pipe, bytes only — arrays never cross it):
-  pool → worker   b"S" + int32 env ids          step these envs (actions are in the slab)
-                  b"R" + int32 ids + int64 seeds reset these envs (seed -1 means None)
-                  b"C"                           close simulators and exit
-  worker → pool   b"D" + int32 env ids          results for these envs are in the slab
-                  b"U" + int32 env ids          (re)started: initial observations are written
-                  b"E" + pickled dict            a simulator raised and the policy is "raise"
-
-Results are written to the slabs *before* their ids are sent, so an id received by the
-pool always refers to a complete row. Completed ids are flushed every `flush_interval`
+Control path: the messages of `bridge.protocol` on a duplex pipe (bytes only — arrays
+never cross it). Results are written to the slabs *before* their ids are sent. Completed ids are flushed every `flush_interval`
 seconds (or when the command is done), so fast simulators batch their messages while
 slow ones report each env as soon as it is ready (what lets the pool hide stragglers).
 
@@ -22,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -33,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from bridge import protocol as P
 from bridge.shm import SharedSlabs, SlabLayout
 from bridge.simulator import SimulatorFactory
+from bridge.slab_views import SlabViews
 
 PHASE_IDLE, PHASE_STEP, PHASE_RESET = 0, 1, 2
 _PR_SET_PDEATHSIG = 1
@@ -89,17 +82,11 @@ class _Host:
     def __init__(self, args: WorkerArgs, slabs: SharedSlabs, conn):
         self.a = args
         self.conn = conn
-        self.obs = {k: slabs[f"obs/{k}"] for k in args.obs_keys}
-        self.final_obs = {k: slabs[f"final_obs/{k}"] for k in args.obs_keys}
-        self.action = {k: slabs[f"action/{k}"] for k in args.action_keys}
-        self.reward = slabs["reward"]
-        self.terminated = slabs["terminated"]
-        self.truncated = slabs["truncated"]
-        self.crashed = slabs["crashed"]
-        self.ep_return = slabs["episode_return"]
-        self.ep_length = slabs["episode_length"]
-        self.hb_time = slabs["heartbeat_time"]
-        self.hb_phase = slabs["heartbeat_phase"]
+        v = SlabViews(slabs, args.obs_keys, args.action_keys)
+        self.obs, self.final_obs, self.action = v.obs, v.final_obs, v.action
+        self.reward, self.terminated, self.truncated = v.reward, v.terminated, v.truncated
+        self.crashed, self.ep_return, self.ep_length = v.crashed, v.ep_return, v.ep_length
+        self.hb_time, self.hb_phase = v.hb_time, v.hb_phase
         self.sims: dict[int, Any] = {}
         self.run_return: dict[int, float] = {}
         self.run_length: dict[int, int] = {}
@@ -162,9 +149,8 @@ class _Host:
         tb = traceback.format_exc()
         if not self.a.restart_on_error:
             self.flush()
-            payload = dict(env_id=e, worker=self.a.worker_index, during=during,
-                           error=f"{type(exc).__name__}: {exc}", traceback=tb)
-            self.conn.send_bytes(b"E" + pickle.dumps(payload))
+            self.conn.send_bytes(P.encode_error(e, self.a.worker_index, during,
+                                                f"{type(exc).__name__}: {exc}", tb))
             return False
         # Policy "restart": replace this simulator, report its episode as truncated.
         for k, arr in self.obs.items():
@@ -190,9 +176,9 @@ class _Host:
         if time.monotonic() - self.last_flush >= self.a.flush_interval:
             self.flush()
 
-    def flush(self, tag: bytes = b"D") -> None:
+    def flush(self) -> None:
         if self.pending:
-            self.conn.send_bytes(tag + np.asarray(self.pending, np.int32).tobytes())
+            self.conn.send_bytes(P.encode_ids(P.DONE, self.pending))
             self.pending = []
         self.last_flush = time.monotonic()
 
@@ -209,27 +195,24 @@ def run_worker(args: WorkerArgs, conn) -> None:
             for e, s in zip(range(args.env_start, args.env_stop), args.initial_seeds):
                 host.reset_env(e, seed_or_none(s), write_scalars=False)
             host.pending = list(range(args.env_start, args.env_stop))
-        conn.send_bytes(b"U" + np.asarray(host.pending, np.int32).tobytes())  # "I am up"
+        conn.send_bytes(P.encode_ids(P.UP, host.pending))  # "I am up"
         host.pending = []
     except Exception as exc:
-        payload = dict(env_id=args.env_start, worker=args.worker_index, during="start",
-                       error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-        conn.send_bytes(b"E" + pickle.dumps(payload))
+        conn.send_bytes(P.encode_error(args.env_start, args.worker_index, "start",
+                                       f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         return
     try:
         while True:
             host.beat(PHASE_IDLE)
             msg = conn.recv_bytes()  # blocking; the parent-watch thread handles orphaning
-            cmd = msg[:1]
-            if cmd == b"S":
-                for e in np.frombuffer(msg, np.int32, offset=1).tolist():
+            cmd = P.tag_of(msg)
+            if cmd == P.STEP:
+                for e in P.decode_ids(msg).tolist():
                     if host.step_env(e):
                         host.done(e)
                 host.flush()
-            elif cmd == b"R":
-                n = (len(msg) - 1) // 12
-                ids = np.frombuffer(msg, np.int32, count=n, offset=1).tolist()
-                seeds = np.frombuffer(msg, np.int64, count=n, offset=1 + 4 * n).tolist()
+            elif cmd == P.RESET:
+                ids, seeds = P.decode_reset(msg)
                 for e, s in zip(ids, seeds):
                     try:
                         host.reset_env(e, seed_or_none(s), write_scalars=True)
@@ -238,7 +221,7 @@ def run_worker(args: WorkerArgs, conn) -> None:
                             continue
                     host.done(e)
                 host.flush()
-            elif cmd == b"C":
+            elif cmd == P.CLOSE:
                 break
     except (EOFError, OSError, KeyboardInterrupt):
         pass  # pool went away
