@@ -14,7 +14,9 @@ class PoolConfig:
     step_timeout: float = 60.0           # a step taking longer = hung worker
     reset_timeout: float = 300.0         # worker start-up and resets (Minecraft is slow)
     on_simulator_error: Literal["restart", "raise"] = "restart"
-    max_worker_restarts: int = 1000      # across the pool's life; beyond it, raise
+    max_restarts_per_minute: float = 30.0  # worker restarts in any 60 s window; beyond, raise
+    max_consecutive_failures: int = 3    # same worker/simulator failing with no step between
+    max_worker_restarts: int | None = None  # optional cap over the pool's life
     validate_actions: bool = True
     flush_interval: float = 5e-4         # see worker.py
     start_method: str = "spawn"
@@ -33,3 +35,9 @@ class PoolConfig:
                              f"got {self.on_simulator_error!r}")
         if self.step_timeout <= 0 or self.reset_timeout <= 0:
             raise ValueError("step_timeout and reset_timeout must be > 0")
+        if not self.max_restarts_per_minute > 0:
+            raise ValueError(f"max_restarts_per_minute must be > 0, got {self.max_restarts_per_minute}")
+        if self.max_consecutive_failures < 1:
+            raise ValueError(f"max_consecutive_failures must be >= 1, got {self.max_consecutive_failures}")
+        if self.max_worker_restarts is not None and self.max_worker_restarts < 0:
+            raise ValueError(f"max_worker_restarts must be >= 0 or None, got {self.max_worker_restarts}")

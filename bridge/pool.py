@@ -14,14 +14,17 @@ Auto-reset (same-step): in the Batch of the step that ends an episode, `terminat
 observation of the next episode. The next action applies to the new episode.
 
 Faults (see docs/bridge.md):
-  * a worker that dies (SIGKILL, segfault, os._exit) or hangs past `step_timeout`
-    (`reset_timeout` while starting/resetting) is killed, reaped and restarted; each of its
+  * a worker that dies (SIGKILL, segfault, os._exit), hangs past `step_timeout`
+    (`reset_timeout` while starting/resetting) or stops heartbeating for `step_timeout`
+    (SIGSTOP, any phase) is killed, reaped and restarted; each of its
     envs ends its episode with `truncated=True, crashed=True`, `final_obs` = its last
     observation, and the next observation comes from a fresh simulator. Other workers keep
     stepping throughout.
   * a simulator exception is, per `on_simulator_error`, either a per-env restart (same
     truncated/crashed report) or a `SimulatorError` raised by recv/step, after which the
-    pool refuses further use (`broken`; close it). Never a deadlock: recv raises instead
+    pool refuses further use (`broken`; close it). A failure that repeats without
+    progress (`max_consecutive_failures`), a worker that never came up, or restarts
+    beyond `max_restarts_per_minute` raise instead of looping. Never a deadlock: recv raises instead
     of waiting for envs that nobody is stepping.
 """
 from __future__ import annotations
@@ -32,6 +35,7 @@ import selectors
 import threading
 import time
 import weakref
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -74,7 +78,13 @@ class Pool:
         self._needs_reset = True
         self._starting = np.zeros(W, bool)
         self._busy_since = np.zeros(W)
+        self._spawned_at = np.zeros(W)
         self._restarts = np.zeros(W, np.int64)
+        self._restart_times: deque[float] = deque()   # for the per-minute budget
+        self._ever_up = np.zeros(W, bool)
+        self._failures = np.zeros(W, np.int64)        # deaths in a row without a step
+        self._first_failure: list[str] = [""] * W
+        self._fatal: list[str] = [""] * W             # a worker's own last words (FATAL)
         self._broken: str | None = None
         self._closed = False
         self._ctx = mp.get_context(config.start_method)
@@ -91,17 +101,21 @@ class Pool:
         args = WorkerArgs(
             worker_index=w, env_start=start, env_stop=stop, factory=self.factory,
             segment=self._slabs.name, layout=self._slabs.layout,
-            obs_keys=tuple(self.spec.observation), action_keys=tuple(self.spec.action),
+            obs_fields=dict(self.spec.observation), action_keys=tuple(self.spec.action),
             parent_pid=os.getpid(),
             # PDEATHSIG fires when the *thread* that spawned us exits; only safe from main.
             use_pdeathsig=threading.current_thread() is threading.main_thread(),
             initial_seeds=initial_seeds,
             restart_on_error=self.config.on_simulator_error == "restart",
             flush_interval=self.config.flush_interval,
-            restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])))
+            restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])),
+            max_consecutive_failures=self.config.max_consecutive_failures)
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(target=run_worker, args=(args, child_conn),
                                  name=f"bridge-worker-{w}", daemon=True)
+        self._views.alive_time[w] = 0.0
+        self._spawned_at[w] = time.monotonic()
+        self._fatal[w] = ""
         proc.start()
         child_conn.close()
         self._selector.register(parent_conn, selectors.EVENT_READ, ("msg", w))
@@ -141,7 +155,7 @@ class Pool:
         self._envs.start_reset_all()
         for w, (start, stop) in enumerate(self._env_range):
             ids = np.arange(start, stop, dtype=np.int64)
-            self._post(w, P.encode_reset(ids, (base + ids) % (2**63 - 1)))
+            self._post(w, P.encode_reset(ids, (base + ids) % (2**63 - 1)), fresh=True)
         self._needs_reset = False
 
     def step(self, actions: Any, copy: bool = True) -> Batch:
@@ -181,14 +195,14 @@ class Pool:
         envs.state[ids] = IN_FLIGHT
         if all_ids and len(ids) == self.num_envs:  # sync step: every worker, whole block
             for w, (start, stop) in enumerate(self._env_range):
+                self._post(w, self._step_all_msg[w], fresh=not envs.inflight[w])
                 envs.sent(w, stop - start)
-                self._post(w, self._step_all_msg[w])
             return
         workers = envs.worker_of[ids]
         for w in np.unique(workers).tolist():
             mine = ids[workers == w]
+            self._post(w, P.encode_ids(P.STEP, mine), fresh=not envs.inflight[w])
             envs.sent(w, len(mine))
-            self._post(w, P.encode_ids(P.STEP, mine))
 
     def recv(self, batch_size: int | None = None, timeout: float | None = None,
              copy: bool = True) -> Batch:
@@ -228,8 +242,11 @@ class Pool:
         if self._broken:
             raise SimulatorError(f"pool unusable after a simulator error (close it):\n{self._broken}")
 
-    def _post(self, w: int, msg: bytes) -> None:
-        self._busy_since[w] = time.monotonic()
+    def _post(self, w: int, msg: bytes, fresh: bool) -> None:
+        """Send a command; `fresh`: the worker was idle, so its busy clock starts now (a
+        worker still busy keeps its clock, so a long reset is not judged as a step)."""
+        if fresh:
+            self._busy_since[w] = time.monotonic()
         try:
             self._conns[w].send_bytes(msg)
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -281,20 +298,35 @@ class Pool:
         for w in sorted(dead):
             proc = self._procs[w]
             proc.join(timeout=5.0)
-            self._restart(w, f"worker {w} (pid {proc.pid}) died with exit code {proc.exitcode}")
+            self._restart(w, f"worker {w} (pid {proc.pid}) died with exit code {proc.exitcode}",
+                          died=True)
         now = time.monotonic()
         for w in np.flatnonzero(inflight).tolist():
             if w not in dead and now > self._hang_deadline(w):
                 proc = self._procs[w]
                 proc.kill()
                 proc.join(timeout=5.0)
-                self._restart(w, f"worker {w} (pid {proc.pid}) hung")
+                self._restart(w, f"worker {w} (pid {proc.pid}) hung (no progress or no "
+                                 f"heartbeat within its timeout)", died=False)
 
     def _hang_deadline(self, w: int) -> float:
-        hb_time, hb_phase = self._views.hb_time, self._views.hb_phase
-        slow = self._starting[w] or hb_phase[w] == PHASE_RESET
+        """When worker w counts as hung.
+
+        Progress: `step_timeout` after the later of its command and its last heartbeat —
+        `reset_timeout` while starting, or while its heartbeat says it is resetting *for
+        this command* (a RESET stamp older than the command is stale, not a reset).
+        Liveness: `step_timeout` after its liveness thread's last stamp, whatever the
+        phase (a SIGSTOPped or frozen process stops stamping).
+        """
+        v, busy = self._views, self._busy_since[w]
+        fresh_reset = v.hb_phase[w] == PHASE_RESET and v.hb_time[w] >= busy
+        slow = self._starting[w] or fresh_reset
         limit = self.config.reset_timeout if slow else self.config.step_timeout
-        return max(self._busy_since[w], hb_time[w]) + limit
+        progress = max(busy, v.hb_time[w]) + limit
+        alive = v.alive_time[w]
+        if alive >= self._spawned_at[w]:  # its liveness thread runs (this incarnation)
+            return min(progress, alive + self.config.step_timeout)
+        return progress
 
     def _on_message(self, w: int, msg: bytes) -> None:
         tag = P.tag_of(msg)
@@ -303,23 +335,60 @@ class Pool:
             self._broken = (f"simulator of env {info['env_id']} (worker {info['worker']}) raised "
                             f"during {info['during']}: {info['error']}\n{info['traceback']}")
             raise SimulatorError(self._broken)
+        if tag == P.FATAL:
+            self._fatal[w] = P.decode_fatal(msg)
+            return
         up = tag == P.UP
         if up:
             self._starting[w] = False
+            self._ever_up[w] = True
+        else:
+            self._failures[w] = 0  # it completed work: earlier deaths were not in a row
         self._envs.on_results(w, P.decode_ids(msg), up)
 
-    def _restart(self, w: int, reason: str) -> None:
-        """Replace worker w; end each of its envs' episodes as truncated + crashed."""
+    def _restart(self, w: int, reason: str, died: bool) -> None:
+        """Replace worker w; end each of its envs' episodes as truncated + crashed.
+
+        Raises WorkerError (and poisons the pool) instead when restarting cannot help:
+        the worker died before it ever came up, died `max_consecutive_failures` times in
+        a row without completing a step, or the pool-wide restart rate exceeds
+        `max_restarts_per_minute` (or the optional lifetime `max_worker_restarts`).
+        """
+        if self._fatal[w]:
+            reason += f"; its error: {self._fatal[w]}"
+        cfg = self.config
+        if died and not self._ever_up[w]:
+            self._fail(f"{reason}, before it started any simulator. If the script that "
+                       f"creates the pool has no `if __name__ == \"__main__\":` guard, put "
+                       f"the pool's creation under one: spawned workers re-import the main "
+                       f"module (see the worker's traceback on stderr).")
         self._restarts[w] += 1
-        if self._restarts.sum() > self.config.max_worker_restarts:
-            self._broken = f"{reason}; exceeded max_worker_restarts={self.config.max_worker_restarts}"
-            raise WorkerError(self._broken)
+        self._failures[w] += 1
+        if self._failures[w] == 1:
+            self._first_failure[w] = reason
+        if self._failures[w] >= cfg.max_consecutive_failures:
+            self._fail(f"worker {w} failed {self._failures[w]} times in a row without completing "
+                       f"a step (max_consecutive_failures={cfg.max_consecutive_failures}); "
+                       f"first failure: {self._first_failure[w]}")
+        now = time.monotonic()
+        self._restart_times.append(now)
+        while self._restart_times and self._restart_times[0] < now - 60.0:
+            self._restart_times.popleft()
+        if len(self._restart_times) > cfg.max_restarts_per_minute:
+            self._fail(f"{reason}; {len(self._restart_times)} worker restarts in the last "
+                       f"minute exceed max_restarts_per_minute={cfg.max_restarts_per_minute}")
+        if cfg.max_worker_restarts is not None and self._restarts.sum() > cfg.max_worker_restarts:
+            self._fail(f"{reason}; exceeded max_worker_restarts={cfg.max_worker_restarts}")
         self._release_worker(w)
         self._envs.on_worker_lost(w, self._views)
         start, stop = self._env_range[w]
         base = self.config.seed + 1_000_003 * int(self._restarts[w])
         seeds = tuple((base + e) % (2**31 - 1) for e in range(start, stop))
         self._spawn(w, initial_seeds=seeds)
+
+    def _fail(self, message: str) -> None:
+        self._broken = message
+        raise WorkerError(message)
 
     def _release_worker(self, w: int) -> None:
         """Unregister, close and reap a dead (or killed) worker's pipe and process."""

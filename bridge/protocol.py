@@ -9,6 +9,8 @@ ids, seeds and, rarely, pickled payloads. Every message is one tag byte + a body
   worker → pool   DONE   + int32 env ids          results for these envs are in the slab
                   UP     + int32 env ids          (re)started: initial observations written
                   ERROR  + pickled dict           a simulator raised and the policy is "raise"
+                                                   (or it failed again and again)
+                  FATAL  + utf-8 text             the worker itself failed; it exits next
 
 Results are written to the slabs *before* their ids are sent, so an id received by the
 pool always refers to a complete row.
@@ -26,6 +28,7 @@ CLOSE = b"C"
 DONE = b"D"
 UP = b"U"
 ERROR = b"E"
+FATAL = b"F"
 
 
 def tag_of(msg: bytes) -> bytes:
@@ -61,3 +64,11 @@ def encode_error(env_id: int, worker: int, during: str, error: str, traceback: s
 
 def decode_error(msg: bytes) -> dict[str, Any]:
     return pickle.loads(msg[1:])
+
+
+def encode_fatal(text: str) -> bytes:
+    return FATAL + text.encode("utf-8", "replace")
+
+
+def decode_fatal(msg: bytes) -> str:
+    return msg[1:].decode("utf-8", "replace")

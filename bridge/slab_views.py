@@ -26,6 +26,7 @@ class SlabViews:
         self.truncated, self.crashed = s["truncated"], s["crashed"]
         self.ep_return, self.ep_length = s["episode_return"], s["episode_length"]
         self.hb_time, self.hb_phase = s["heartbeat_time"], s["heartbeat_phase"]
+        self.alive_time = s["alive_time"]
 
     @staticmethod
     def layout(spec: EnvSpec, num_envs: int, num_workers: int) -> SlabLayout:
@@ -40,7 +41,8 @@ class SlabViews:
             "reward": ((N,), np.float64), "terminated": ((N,), np.bool_),
             "truncated": ((N,), np.bool_), "crashed": ((N,), np.bool_),
             "episode_return": ((N,), np.float64), "episode_length": ((N,), np.int64),
-            "heartbeat_time": ((W,), np.float64), "heartbeat_phase": ((W,), np.int8)})
+            "heartbeat_time": ((W,), np.float64), "heartbeat_phase": ((W,), np.int8),
+            "alive_time": ((W,), np.float64)})
         return SlabLayout.build(fields)
 
     def mark_lost(self, e: int, completed: bool) -> None:
