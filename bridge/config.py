@@ -20,6 +20,7 @@ class PoolConfig:
     validate_actions: bool = True
     flush_interval: float = 5e-4         # see worker.py
     start_method: str = "spawn"
+    auto_reset: bool = True              # False: workers never reset an env at episode end
 
     def __post_init__(self):
         if self.num_envs < 1:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 class SimulatorError(RuntimeError):
     """A simulator raised (or broke its spec) and the policy is 'raise', a simulator kept
-    failing right after being rebuilt, or it could not be created at all."""
+    failing right after being rebuilt, or it could not be created at all.
+
+    `original`: the simulator's own exception when it could be sent across (else None).
+    """
+
+    def __init__(self, message: str, original: BaseException | None = None):
+        super().__init__(message)
+        self.original = original
 
 
 class WorkerError(RuntimeError):

@@ -85,6 +85,9 @@ class Pool:
         self._failures = np.zeros(W, np.int64)        # deaths in a row without a step
         self._first_failure: list[str] = [""] * W
         self._fatal: list[str] = [""] * W             # a worker's own last words (FATAL)
+        self._extras: dict[int, Any] = {}             # EXTRAS not yet handed out
+        self._calling = np.zeros(W, bool)             # a CALL awaits this worker's RESULT
+        self._results: dict[int, dict] = {}
         self._broken: str | None = None
         self._closed = False
         self._ctx = mp.get_context(config.start_method)
@@ -109,7 +112,8 @@ class Pool:
             restart_on_error=self.config.on_simulator_error == "restart",
             flush_interval=self.config.flush_interval,
             restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])),
-            max_consecutive_failures=self.config.max_consecutive_failures)
+            max_consecutive_failures=self.config.max_consecutive_failures,
+            auto_reset=self.config.auto_reset)
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(target=run_worker, args=(args, child_conn),
                                  name=f"bridge-worker-{w}", daemon=True)
@@ -158,16 +162,55 @@ class Pool:
             self._post(w, P.encode_reset(ids, (base + ids) % (2**63 - 1)), fresh=True)
         self._needs_reset = False
 
+    def reset_envs(self, env_ids: Any, seeds: Any, options: Any = None) -> None:
+        """Start resetting some held envs with one seed each (None = continue its RNG) and
+        `options` passed to every reset; results come from recv()."""
+        self._check_usable()
+        ids = self._check_ids(env_ids)
+        seeds = [-1 if s is None else int(s) for s in seeds]
+        if len(seeds) != len(ids):
+            raise ValueError(f"{len(seeds)} seeds for {len(ids)} envs")
+        if any(s < -1 for s in seeds):
+            raise ValueError(f"seeds must be >= 0 or None, got {seeds}")
+        envs = self._envs
+        envs.crash_on_send[ids] = False  # a reset supersedes a pending crash report
+        envs.state[ids] = IN_FLIGHT
+        workers = envs.worker_of[ids]
+        seeds_arr = np.asarray(seeds, np.int64)
+        for w in np.unique(workers).tolist():
+            mine = workers == w
+            self._post(w, P.encode_reset(ids[mine], seeds_arr[mine], options),
+                       fresh=not envs.inflight[w])
+            envs.sent(w, int(mine.sum()))
+        self._needs_reset = False
+
+    def call(self, method: str, calls: Any) -> dict[int, tuple[bool, Any]]:
+        """`simulator.<method>(*args)` for each `env_id: args` of `calls`, in the workers;
+        returns `{env_id: (ok, result or exception)}`. Only while no env is in flight."""
+        self._check_usable()
+        if self._envs.inflight.any() or self._envs.ready:
+            raise RuntimeError("call() needs every env held by the caller (recv them first)")
+        by_worker: dict[int, dict] = {}
+        for e, args in dict(calls).items():
+            by_worker.setdefault(self.worker_of(int(e)), {})[int(e)] = tuple(args)
+        self._results = {}
+        for w, mine in by_worker.items():
+            self._calling[w] = True
+            self._post(w, P.encode_pickled(P.CALL, (method, mine)), fresh=True)
+        while self._calling.any():
+            self._poll(None)
+        out: dict[int, tuple[bool, Any]] = {}
+        for res in self._results.values():
+            out.update(res)
+        return out
+
     def step(self, actions: Any, copy: bool = True) -> Batch:
         """Step every env with `actions` ([num_envs, ...] per field); wait for all."""
         self.send(actions)
         return self._collect(self.num_envs, sort=True, copy=copy)
 
-    def send(self, actions: Any, env_ids: Any = None) -> None:
-        """Give actions to envs previously returned by recv/reset/step (HELD envs)."""
-        self._check_usable()
-        if self._needs_reset:
-            raise RuntimeError("call reset() or async_reset() before send()/step()")
+    def _check_ids(self, env_ids: Any) -> np.ndarray:
+        """Validated held env ids (None = all)."""
         if env_ids is None:
             ids = self._all_ids
         else:
@@ -178,21 +221,47 @@ class Pool:
                 raise ValueError(f"env_ids out of range [0, {self.num_envs}): {ids.tolist()}")
             if len(np.unique(ids)) != len(ids):
                 raise ValueError(f"env_ids has duplicates: {ids.tolist()}")
-        envs = self._envs
-        not_held = envs.not_held(ids)
+        not_held = self._envs.not_held(ids)
         if not_held.size:
             raise RuntimeError(f"envs {not_held.tolist()} are already stepping or waiting "
                                f"to be received; send only envs returned by recv()")
-        acts = as_action_dict(actions, self.spec)
-        if self.config.validate_actions:
-            acts = validate_actions(acts, self.spec, ids)
-        for k, arr in self._views.action.items():
-            arr[ids] = acts[k]
+        return ids
+
+    def send(self, actions: Any, env_ids: Any = None, objects: Any = None) -> None:
+        """Give actions to envs previously returned by recv/reset/step (HELD envs).
+
+        `objects`: one action object per env, pickled to the workers instead of written
+        to the slabs (for action spaces that have no fixed-shape fields; `actions` unused).
+        """
+        self._check_usable()
+        if self._needs_reset:
+            raise RuntimeError("call reset() or async_reset() before send()/step()")
+        ids = self._check_ids(env_ids)
+        envs = self._envs
+        if objects is None:
+            acts = as_action_dict(actions, self.spec)
+            if self.config.validate_actions:
+                acts = validate_actions(acts, self.spec, ids)
+            for k, arr in self._views.action.items():
+                arr[ids] = acts[k]
+        else:
+            objects = list(objects)
+            if len(objects) != len(ids):
+                raise ValueError(f"{len(objects)} action objects for {len(ids)} envs")
+            obj_of = dict(zip(ids.tolist(), objects))
         all_ids = ids is self._all_ids
         ids = envs.settle_lost(ids, self._starting)  # died while the caller held them
         if not ids.size:
             return
         envs.state[ids] = IN_FLIGHT
+        if objects is not None:
+            workers = envs.worker_of[ids]
+            for w in np.unique(workers).tolist():
+                mine = ids[workers == w].tolist()
+                self._post(w, P.encode_pickled(P.ACT, (mine, [obj_of[e] for e in mine])),
+                           fresh=not envs.inflight[w])
+                envs.sent(w, len(mine))
+            return
         if all_ids and len(ids) == self.num_envs:  # sync step: every worker, whole block
             for w, (start, stop) in enumerate(self._env_range):
                 self._post(w, self._step_all_msg[w], fresh=not envs.inflight[w])
@@ -205,15 +274,16 @@ class Pool:
             envs.sent(w, len(mine))
 
     def recv(self, batch_size: int | None = None, timeout: float | None = None,
-             copy: bool = True) -> Batch:
+             copy: bool = True, ordered: bool = False) -> Batch:
         """Return the first `batch_size` (default `config.batch_size`) envs that are ready.
 
         copy=False: when the returned env ids are a contiguous ascending range (always the
         case for step(); in async mode only by chance) `obs` are *views* of the slabs, valid
         until those envs are sent again — for a consumer that copies them right away (e.g.
         jaxcraft's bridge_arrays). Otherwise the rows are gathered into fresh arrays.
+        ordered=True: the batch is sorted by env id (not by readiness).
         """
-        return self._collect(batch_size or self.batch_size, sort=False, timeout=timeout,
+        return self._collect(batch_size or self.batch_size, sort=ordered, timeout=timeout,
                              copy=copy)
 
     def close(self) -> None:
@@ -266,7 +336,11 @@ class Pool:
                     f"recv() wants {n} envs but only {len(envs.ready)} are ready and "
                     f"{waiting} in flight; send() actions for more envs first")
             self._poll(deadline)
-        return self._views.gather(envs.take_ready(n, sort), copy)
+        ids = envs.take_ready(n, sort)
+        extras = None
+        if self._extras:
+            extras = {e: self._extras.pop(e) for e in ids.tolist() if e in self._extras}
+        return self._views.gather(ids, copy, extras)
 
     def _drain(self) -> None:
         while self._envs.inflight.sum():
@@ -275,7 +349,7 @@ class Pool:
 
     def _poll(self, deadline: float | None) -> None:
         """Wait for worker messages or deaths (bounded by the next hang deadline)."""
-        inflight = self._envs.inflight
+        inflight = self._envs.inflight + self._calling
         now = time.monotonic()
         wait_s = 1.0
         for w in np.flatnonzero(inflight).tolist():
@@ -334,7 +408,14 @@ class Pool:
             info = P.decode_error(msg)
             self._broken = (f"simulator of env {info['env_id']} (worker {info['worker']}) raised "
                             f"during {info['during']}: {info['error']}\n{info['traceback']}")
-            raise SimulatorError(self._broken)
+            raise SimulatorError(self._broken, info.get("exception"))
+        if tag == P.EXTRAS:
+            self._extras.update(P.decode_pickled(msg))
+            return
+        if tag == P.RESULT:
+            self._results[w] = P.decode_pickled(msg)
+            self._calling[w] = False
+            return
         if tag == P.FATAL:
             self._fatal[w] = P.decode_fatal(msg)
             return
@@ -380,6 +461,12 @@ class Pool:
         if cfg.max_worker_restarts is not None and self._restarts.sum() > cfg.max_worker_restarts:
             self._fail(f"{reason}; exceeded max_worker_restarts={cfg.max_worker_restarts}")
         self._release_worker(w)
+        if self._calling[w]:  # a CALL it will never answer
+            start, stop = self._env_range[w]
+            self._results[w] = {e: (False, WorkerError(reason)) for e in range(start, stop)}
+            self._calling[w] = False
+        for e in range(*self._env_range[w]):
+            self._extras.pop(e, None)
         self._envs.on_worker_lost(w, self._views)
         start, stop = self._env_range[w]
         base = self.config.seed + 1_000_003 * int(self._restarts[w])

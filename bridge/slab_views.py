@@ -58,7 +58,7 @@ class SlabViews:
             self.terminated[e] = False
         self.truncated[e] = self.crashed[e] = True
 
-    def gather(self, ids: np.ndarray, copy: bool = True) -> Batch:
+    def gather(self, ids: np.ndarray, copy: bool = True, extras=None) -> Batch:
         """Rows `ids` as a Batch: gathered into fresh 64-byte-aligned arrays (aligned so
         that JAX on CPU adopts them without a second copy).
 
@@ -92,4 +92,4 @@ class SlabViews:
                      reward=self.reward[ids], terminated=term, truncated=trunc,
                      crashed=self.crashed[ids], episode_return=self.ep_return[ids],
                      episode_length=self.ep_length[ids], final_obs=final,
-                     shares_memory=views)
+                     shares_memory=views, extras=extras or {})

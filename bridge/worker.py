@@ -36,7 +36,7 @@ import numpy as np
 from bridge import protocol as P
 from bridge.obs_check import check_observation, check_reward
 from bridge.shm import SharedSlabs, SlabLayout
-from bridge.simulator import SimulatorFactory
+from bridge.simulator import ReportsExtras, SimulatorFactory
 from bridge.slab_views import SlabViews
 from bridge.spec import ArraySpec
 
@@ -62,6 +62,7 @@ class WorkerArgs:
     flush_interval: float
     restart_seed_base: int
     max_consecutive_failures: int
+    auto_reset: bool = True  # False: episode ends are the simulator's business (see pool)
 
 
 def seed_or_none(s: int) -> int | None:
@@ -107,6 +108,8 @@ class _Host:
         self.failures: dict[int, int] = {}        # consecutive failures per env
         self.first_error: dict[int, str] = {}     # the first of them (what the user needs)
         self.local_restarts = 0
+        self.has_extras: dict[int, bool] = {}
+        self.extras: dict[int, Any] = {}          # to send before the DONE naming them
         self.pending: list[int] = []
         self.last_flush = time.monotonic()
 
@@ -122,12 +125,24 @@ class _Host:
     def make_all(self) -> None:
         self.beat(PHASE_RESET)
         for e in range(self.a.env_start, self.a.env_stop):
-            self.sims[e] = self.a.factory(e)
+            self.build(e)
             self.run_return[e], self.run_length[e] = 0.0, 0
 
-    def reset_env(self, e: int, seed: int | None, write_scalars: bool) -> None:
+    def build(self, e: int) -> None:
+        sim = self.sims[e] = self.a.factory(e)
+        self.has_extras[e] = isinstance(sim, ReportsExtras)
+
+    def collect_extras(self, e: int) -> None:
+        if self.has_extras.get(e):
+            x = self.sims[e].take_extras()
+            if x is not None:
+                self.extras[e] = x
+
+    def reset_env(self, e: int, seed: int | None, write_scalars: bool, options: Any = None) -> None:
         self.beat(PHASE_RESET)
-        self.write_obs(self.v.obs, e, self.sims[e].reset(seed))
+        sim = self.sims[e]
+        obs = sim.reset(seed) if options is None else sim.reset(seed, options=options)
+        self.write_obs(self.v.obs, e, obs)
         self.run_return[e], self.run_length[e] = 0.0, 0
         if write_scalars:
             v = self.v
@@ -135,18 +150,20 @@ class _Host:
             v.terminated[e] = v.truncated[e] = v.crashed[e] = False
             v.ep_return[e], v.ep_length[e] = 0.0, 0
 
-    def step_env(self, e: int) -> bool:
-        """Step env e with its slab action; auto-reset on episode end. False = error reported."""
+    def step_env(self, e: int, action: Any = None) -> bool:
+        """Step env e with its slab action (or `action`, an object sent with ACT);
+        auto-reset on episode end. False = error reported."""
         self.beat(PHASE_STEP)
         v = self.v
         sim = self.sims[e]
-        action = {k: arr[e] for k, arr in v.action.items()}
+        if action is None:
+            action = {k: arr[e] for k, arr in v.action.items()}
         try:
             obs, reward, terminated, truncated = sim.step(action)
             reward = check_reward(reward)
             ended = bool(terminated) or bool(truncated)
             # Checked before anything is written: a bad result leaves the row untouched.
-            self.write_obs(v.final_obs if ended else v.obs, e, obs)
+            self.write_obs(v.final_obs if ended and self.a.auto_reset else v.obs, e, obs)
         except Exception as exc:  # a simulator bug, crash or spec violation
             return self.on_sim_error(e, exc, "step")
         self.failures[e] = 0
@@ -158,23 +175,26 @@ class _Host:
         v.crashed[e] = False
         v.ep_return[e] = self.run_return[e]
         v.ep_length[e] = self.run_length[e]
-        if ended:
+        if ended and not self.a.auto_reset:
+            self.run_return[e], self.run_length[e] = 0.0, 0
+        elif ended:
             try:
                 self.reset_env(e, None, write_scalars=False)
             except Exception as exc:
                 return self.on_sim_error(e, exc, "reset")
         return True
 
-    def report(self, e: int, during: str, error: str, tb: str) -> bool:
+    def report(self, e: int, during: str, error: str, tb: str,
+               exc: BaseException | None = None) -> bool:
         self.flush()
-        self.conn.send_bytes(P.encode_error(e, self.a.worker_index, during, error, tb))
+        self.conn.send_bytes(P.encode_error(e, self.a.worker_index, during, error, tb, exc))
         return False
 
     def on_sim_error(self, e: int, exc: BaseException, during: str) -> bool:
         tb = traceback.format_exc()
         text = f"{type(exc).__name__}: {exc}"
         if not self.a.restart_on_error:
-            return self.report(e, during, text, tb)
+            return self.report(e, during, text, tb, exc)
         n = self.failures[e] = self.failures.get(e, 0) + 1
         if n == 1:
             self.first_error[e] = f"during {during}: {text}\n{tb}"
@@ -193,7 +213,7 @@ class _Host:
         seed = (self.a.restart_seed_base + e + 7919 * self.local_restarts) % (2**31 - 1)
         self.beat(PHASE_RESET)
         try:
-            self.sims[e] = self.a.factory(e)
+            self.build(e)
             v.reward[e] = 0.0
             v.terminated[e] = False
             v.truncated[e] = v.crashed[e] = True
@@ -205,16 +225,44 @@ class _Host:
                                f"{type(exc2).__name__}: {exc2}", traceback.format_exc())
         return True
 
+    def call(self, method: str, calls: Mapping[int, tuple]) -> dict[int, tuple[bool, Any]]:
+        """CALL: `sim.<method>(*args)` per env; exceptions are returned, not raised."""
+        out: dict[int, tuple[bool, Any]] = {}
+        for e, args in calls.items():
+            self.beat(PHASE_STEP)
+            try:
+                out[e] = (True, getattr(self.sims[e], method)(*args))
+            except Exception as exc:
+                out[e] = (False, exc)
+        try:
+            P.encode_pickled(P.RESULT, out)
+        except Exception:  # unpicklable results or exceptions: send their text instead
+            out = {e: (ok, v if _picklable(v) else RuntimeError(f"{type(v).__name__}: {v}"))
+                   for e, (ok, v) in out.items()}
+        return out
+
     def done(self, e: int) -> None:
+        self.collect_extras(e)
         self.pending.append(e)
         if time.monotonic() - self.last_flush >= self.a.flush_interval:
             self.flush()
 
     def flush(self) -> None:
+        if self.extras:
+            self.conn.send_bytes(P.encode_pickled(P.EXTRAS, self.extras))
+            self.extras = {}
         if self.pending:
             self.conn.send_bytes(P.encode_ids(P.DONE, self.pending))
             self.pending = []
         self.last_flush = time.monotonic()
+
+
+def _picklable(v: Any) -> bool:
+    try:
+        P.encode_pickled(P.RESULT, v)
+        return True
+    except Exception:
+        return False
 
 
 def run_worker(args: WorkerArgs, conn) -> None:
@@ -231,6 +279,11 @@ def run_worker(args: WorkerArgs, conn) -> None:
             for e, s in zip(range(args.env_start, args.env_stop), args.initial_seeds):
                 host.reset_env(e, seed_or_none(s), write_scalars=False)
             host.pending = list(range(args.env_start, args.env_stop))
+            for e in host.pending:
+                host.collect_extras(e)
+        if host.extras:
+            conn.send_bytes(P.encode_pickled(P.EXTRAS, host.extras))
+            host.extras = {}
         host.beat(PHASE_IDLE)
         conn.send_bytes(P.encode_ids(P.UP, host.pending))  # "I am up"
         host.pending = []
@@ -248,11 +301,20 @@ def run_worker(args: WorkerArgs, conn) -> None:
                     if host.step_env(e):
                         host.done(e)
                 host.flush()
+            elif cmd == P.ACT:
+                ids, objects = P.decode_pickled(msg)
+                for e, obj in zip(ids, objects):
+                    if host.step_env(e, obj):
+                        host.done(e)
+                host.flush()
+            elif cmd == P.CALL:
+                method, calls = P.decode_pickled(msg)
+                conn.send_bytes(P.encode_pickled(P.RESULT, host.call(method, calls)))
             elif cmd == P.RESET:
-                ids, seeds = P.decode_reset(msg)
+                ids, seeds, options = P.decode_reset(msg)
                 for e, s in zip(ids, seeds):
                     try:
-                        host.reset_env(e, seed_or_none(s), write_scalars=True)
+                        host.reset_env(e, seed_or_none(s), write_scalars=True, options=options)
                     except Exception as exc:
                         if not host.on_sim_error(e, exc, "reset"):
                             continue
