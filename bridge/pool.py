@@ -35,7 +35,6 @@ import selectors
 import threading
 import time
 import weakref
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -45,6 +44,7 @@ from bridge.batch import Batch
 from bridge.config import PoolConfig
 from bridge.env_states import HELD, IN_FLIGHT, READY, EnvStates  # noqa: F401 (re-exported)
 from bridge.errors import SimulatorError, WorkerError
+from bridge.restart_budget import RestartBudget
 from bridge.shm import SharedSlabs, remove_stale_segments
 from bridge.simulator import SimulatorFactory
 from bridge.slab_views import SlabViews
@@ -79,11 +79,8 @@ class Pool:
         self._starting = np.zeros(W, bool)
         self._busy_since = np.zeros(W)
         self._spawned_at = np.zeros(W)
-        self._restarts = np.zeros(W, np.int64)
-        self._restart_times: deque[float] = deque()   # for the per-minute budget
-        self._ever_up = np.zeros(W, bool)
-        self._failures = np.zeros(W, np.int64)        # deaths in a row without a step
-        self._first_failure: list[str] = [""] * W
+        self._budget = RestartBudget(config, W)
+        self._restarts = self._budget.restarts
         self._fatal: list[str] = [""] * W             # a worker's own last words (FATAL)
         self._extras: dict[int, Any] = {}             # EXTRAS not yet handed out
         self._calling = np.zeros(W, bool)             # a CALL awaits this worker's RESULT
@@ -422,44 +419,22 @@ class Pool:
         up = tag == P.UP
         if up:
             self._starting[w] = False
-            self._ever_up[w] = True
+            self._budget.on_up(w)
         else:
-            self._failures[w] = 0  # it completed work: earlier deaths were not in a row
+            self._budget.on_progress(w)  # it completed work: earlier deaths were not in a row
         self._envs.on_results(w, P.decode_ids(msg), up)
 
     def _restart(self, w: int, reason: str, died: bool) -> None:
         """Replace worker w; end each of its envs' episodes as truncated + crashed.
 
-        Raises WorkerError (and poisons the pool) instead when restarting cannot help:
-        the worker died before it ever came up, died `max_consecutive_failures` times in
-        a row without completing a step, or the pool-wide restart rate exceeds
-        `max_restarts_per_minute` (or the optional lifetime `max_worker_restarts`).
+        Raises WorkerError (and poisons the pool) instead when restarting cannot help
+        (see restart_budget.py).
         """
         if self._fatal[w]:
             reason += f"; its error: {self._fatal[w]}"
-        cfg = self.config
-        if died and not self._ever_up[w]:
-            self._fail(f"{reason}, before it started any simulator. If the script that "
-                       f"creates the pool has no `if __name__ == \"__main__\":` guard, put "
-                       f"the pool's creation under one: spawned workers re-import the main "
-                       f"module (see the worker's traceback on stderr).")
-        self._restarts[w] += 1
-        self._failures[w] += 1
-        if self._failures[w] == 1:
-            self._first_failure[w] = reason
-        if self._failures[w] >= cfg.max_consecutive_failures:
-            self._fail(f"worker {w} failed {self._failures[w]} times in a row without completing "
-                       f"a step (max_consecutive_failures={cfg.max_consecutive_failures}); "
-                       f"first failure: {self._first_failure[w]}")
-        now = time.monotonic()
-        self._restart_times.append(now)
-        while self._restart_times and self._restart_times[0] < now - 60.0:
-            self._restart_times.popleft()
-        if len(self._restart_times) > cfg.max_restarts_per_minute:
-            self._fail(f"{reason}; {len(self._restart_times)} worker restarts in the last "
-                       f"minute exceed max_restarts_per_minute={cfg.max_restarts_per_minute}")
-        if cfg.max_worker_restarts is not None and self._restarts.sum() > cfg.max_worker_restarts:
-            self._fail(f"{reason}; exceeded max_worker_restarts={cfg.max_worker_restarts}")
+        failure = self._budget.charge(w, reason, died)
+        if failure is not None:
+            self._fail(failure)
         self._release_worker(w)
         if self._calling[w]:  # a CALL it will never answer
             start, stop = self._env_range[w]
