@@ -36,7 +36,7 @@ class Registry(Generic[F]):
 
     def lookup(self, name: str) -> F:
         """The factory of `name`: an exact id first, then the longest matching prefix id."""
-        if name in self._factories:
+        if name in self._factories and not name.endswith(":"):   # a prefix alone is not an id
             return self._factories[name]
         prefixes = [p for p in self._factories if p.endswith(":") and name.startswith(p) and len(name) > len(p)]
         if prefixes:

@@ -15,7 +15,7 @@ def test_nested_sections_are_keys_and_overrides():
 
 @pytest.mark.parametrize("assignment, field", [
     ("ppo.lr=inf", "ppo.lr"), ("ppo.lr=nan", "ppo.lr"), ("net.activation=foo", "net.activation"),
-    ("net.goal.fusion=early", "net.goal.fusion"), ("bridge.load.latency_s=-1", "bridge.load.latency_s"),
+    ("net.goal.fusion=early", "net.goal.fusion"),
     ("env.num_envs=0", "env.num_envs"), ("run.checkpoint_every=3", "run.checkpoint_every"),
 ])
 def test_bad_values_are_rejected_before_building_naming_the_field(assignment, field):
@@ -46,6 +46,8 @@ def test_bridge_only_checks_apply_to_bridged_envs():
     bridged = override(fused, ["env.name=bridge:load"])
     with pytest.raises(ConfigError, match=r"bridge\.num_workers=999"):
         validate(bridged, 1)
+    with pytest.raises(ConfigError, match=r"bridge\.load\.latency_s=-1\.0 must be >= 0"):
+        validate(override(bridged, ["bridge.num_workers=1", "bridge.load.latency_s=-1"]), 1)
     with pytest.raises(ConfigError, match=r"env\.reset_pool_size"):
         validate(override(bridged, ["bridge.num_workers=1", "env.reset_pool_size=4"]), 1)
 

@@ -20,10 +20,10 @@ def test_exact_ids_win_over_prefixes_and_the_longest_prefix_wins():
 
 def test_builtins_are_registered_explicitly_and_unknown_names_are_config_errors():
     build.register_builtins()
-    assert {"jaxcraft:tasks", "jaxcraft:world"} <= set(registry.ENVS) and "gymnax:" in registry.ENVS
+    assert {"jaxcraft:tasks", "jaxcraft:world", "gymnax:"} <= set(registry.ENVS) and "gymnax:Acrobot-v1" in registry.ENVS
     assert {"mlp", "cnn", "world_cnn", "goal_cnn"} <= set(registry.NETS)
     assert {"expert", "servo"} <= set(registry.TEACHERS)
-    assert "bridge:gym:" in registry.BRIDGED_ENVS
+    assert "bridge:gym:" in set(registry.BRIDGED_ENVS) and "bridge:gym:CartPole-v1" in registry.BRIDGED_ENVS
     with pytest.raises(ConfigError, match=r"env.name='jaxcraft:nope'.*known: .*jaxcraft:tasks"):
         build.make_env(EnvConfig(name="jaxcraft:nope"))
     with pytest.raises(ConfigError, match=r"unknown gymnax id"):

@@ -146,28 +146,8 @@ def _gym(config: ExperimentConfig) -> BridgedEnv:
     return _from_gym_factory(GymnasiumFactory(gym_id, kwargs), config)
 
 
-CAMERA_BINS = 11          # MineRL camera: pitch/yaw each in CAMERA_BINS bins
-CAMERA_MAX_DEGREES = 10.0  # the bins span [-10°, 10°] per step (VPT's camera range)
-
-
-@dataclasses.dataclass(frozen=True)
-class MineRLActionMap:
-    """MultiDiscrete([2]*20 + [bins, bins]) → {"buttons": int8[20], "camera": float32[2]}."""
-
-    num_buttons: int = 20
-    bins: int = CAMERA_BINS
-    max_degrees: float = CAMERA_MAX_DEGREES
-
-    def __call__(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        action = np.asarray(action)
-        buttons = action[:, : self.num_buttons].astype(np.int8)
-        centre = (self.bins - 1) / 2
-        camera = (action[:, self.num_buttons:].astype(np.float32) - centre) / centre * self.max_degrees
-        return {"buttons": buttons, "camera": camera.astype(np.float32)}
-
-
 def _minerl(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.minerl_env import BUTTONS, MineRLFactory, minerl_spec
+    from bridge.adapters.minerl_env import BUTTONS, MineRLActionMap, MineRLFactory, minerl_spec
     parts = config.env.name.split(":", 2)
     env_id = parts[2] if len(parts) > 2 else "MineRLBasaltFindCave-v0"
     size = config.bridge.frame_size or 128
