@@ -8,7 +8,7 @@
     JaxCraft-Hunt-v0
 
 Options (keyword arguments of `jaxcraft.make_vec`, `gymnasium.make_vec` and `gymnasium.make`):
-task ids take any `TaskConfig` field except `families` (e.g. `frame_size=32, distances=(20,),
+task ids take any `TaskConfig` field except `families` (JaxCraft-CrossView-v0 takes it too; e.g. `frame_size=32, distances=(20,),
 split="unseen"`); the world takes `frame_size`, `world_size`, `world_height`, `view_distance`,
 `max_steps`. Unknown options raise a `TypeError` listing the valid ones.
 
@@ -31,11 +31,11 @@ import numpy as np
 from jaxcraft.envs import spaces as S
 from jaxcraft.tasks.config import FAMILIES, TaskConfig
 
-WORLD_ID = "JaxCraft-World-v0"
+WORLD_ID, CROSS_VIEW_ID = "JaxCraft-World-v0", "JaxCraft-CrossView-v0"
 # id -> task families (None = the plain world with its built-in reward).
 ENV_IDS: dict[str, tuple[str, ...] | None] = {
     WORLD_ID: None,
-    "JaxCraft-CrossView-v0": FAMILIES,
+    CROSS_VIEW_ID: FAMILIES,
     **{f"JaxCraft-{f.capitalize()}-v0": (f,) for f in FAMILIES},
 }
 WORLD_OPTIONS = ("frame_size", "world_size", "world_height", "view_distance", "max_steps")
@@ -47,7 +47,9 @@ def build_env(env_id: str, **options: Any) -> tuple[Any, Any]:
     if env_id not in ENV_IDS:
         raise KeyError(f"unknown JaxCraft env id {env_id!r}; known: {', '.join(ENV_IDS)}")
     families = ENV_IDS[env_id]
-    valid = WORLD_OPTIONS if families is None else TASK_OPTIONS
+    valid = WORLD_OPTIONS if families is None else TASK_OPTIONS + (("families",) if env_id == CROSS_VIEW_ID else ())
+    # JSON round trips (gymnasium EnvSpec, Minari metadata) turn tuples into lists.
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     bad = sorted(set(options) - set(valid))
     if bad:
         raise TypeError(f"{env_id}: unknown option(s) {bad}; valid: {', '.join(valid)}")
@@ -66,7 +68,7 @@ def build_env(env_id: str, **options: Any) -> tuple[Any, Any]:
         return env, params
     from jaxcraft.tasks import make_task_env
 
-    config = TaskConfig(families=families, **options)
+    config = TaskConfig(**{"families": families, **options})
     try:
         config.validate()
     except ValueError as e:
