@@ -2,6 +2,7 @@
 
     jaxcraft demos experiments/quickstart.py --episodes 256 --out runs/demos      # record
     jaxcraft pretrain experiments/quickstart.py --demos runs/demos --out runs/pretrained
+    jaxcraft pretrain experiments/quickstart.py --demos minari:jaxcraft/quickstart-v0 --out runs/pretrained
     jaxcraft train experiments/quickstart.py --set run.init_params=runs/pretrained --set ppo.kl_coef=0.2
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sys
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose env/task/net sections define the policy")
-    p.add_argument("--demos", required=True, help="directory written by `jaxcraft demos` (jaxcraft.tasks.demos)")
+    p.add_argument("--demos", required=True, help="directory written by `jaxcraft demos` (jaxcraft.tasks.demos), "
+                                                  "or minari:<dataset id> (jaxcraft.tasks.minari_io)")
     p.add_argument("--out", required=True, help="directory to save the pretrained params to (must not exist)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--steps", type=int, default=2000, help="gradient steps")
@@ -38,11 +40,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from jaxcraft.build import make_env, make_network
     from jaxcraft.envs.spaces import action_distribution
-    from jaxcraft.tasks.demos import load_demos
+    from jaxcraft.tasks.minari_io import load_demo_source
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
     try:
-        demos = load_demos(args.demos)
-    except (OSError, ValueError) as e:
+        demos = load_demo_source(args.demos)
+    except (OSError, ValueError, ImportError) as e:
         print(f"jaxcraft: demos error: {e}", file=sys.stderr)
         return 2
     env, params = make_env(config.env, config.task)
