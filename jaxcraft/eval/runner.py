@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.eval.stats import SuccessTable, success_table
+from jaxcraft.config.task import PAPER_DISTANCES
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, with_split
 
 
@@ -107,7 +108,7 @@ def _rollout(env, params, policy, obs, state, keys, max_steps: int, n_record: in
     return out, jnp.concatenate([obs["rgb"][None, :n_record], frames])
 
 
-def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances: Sequence[int] = DISTANCES,
+def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances: Sequence[int] = PAPER_DISTANCES,
              episodes_per_cell: int = 10, split: str = "unseen", seed0: int = 0, max_steps: int = 600,
              record: int = 0, key: Optional[jax.Array] = None, batch_size: int = 64) -> EvalResult:
     """Run `policy` once on every task of `task_list(...)` on `split`; see `EvalResult`.

@@ -253,7 +253,6 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     """))
     config = load_experiment(exp)
     env, params = make_task_env(config.task)
-    import jaxcraft.tasks.registration  # noqa: F401
     from jaxcraft.build import make_network
     net = make_network(config.net, env.observation_space(params), env.action_space(params))
     obs = jax.tree.map(lambda x: jnp.asarray(x)[None, None], env.reset_to_task(0, params)[0])
