@@ -1,0 +1,81 @@
+"""Minetest adapter parts that need no engine: spec, action mapping, scene synthesis."""
+import numpy as np
+import pytest
+
+from bridge.adapters.minetest import scene as S
+from bridge.adapters.minetest.protocol import ModState
+from bridge.adapters.minetest_env import (BUTTONS, INFO_FIELDS, MinetestConfig, camera_bin_degrees, camera_pixels,
+                                          check_action, minetest_spec)
+from bridge.spec import InvalidActionError
+
+
+def test_spec_matches_the_task_observation_and_world_action():
+    from jaxcraft.world import actions as A
+    spec = minetest_spec(MinetestConfig(frame_size=48))
+    assert spec.observation["rgb"].shape == (48, 48, 3) and spec.observation["goal_mask"].shape == (48, 48)
+    assert spec.observation["family"].shape == () and spec.observation["info"].shape == (len(INFO_FIELDS),)
+    assert spec.action["action"].shape == (11,)
+    np.testing.assert_array_equal(np.asarray(spec.action["action"].high) + 1, A.NVEC)
+    assert BUTTONS == A.BUTTONS
+    np.testing.assert_allclose(camera_bin_degrees(), A.camera_bin_degrees(), atol=1e-6)
+
+
+def test_check_action_names_the_bad_factor():
+    ok = np.array([0] * 9 + [5, 5], np.int32)
+    np.testing.assert_array_equal(check_action({"action": ok}), ok)
+    bad = ok.copy()
+    bad[10] = 11
+    with pytest.raises(InvalidActionError, match="index 10"):
+        check_action({"action": bad})
+    with pytest.raises(InvalidActionError, match="shape"):
+        check_action({"action": ok[:5]})
+
+
+def test_camera_pixels_carry_the_remainder_so_the_total_turn_is_exact():
+    deg_px = 0.47
+    deg = camera_bin_degrees()
+    a = np.array([0] * 9 + [7, 3], np.int32)     # look up 1.61°, turn left 1.61° per step
+    carry, tot = np.zeros(2), np.zeros(2)
+    for _ in range(50):
+        dx, dy, carry = camera_pixels(a, carry, deg_px)
+        tot += (dx, dy)
+    # + yaw turns right = pointer right; + pitch looks up = pointer up (negative y).
+    np.testing.assert_allclose(tot * deg_px, [50 * deg[3], -50 * deg[7]], atol=deg_px / 2 + 1e-9)
+    assert np.all(np.abs(carry) <= 0.5)
+
+
+def test_task_ids_match_jaxcraft():
+    from jaxcraft.tasks.synthesis import decode_task_id, encode_task_id
+    for seed, d, f in ((0, 0, 0), (7, 2, 1), (123456, 1, 2)):
+        t = S.encode_task_id(seed, d, f)
+        assert t == int(encode_task_id(seed, d, f))
+        assert S.decode_task_id(t) == tuple(int(x) for x in decode_task_id(t)) == (seed, d, f)
+
+
+@pytest.mark.parametrize("family,d_idx", [(0, 0), (1, 1), (2, 2)])
+def test_scene_places_target_at_distance_with_distractors_and_a_clear_goal_view(family, d_idx):
+    for seed in range(5):
+        sc = S.synthesise(S.encode_task_id(seed, d_idx, family), num_distractors=3)
+        assert sc == S.synthesise(sc.task_id, num_distractors=3)        # deterministic
+        tx, ty, tz = sc.target
+        assert abs(tx) + abs(tz) == S.DISTANCES[d_idx] and ty == 1
+        nodes = {(x, y, z): n for x, y, z, n in sc.nodes}
+        assert nodes[sc.target] == sc.target_node
+        assert sum(n == sc.target_node for n in nodes.values()) == 4    # target + 3 distractors
+        assert sc.kind in S.KINDS[S.FAMILIES[family]]
+        # The goal camera's sight line to the target centre crosses no other node.
+        eye = sc.goal.eye
+        pts = eye[None] + np.linspace(0, 1, 400)[:, None] * (np.array(sc.target) - eye)[None]
+        hit = {tuple(v) for v in np.floor(pts + 0.5).astype(int).tolist()} - {sc.target}
+        assert not hit & set(nodes)
+        assert 2.4 <= np.linalg.norm(eye - np.array(sc.target)) <= 6.0
+        assert (0, 1, 0) not in nodes and (0, 2, 0) not in nodes       # the spawn is free
+
+
+def test_mod_state_parses_and_gives_the_look_direction():
+    s = ModState.parse("5 2 1 1.0 0.5 -2.0 1.5707963 0.0 20 1 1 0 0 1.47\n")
+    assert (s.step, s.seq, s.ready, s.pointed) == (5, 2, 1, 1)
+    np.testing.assert_allclose(s.look_dir(), (-1.0, 0.0, 0.0), atol=1e-6)   # yaw 90° looks along -x
+    np.testing.assert_allclose(s.eye, (1.0, 1.97, -2.0))
+    with pytest.raises(ValueError, match="fields"):
+        ModState.parse("1 2 3")
