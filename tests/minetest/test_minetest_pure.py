@@ -79,3 +79,30 @@ def test_mod_state_parses_and_gives_the_look_direction():
     np.testing.assert_allclose(s.eye, (1.0, 1.97, -2.0))
     with pytest.raises(ValueError, match="fields"):
         ModState.parse("1 2 3")
+
+
+def test_minetest_adapter_never_imports_jax():
+    import subprocess
+    import sys
+    code = ("import sys, bridge.adapters.minetest_env, bridge.adapters.minetest.teacher\n"
+            "bad = sorted(m for m in sys.modules if m == 'jax' or m.startswith(('jax.', 'jaxcraft')))\n"
+            "print(bad)\nsys.exit(1 if bad else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_teacher_turns_towards_a_target_on_its_right_and_attacks_when_pointed():
+    from bridge.adapters.minetest_env import INFO
+    from bridge.adapters.minetest.teacher import teacher_action
+    info = np.zeros(len(INFO_FIELDS))
+    info[[INFO["eye_x"], INFO["eye_y"], INFO["eye_z"]]] = (0, 1.97, 0)
+    info[[INFO["target_x"], INFO["target_y"], INFO["target_z"]]] = (1, 1.97, 10)   # ahead, 5.7° to the right (+x)
+    info[INFO["los"]] = 1
+    info[INFO["family"]] = S.FAMILIES.index("break")
+    a = teacher_action(info)
+    deg = camera_bin_degrees()
+    assert deg[a[10]] > 0 and a[0] == 1 and a[7] == 0          # + yaw = turn right, walk
+    assert abs(deg[a[10]] - np.degrees(np.arctan2(1, 10))) <= 0.5
+    info[INFO["pointed"]] = 1
+    a = teacher_action(info)
+    assert a[7] == 1 and a[0] == 0
