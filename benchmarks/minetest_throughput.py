@@ -102,16 +102,44 @@ def _run(kind: str, n: int, steps: int, config: MinetestConfig) -> dict:
                 rss_mb_per_instance=rss / n, engine_procs=procs)
 
 
+def jitter(config: MinetestConfig, steps: int) -> None:
+    """Step semantics, measured: wall time per env step, server steps per env step and the
+    distance walked per `forward` step (its spread is the lock-step error)."""
+    sim = MinetestSimulator(config, 0)
+    try:
+        sim.reset(0)
+        fwd = np.array([1] + [0] * 8 + [5, 5], np.int32)
+        walls, server, moved = [], [], []
+        for _ in range(steps):
+            s0, p0 = sim.state.step, np.array(sim.state.eye)
+            t0 = time.perf_counter()
+            _, _, term, trunc = sim.step({"action": fwd})
+            walls.append(time.perf_counter() - t0)
+            server.append(sim.state.step - s0)
+            moved.append(np.linalg.norm((np.array(sim.state.eye) - p0)[[0, 2]]))
+            if term or trunc:
+                sim.reset(None)
+        w, m = np.array(walls[5:]), np.array(moved[5:])
+        print(f"step wall time: mean {1e3 * w.mean():.1f} ms, std {1e3 * w.std():.1f} ms, p95 {1e3 * np.percentile(w, 95):.1f} ms; "
+              f"server steps per env step: mean {np.mean(server[5:]):.2f}, max {max(server[5:])}; "
+              f"forward per step (walking, as the mod reports it): mean {m.mean():.3f} blocks, std {m.std():.3f}")
+    finally:
+        sim.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--instances", default="1,2,4")
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--frame", type=int, default=32)
+    p.add_argument("--jitter-steps", type=int, default=100, help="0: skip the step-jitter measurement")
     args = p.parse_args()
     model = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True,
                            text=True).stdout.strip() or platform.processor()
     print(f"machine: {model}, {os.cpu_count()} cores; load average before: {os.getloadavg()}")
     config = MinetestConfig(frame_size=args.frame, max_steps=10_000)
+    if args.jitter_steps:
+        jitter(config, args.jitter_steps)
     print("| instances | system | env steps/s | bridge / async | CPU cores per instance | RSS MB per instance |")
     print("|---|---|---|---|---|---|")
     for n in (int(x) for x in args.instances.split(",")):

@@ -101,7 +101,7 @@ class MinetestConfig:
     server_step_s: float = 0.05              # dedicated_server_step
     fps_max: int = 40
     mouse_sensitivity: float = 0.35
-    timeout_s: float = 60.0                  # start-up / scene build / mod report limit
+    timeout_s: float = 120.0                 # start-up / scene build / mod report limit (loaded machines: slow)
 
     def __post_init__(self):
         bad = [f for f in self.families if f not in S.SUPPORTED_FAMILIES]
