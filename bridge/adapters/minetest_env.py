@@ -30,7 +30,8 @@ The player's movement is simulated by the client in real time while the keys are
 step is `step_s` of game time plus the jitter documented in docs/minetest.md. Success comes
 from the mod's events: approach = the crosshair's node within `reach` is the target; break =
 the target was dug; interact = it was right-clicked. Success terminates (reward
-`success_reward`); `max_steps` truncates.
+`success_reward`); `max_steps` truncates, and so does walking off the scene's edge (feet below
+`FALL_Y`: the scene floats in an otherwise empty world).
 
 Reset: build the task's scene (`minetest/scene.py`), put the frozen player at the goal camera,
 capture the goal image, swap the target for a flat magenta node, capture again and take the
@@ -69,6 +70,7 @@ INFO = {k: i for i, k in enumerate(INFO_FIELDS)}
 FOV_SETTING_DEG = 56.0
 FOV_Y_DEG = 71.0
 MASK_THRESHOLD = 24   # max channel difference counted as "changed" by the node swap
+FALL_Y = -10.0        # feet below this: walked off the scene's edge; the episode is truncated
 
 
 def _changed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -305,7 +307,9 @@ class MinetestSimulator:
         self._t += 1
         st, fam = self.state, self.scene.family
         success = bool({"approach": st.pointed, "break": st.dug, "interact": st.used}[fam])
-        truncated = self._t >= self.config.max_steps and not success
+        # The scene floats in an empty world: a player who walked off its edge falls forever.
+        fell = st.y < FALL_Y
+        truncated = (self._t >= self.config.max_steps or fell) and not success
         if success or truncated:
             self.xi.release_all()
         obs = dict(self._obs, rgb=rgb, info=self._info(success))

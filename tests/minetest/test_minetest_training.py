@@ -1,11 +1,14 @@
 """A few bridged PPO updates on Minetest approach tasks (the experiment's shape, tiny)."""
 import numpy as np
+import pytest
 
 from minetest_helpers import needs_minetest
 
 pytestmark = needs_minetest
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_bridged_ppo_updates_on_minetest_change_the_params():
     import jax
 
@@ -15,8 +18,8 @@ def test_bridged_ppo_updates_on_minetest_change_the_params():
     from jaxcraft.train.bridged import BridgedTrainer
     from jaxcraft.train.bridged_minetest import POLICY_FIELDS, minetest_bridged_env
     from experiments_minetest import CONFIG
-    config = override(CONFIG, ["env.num_envs=1", "env.rollout_len=8", "bridge.num_workers=1", "task.frame_size=16",
-                               "bridge.frame_size=16", "task.max_steps=12", "ppo.num_minibatches=1",
+    config = override(CONFIG, ["env.num_envs=1", "env.rollout_len=8", "bridge.num_workers=1", "task.frame_size=32",
+                               "bridge.frame_size=32", "task.max_steps=12", "ppo.num_minibatches=1",
                                "net.channels=[8, 8]", "net.hidden=[32]"])
     env = minetest_bridged_env(config)
     assert set(env.policy_obs({k: 0 for k in (*POLICY_FIELDS, "info")})) == set(POLICY_FIELDS)
