@@ -5,10 +5,10 @@
     inst.close()          # SIGKILL both, reap them, delete the instance directory
 
 Lifetime rules:
-  * both children get PR_SET_PDEATHSIG=SIGKILL, so the kernel kills them when the thread that
-    started them dies (the bridge worker, itself killed by the pool's PDEATHSIG or its
+  * both children get PR_SET_PDEATHSIG=SIGKILL (through `setpriv --pdeathsig KILL`, so no Python
+    runs between fork and exec), so the kernel kills them when the thread that started them dies (the bridge worker, itself killed by the pool's PDEATHSIG or its
     parent watch when the pool process is SIGKILLed);
-  * each child is its own process-group leader, and `close()` kills the group;
+  * each child leads its own session/process group, and `close()` kills the group;
   * the instance directory `<tmp>/jaxcraft-minetest/<owner pid>_<token>` (world, config,
     Xvfb frame buffer) is deleted by `close()`; directories whose owner pid is dead are
     removed by the next `start()` (what SIGKILL leaves behind).
@@ -76,14 +76,25 @@ class MinetestLaunch:
     start_timeout_s: float = 60.0
 
 
-def _pdeathsig_preexec():
+def _owned(cmd: list[str]) -> tuple[list[str], dict]:
+    """(argv, Popen kwargs) so the child dies with this thread and leads its own session.
+
+    No Python runs between fork and exec (a `preexec_fn` can deadlock in a process with
+    threads, e.g. one that imported JAX): util-linux `setpriv --pdeathsig KILL` sets the death
+    signal and execs the command; without setpriv, a preexec_fn does the prctl. PDEATHSIG
+    tracks the *thread* that forked, so it is only set from the main thread.
+    """
     on_main = threading.current_thread() is threading.main_thread()
+    if not on_main:
+        return cmd, {"start_new_session": True}
+    setpriv = shutil.which("setpriv", path=SEARCH_PATH)
+    if setpriv:
+        return [setpriv, "--pdeathsig", "KILL", "--", *cmd], {"start_new_session": True}
 
     def preexec():
-        os.setpgid(0, 0)
-        if on_main:  # PDEATHSIG tracks the *thread* that forked us
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    return preexec
+        os.setsid()
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    return cmd, {"preexec_fn": preexec}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -176,20 +187,18 @@ class MinetestProcess:
         r, w = os.pipe()
         xvfb = client = None
         try:
-            xvfb = subprocess.Popen(
-                [xvfb_bin, "-displayfd", str(w), "-screen", "0", f"{launch.width}x{launch.height}x24",
-                 "-fbdir", str(d / "fb"), "-nolisten", "tcp", "-noreset"],
-                pass_fds=(w,), stdout=log, stderr=log, preexec_fn=_pdeathsig_preexec())
+            argv, kw = _owned([xvfb_bin, "-displayfd", str(w), "-screen", "0", f"{launch.width}x{launch.height}x24",
+                               "-fbdir", str(d / "fb"), "-nolisten", "tcp", "-noreset"])
+            xvfb = subprocess.Popen(argv, pass_fds=(w,), stdout=log, stderr=log, **kw)
             os.close(w)
             w = -1
             display = ":" + _read_display(r, xvfb, launch.start_timeout_s)
             env = dict(os.environ, DISPLAY=display, LP_NUM_THREADS="1", HOME=str(d),
                        MINETEST_USER_PATH=str(d / "user"))
-            client = subprocess.Popen(
-                [mt, "--go", "--world", str(world), "--config", str(d / "minetest.conf"), "--name", "agent",
-                 "--password", "", "--port", str(port), "--logfile", str(d / "minetest.log")],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=str(d),
-                preexec_fn=_pdeathsig_preexec())
+            argv, kw = _owned([mt, "--go", "--world", str(world), "--config", str(d / "minetest.conf"),
+                               "--name", "agent", "--password", "", "--port", str(port),
+                               "--logfile", str(d / "minetest.log")])
+            client = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=str(d), **kw)
         except BaseException:
             for p in (client, xvfb):
                 if p is not None:
