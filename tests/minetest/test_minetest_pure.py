@@ -106,3 +106,25 @@ def test_teacher_turns_towards_a_target_on_its_right_and_attacks_when_pointed():
     info[INFO["pointed"]] = 1
     a = teacher_action(info)
     assert a[7] == 1 and a[0] == 0
+
+
+def test_eval_task_list_matches_jaxcraft_and_report_has_the_wilson_table(tmp_path):
+    from jaxcraft.eval.bridged_eval import MinetestEvalResult, task_ids, write_minetest_report
+    from jaxcraft.eval.runner import task_list
+    from jaxcraft.eval.stats import wilson_interval
+    ids = task_ids(("approach", "break"), (20, 40), 3, seed0=5)
+    np.testing.assert_array_equal(ids, task_list(("approach", "break"), (20, 40), 3, seed0=5)["task_id"])
+    fam = np.array([S.decode_task_id(t)[2] for t in ids])
+    dist = np.array([S.DISTANCES[S.decode_task_id(t)[1]] for t in ids])
+    success = np.arange(len(ids)) % 3 == 0            # 1 of 3 per cell
+    r = MinetestEvalResult(np.array(ids), fam, dist, success, np.full(len(ids), 10), np.zeros(len(ids), bool), "p",
+                           ("approach", "break"), (20, 40), np.array([0.1]),
+                           {"rgb": [np.zeros((8, 8, 3), np.uint8)] * 2, "goal_rgb": np.zeros((8, 8, 3), np.uint8),
+                            "goal_mask": np.ones((8, 8), np.uint8)})
+    paths = write_minetest_report(r, tmp_path, "t")
+    lo, hi = wilson_interval(1, 3)
+    assert f"33.3 % [{100 * lo:.1f}, {100 * hi:.1f}] (1/3)" in paths["md"].read_text()
+    import json
+    cells = {(c["family"], c["distance"]): c for c in json.loads(paths["json"].read_text())["cells"]}
+    assert cells[("overall", "all")]["successes"] == 4 and cells[("overall", "all")]["episodes"] == 12
+    assert paths["gif"].is_file()
