@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed0", type=int, default=0, help="first task seed of each cell")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed of the policy's and env's randomness")
     parser.add_argument("--batch-size", type=int, default=64, help="episodes run in parallel")
+    parser.add_argument("--sim", choices=("jaxcraft", "minetest"), default="jaxcraft",
+                        help="minetest: Minetest 5.6 through the bridge (jaxcraft.eval.bridged_eval; also 'fresh')")
+    parser.add_argument("--num-envs", type=int, default=2, help="--sim minetest: Minetest instances")
 
 
 def _choices(text: str | None, valid: tuple, flag: str, parse=str) -> tuple:
@@ -123,6 +126,9 @@ def _load(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
+    if getattr(args, "sim", "jaxcraft") == "minetest":
+        from jaxcraft.eval.bridged_eval import run_minetest
+        return run_minetest(args)
     try:
         families = _choices(args.families, FAMILIES, "--families")
         distances = _choices(args.distances, DISTANCES, "--distances", int)
