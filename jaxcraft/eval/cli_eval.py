@@ -159,10 +159,16 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.eval.runner import evaluate, write_report
 
     out_dir = pathlib.Path(args.out) if args.out else out_dir
+    from jaxcraft.progress import EpisodeProgress
+
     t0 = time.perf_counter()
-    result = evaluate(env, params, policy, families, distances, args.episodes, args.split, seed0=args.seed0,
-                      max_steps=args.max_steps, record=args.videos, key=jax.random.key(args.seed),
-                      batch_size=args.batch_size)
+    bar = EpisodeProgress(len(families) * len(distances) * args.episodes, "eval")
+    try:
+        result = evaluate(env, params, policy, families, distances, args.episodes, args.split, seed0=args.seed0,
+                          max_steps=args.max_steps, record=args.videos, key=jax.random.key(args.seed),
+                          batch_size=args.batch_size, progress=bar)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - t0
     paths = write_report(result, out_dir, f"{result.policy} on the {args.split} split")
     print(f"{len(result.success)} episodes in {seconds:.0f} s; wrote {paths['json']}, {paths['md']} "

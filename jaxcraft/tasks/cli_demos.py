@@ -68,10 +68,13 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "minari":   # record the .npz shards to a scratch directory, then convert
         import tempfile
         tmp = tempfile.TemporaryDirectory(prefix="jaxcraft_demos_")
+    from jaxcraft.progress import EpisodeProgress
+    bar = EpisodeProgress(args.episodes, f"demos ({args.teacher})")
     try:
         manifest = record_demos(env, params, ids, tmp.name if tmp else args.out, max_steps=args.max_steps or config.task.max_steps,
                                 shard_size=args.shard_size, key_seed=args.seed, config=config.task,
-                                teacher=args.teacher, noise=args.noise)
+                                teacher=args.teacher, noise=args.noise,
+                                progress=lambda shard: bar.add(shard["episodes"], shard["successes"]))
         if tmp:
             from jaxcraft.tasks.minari_io import export_minari
             export_minari(tmp.name, args.out)
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"jaxcraft: {e}", file=sys.stderr)
         return 2
     finally:
+        bar.close()
         if tmp:
             tmp.cleanup()
     print(f"recorded {manifest['num_episodes']} {args.teacher} episodes ({manifest['num_success']} successful) to {args.out}")

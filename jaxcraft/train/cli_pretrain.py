@@ -12,6 +12,7 @@ import dataclasses
 import json
 import pathlib
 import sys
+import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=int, default=64, help="steps per window")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=10, help="steps between metric rows (progress bar, JSONL, TensorBoard)")
+    p.add_argument("--no-tensorboard", action="store_true", help="only metrics.jsonl in the log directory")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,10 +54,29 @@ def run(args: argparse.Namespace) -> int:
     space = env.action_space(params)
     network = make_network(config.net, env.observation_space(params), space)
     icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed)
-    trained, rows = pretrain(network, action_distribution(space), demos, icfg)
+    from jaxcraft.progress import progress_bar
+    from jaxcraft.train.metrics import ScalarLog
+    log_dir = out.parent / f"{out.name}_log"        # metrics.jsonl + tb/, beside the params directory
+    if log_dir.exists():                            # an earlier, unfinished attempt: keep its logs aside
+        log_dir.rename(log_dir.with_name(f"{log_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
+    sink = ScalarLog(log_dir, tensorboard=not args.no_tensorboard)
+    bar = progress_bar(total=icfg.steps, desc="pretrain", unit="step")
+
+    def on_row(row: dict) -> None:
+        sink.write(row, row["step"], skip=("step",))
+        sink.flush()
+        bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['action_exact_match']:.3f}", refresh=False)
+        bar.update(row["step"] - bar.n)
+
+    try:
+        trained, rows = pretrain(network, action_distribution(space), demos, icfg,
+                                 log_every=max(1, args.log_every), log=None, on_row=on_row)
+    finally:
+        bar.close()
+        sink.close()
     save_params(out, trained)
     (out.parent / f"{out.name}_pretrain.json").write_text(json.dumps(
         {"experiment": str(args.experiment), "imitation": dataclasses.asdict(icfg), "metrics": rows}, indent=2))
-    print(f"pretrained params saved to {out} (final nll {rows[-1]['nll']:.3f}, "
+    print(f"pretrained params saved to {out}, logs in {log_dir} (final nll {rows[-1]['nll']:.3f}, "
           f"exact-action match {rows[-1]['action_exact_match']:.3f})")
     return 0
