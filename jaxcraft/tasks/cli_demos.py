@@ -6,7 +6,7 @@
     jaxcraft demos experiments/quickstart.py --episodes 256 --format minari --out jaxcraft/quickstart-v0
 
 `--format minari` writes a Minari dataset named by `--out` (under MINARI_DATASETS_PATH; see
-`jaxcraft.tasks.minari_io`) instead of the default .npz directory.
+`jaxcraft.gym.minari`) instead of the default .npz directory.
 `--teacher expert` (default) plans over the map; `--teacher servo` steers by the target's
 pixels only, which a reactive pixel policy can clone (see `jaxcraft.tasks.teachers`).
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.tasks import make_task_env, sample_task_id
     from jaxcraft.tasks.demos import record_demos
     if args.format == "minari":
-        from jaxcraft.tasks.minari_io import dataset_exists
+        from jaxcraft.gym.minari import dataset_exists
         try:
             if dataset_exists(args.out):
                 print(f"jaxcraft: Minari dataset {args.out!r} exists; choose a new --out", file=sys.stderr)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                                 teacher=args.teacher, noise=args.noise,
                                 progress=lambda shard: bar.add(shard["episodes"], shard["successes"]))
         if tmp:
-            from jaxcraft.tasks.minari_io import export_minari
+            from jaxcraft.gym.minari import export_minari
             export_minari(tmp.name, args.out)
     except (FileExistsError, ValueError) as e:
         print(f"jaxcraft: {e}", file=sys.stderr)

@@ -18,7 +18,7 @@ import time
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose env/task/net sections define the policy")
     p.add_argument("--demos", required=True, help="directory written by `jaxcraft demos` (jaxcraft.tasks.demos), "
-                                                  "or minari:<dataset id> (jaxcraft.tasks.minari_io)")
+                                                  "or minari:<dataset id> (jaxcraft.gym.minari)")
     p.add_argument("--out", required=True, help="directory to save the pretrained params to (must not exist)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--steps", type=int, default=2000, help="gradient steps")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from jaxcraft.build import make_env, make_network
     from jaxcraft.envs.spaces import action_distribution
-    from jaxcraft.tasks.minari_io import load_demo_source
+    from jaxcraft.gym.minari import load_demo_source
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
     try:
         demos = load_demo_source(args.demos)

@@ -10,7 +10,7 @@ minari = pytest.importorskip("minari")
 
 from jaxcraft.tasks import TaskConfig
 from jaxcraft.tasks.demos import FIELDS, FORMAT, VERSION, DemoFormatError, load_demos
-from jaxcraft.tasks.minari_io import export_minari, load_demo_source, load_minari_demos
+from jaxcraft.gym.minari import export_minari, load_demo_source, load_minari_demos
 
 T, H = 7, 16
 TASK = TaskConfig(families=("approach",), distances=(20,), frame_size=H, max_steps=T, success_reward=2.0)
