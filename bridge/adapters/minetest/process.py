@@ -225,9 +225,13 @@ class MinetestProcess:
             return ""
 
     def close(self) -> None:
+        # Signal both, delete the directory, then reap: a worker SIGKILLed during a slow reap
+        # (the pool gives it 2 s to close) leaves no directory behind.
+        for p in (self.client, self.xvfb):
+            _signal_group(p)
+        shutil.rmtree(self.directory, ignore_errors=True)
         for p in (self.client, self.xvfb):
             _kill(p)
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _read_display(fd: int, xvfb: subprocess.Popen, timeout: float) -> str:
@@ -248,12 +252,16 @@ def _read_display(fd: int, xvfb: subprocess.Popen, timeout: float) -> str:
     return buf.decode().strip()
 
 
-def _kill(p: subprocess.Popen) -> None:
+def _signal_group(p: subprocess.Popen) -> None:
     if p.poll() is None:
         try:
             os.killpg(p.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             p.kill()
+
+
+def _kill(p: subprocess.Popen) -> None:
+    _signal_group(p)
     try:
         p.wait(timeout=5.0)
     except subprocess.TimeoutExpired:
