@@ -1,7 +1,7 @@
 """Bridged PPO on cross-view *approach* tasks in Minetest 5.6 (a real third-party voxel engine).
 
     python experiments/minetest_approach.py            # runs now (builds the trainer itself)
-    jaxcraft train experiments/minetest_approach.py    # once `bridge:minetest` is registered
+    jaxcraft train experiments/minetest_approach.py    # the same through the CLI
 
 The design card's shape on a real engine: the goal-conditioned `goal_cnn` of the quickstart
 sees its 32×32 first-person frame, the goal image and the target's exact mask (swap-and-diff,
@@ -37,21 +37,11 @@ CONFIG = ExperimentConfig(
 def main() -> None:
     import sys
 
-    import jaxcraft.tasks.registration  # noqa: F401  (registers goal_cnn)
-    from jaxcraft.registry import make_network
-    from jaxcraft.train.bridged import BridgedTrainer
-    from jaxcraft.train.bridged_minetest import minetest_bridged_env
-    from jaxcraft.train.loop import train
-
+    from jaxcraft.build import train
     from jaxcraft.config import override
+
     config = override(CONFIG, sys.argv[1:])   # e.g. run.total_env_steps=1024
-    env = minetest_bridged_env(config)
-    trainer = BridgedTrainer(config, env, make_network(config.net, env.observation_space, env.action_space))
-    try:
-        result = train(config, trainer=trainer)
-        print(result)
-    finally:
-        trainer.close()
+    print(train(config))
 
 
 if __name__ == "__main__":

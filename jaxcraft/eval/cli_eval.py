@@ -127,7 +127,7 @@ def _load(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
     if getattr(args, "sim", "jaxcraft") == "minetest":
-        from jaxcraft.eval.bridged_eval import run_minetest
+        from jaxcraft.eval.cli_eval_minetest import run_minetest
         return run_minetest(args)
     try:
         families = _choices(args.families, FAMILIES, "--families")

@@ -50,7 +50,7 @@ def minetest_config(config: ExperimentConfig, **overrides):
 
 
 def minetest_bridged_env(config: ExperimentConfig, schedules: tuple = ()) -> MinetestBridgedEnv:
-    """Builder for `register_bridged_env("bridge:minetest", minetest_bridged_env)`."""
+    """The `bridge:minetest` builder (registered by `jaxcraft.train.bridged_envs.register`)."""
     from bridge.adapters.minetest.process import missing_reason
     from bridge.adapters.minetest_env import NVEC, MinetestFactory
     from jaxcraft.world import actions as A

@@ -12,9 +12,8 @@ pytestmark = needs_minetest
 def test_bridged_ppo_updates_on_minetest_change_the_params():
     import jax
 
-    import jaxcraft.tasks.registration  # noqa: F401
+    from jaxcraft.build import make_network
     from jaxcraft.config import override
-    from jaxcraft.registry import make_network
     from jaxcraft.train.bridged import BridgedTrainer
     from jaxcraft.train.bridged_minetest import POLICY_FIELDS, minetest_bridged_env
     from experiments_minetest import CONFIG
