@@ -12,6 +12,7 @@ Ratios are measured in this run, on whatever CPU is available (shared machines a
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import time
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv
 
-from bridge import Pool, PoolConfig
+from bridge import BridgeVectorEnv, Pool, PoolConfig
 from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory, NullSimFactory
+
+# The env_fns form of BridgeVectorEnv (absent in older versions of the bridge).
+HAS_VECTOR_ENV_FNS = "autoreset_mode" in inspect.signature(BridgeVectorEnv.__init__).parameters
 
 
 @dataclass
@@ -31,18 +35,36 @@ class Row:
     envs: int
     fps: float
     us_per_step: float  # wall time per batched step (the loop the trainer would run)
+    cpu_us_per_frame: float = float("nan")  # CPU time of parent + workers per frame
 
 
-def timed(loop_step, frames_per_step: int, seconds: float) -> tuple[float, float]:
+def cpu_seconds(pids) -> float:
+    """CPU time (user + system) of this process and of `pids` so far (Linux /proc)."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def timed(loop_step, frames_per_step: int, seconds: float, pids=()) -> tuple[float, float, float]:
+    """(frames/s, wall us per step, CPU us per frame of this process + `pids`). CPU time
+    per frame is what a loaded, shared machine distorts least."""
     for _ in range(3):
         loop_step()  # warm-up
-    n, t0 = 0, time.perf_counter()
+    n, t0, c0 = 0, time.perf_counter(), cpu_seconds(pids)
     while True:
         loop_step()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= seconds and n >= 5:
-            return n * frames_per_step / dt, dt / n * 1e6
+            cpu = cpu_seconds(pids) - c0
+            return n * frames_per_step / dt, dt / n * 1e6, cpu / (n * frames_per_step) * 1e6
 
 
 def run_async_vector_env(make, n: int, seconds: float) -> tuple[float, float]:
@@ -50,7 +72,18 @@ def run_async_vector_env(make, n: int, seconds: float) -> tuple[float, float]:
     try:
         env.reset(seed=0)
         actions = np.zeros(n, np.int64)
-        return timed(lambda: env.step(actions), n, seconds)
+        return timed(lambda: env.step(actions), n, seconds, [p.pid for p in env.processes])
+    finally:
+        env.close()
+
+
+def run_bridge_vector_env(make, n: int, procs: int, seconds: float) -> tuple[float, float]:
+    """The gymnasium drop-in form, BridgeVectorEnv(env_fns): infos pickled when non-empty."""
+    env = BridgeVectorEnv([make] * n, num_workers=procs)
+    try:
+        env.reset(seed=0)
+        actions = np.zeros(n, np.int64)
+        return timed(lambda: env.step(actions), n, seconds, env.pool.worker_pids())
     finally:
         env.close()
 
@@ -60,7 +93,7 @@ def run_pool_sync(factory, n: int, procs: int, seconds: float, copy: bool = True
     with Pool(factory, PoolConfig(num_envs=n, num_workers=procs, **kw)) as pool:
         pool.reset()
         actions = np.zeros(n, np.int64)
-        return timed(lambda: pool.step(actions, copy=copy), n, seconds)
+        return timed(lambda: pool.step(actions, copy=copy), n, seconds, pool.worker_pids())
 
 
 def run_pool_async(factory, n: int, procs: int, batch: int, seconds: float) -> tuple[float, float]:
@@ -71,7 +104,7 @@ def run_pool_async(factory, n: int, procs: int, batch: int, seconds: float) -> t
         def step():
             b = pool.recv()
             pool.send(actions, b.env_ids)
-        return timed(step, batch, seconds)
+        return timed(step, batch, seconds, pool.worker_pids())
 
 
 def crafter_single_rate(k: int, seconds: float) -> float:
@@ -117,6 +150,9 @@ def main() -> None:
         fac = NullSimFactory(shape)
         rows.append(Row(name, "AsyncVectorEnv", P, P, *run_async_vector_env(fac.gym_env, P, secs)))
         rows.append(Row(name, "bridge sync", P, P, *run_pool_sync(fac, P, P, secs)))
+        if HAS_VECTOR_ENV_FNS:
+            rows.append(Row(name, "BridgeVectorEnv fns", P, P,
+                            *run_bridge_vector_env(fac.gym_env, P, P, secs)))
         for k in (K, 4 * K) if name == "null-64" else (K,):
             rows.append(Row(name, f"bridge sync K={k}", P, P * k, *run_pool_sync(fac, P * k, P, secs)))
         if name == "null-360p":  # copy=False: slab views, the consumer (bridge_arrays) copies
@@ -156,10 +192,11 @@ def main() -> None:
             print("crafter not installed: skipping the crafter rows")
 
     peer = {r.scenario: r.fps for r in rows if r.system == "AsyncVectorEnv"}
-    print(f"\ncores visible: {os.cpu_count()} (shared with other jobs: ratios, not absolutes, "
+    print(f"\nload average (1/5/15 min) at the end: {os.getloadavg()}")
+    print(f"cores visible: {os.cpu_count()} (shared with other jobs: ratios, not absolutes, "
           f"are the result); {'quick' if args.quick else 'full'} run, {secs:.1f}s per row")
     print(f"{'scenario':<11} {'system':<20} {'procs':>5} {'envs':>5} {'frames/s':>10} "
-          f"{'us/step':>9} {'us/frame':>9} {'vs Async':>9} {'vs ideal':>9}")
+          f"{'us/step':>9} {'us/frame':>9} {'cpu us/fr':>9} {'vs Async':>9} {'vs ideal':>9}")
     footnote = ("vs ideal: crafter frames/s / (procs x single-process rate); in parentheses, "
                 "/ (the same procs running plain in-process loops concurrently, i.e. what "
                 "the shared CPU delivered during this run)")
@@ -169,10 +206,10 @@ def main() -> None:
         if r.scenario == "crafter" and r.procs == P and "loops" not in r.system:
             vi += f" ({r.fps / concurrent:.0%})"
         print(f"{r.scenario:<11} {r.system:<20} {r.procs:>5} {r.envs:>5} {r.fps:>10.0f} "
-              f"{r.us_per_step:>9.0f} {1e6 / r.fps:>9.1f} {vs:>9} {vi:>9}")
+              f"{r.us_per_step:>9.0f} {1e6 / r.fps:>9.1f} {r.cpu_us_per_frame:>9.1f} {vs:>9} {vi:>9}")
     print(footnote)
     print("us/step: wall time of one batched step/recv (null sim: all of it is overhead); "
-          "us/frame = 1e6 / frames/s")
+          "us/frame = 1e6 / frames/s; cpu us/fr: CPU time (parent + workers, /proc) per frame")
 
 
 if __name__ == "__main__":

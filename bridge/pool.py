@@ -29,12 +29,9 @@ Faults (see docs/bridge.md):
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import selectors
 import threading
 import time
-import weakref
 from typing import Any
 
 import numpy as np
@@ -44,6 +41,7 @@ from bridge.batch import Batch
 from bridge.config import PoolConfig
 from bridge.env_states import HELD, IN_FLIGHT, READY, EnvStates  # noqa: F401 (re-exported)
 from bridge.errors import SimulatorError, WorkerError
+from bridge.processes import WorkerProcesses
 from bridge.restart_budget import RestartBudget
 from bridge.shm import SharedSlabs, remove_stale_segments
 from bridge.simulator import SimulatorFactory
@@ -79,6 +77,8 @@ class Pool:
         self._starting = np.zeros(W, bool)
         self._busy_since = np.zeros(W)
         self._spawned_at = np.zeros(W)
+        self._cpu_seen = np.full(W, -1.0)   # worker CPU time at the last liveness look
+        self._cpu_alive = np.zeros(W)       # when that CPU time was seen advancing
         self._budget = RestartBudget(config, W)
         self._restarts = self._budget.restarts
         self._fatal: list[str] = [""] * W             # a worker's own last words (FATAL)
@@ -87,11 +87,7 @@ class Pool:
         self._results: dict[int, dict] = {}
         self._broken: str | None = None
         self._closed = False
-        self._ctx = mp.get_context(config.start_method)
-        self._selector = selectors.DefaultSelector()
-        self._procs: list[Any] = [None] * W
-        self._conns: list[Any] = [None] * W
-        self._finalizer = weakref.finalize(self, _shutdown, self._procs, self._conns, self._slabs)
+        self._workers = WorkerProcesses(W, config.start_method, self._slabs, self)
         for w in range(W):
             self._spawn(w, initial_seeds=None)
 
@@ -111,23 +107,17 @@ class Pool:
             restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])),
             max_consecutive_failures=self.config.max_consecutive_failures,
             auto_reset=self.config.auto_reset)
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=run_worker, args=(args, child_conn),
-                                 name=f"bridge-worker-{w}", daemon=True)
         self._views.alive_time[w] = 0.0
         self._spawned_at[w] = time.monotonic()
+        self._cpu_seen[w], self._cpu_alive[w] = -1.0, 0.0
         self._fatal[w] = ""
-        proc.start()
-        child_conn.close()
-        self._selector.register(parent_conn, selectors.EVENT_READ, ("msg", w))
-        self._selector.register(proc.sentinel, selectors.EVENT_READ, ("exit", w))
-        self._procs[w], self._conns[w] = proc, parent_conn
+        self._workers.start(w, run_worker, args)
         self._busy_since[w] = time.monotonic()
         self._starting[w] = True  # until its UP: start-up is judged by reset_timeout
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current workers (for monitoring and fault tests)."""
-        return [p.pid for p in self._procs]
+        return self._workers.pids()
 
     def worker_of(self, env_id: int) -> int:
         return int(self._envs.worker_of[env_id])
@@ -293,13 +283,7 @@ class Pool:
         if self._closed:
             return
         self._closed = True
-        for c in self._conns:
-            try:
-                c.send_bytes(P.CLOSE)
-            except (OSError, AttributeError):
-                pass
-        self._finalizer()
-        self._selector.close()
+        self._workers.close()
 
     def __enter__(self) -> "Pool":
         return self
@@ -319,10 +303,7 @@ class Pool:
         worker still busy keeps its clock, so a long reset is not judged as a step)."""
         if fresh:
             self._busy_since[w] = time.monotonic()
-        try:
-            self._conns[w].send_bytes(msg)
-        except (BrokenPipeError, ConnectionResetError, OSError):
-            pass  # the worker is dead; its sentinel fires in the next wait
+        self._workers.post(w, msg)
 
     def _collect(self, n: int, sort: bool, timeout: float | None = None,
                  copy: bool = True) -> Batch:
@@ -351,7 +332,9 @@ class Pool:
 
     def _poll(self, deadline: float | None) -> None:
         """Wait for worker messages or deaths (bounded by the next hang deadline)."""
-        inflight = self._envs.inflight + self._calling
+        inflight = self._envs.inflight
+        if self._calling.any():  # a worker answering a CALL is busy too (hang detection)
+            inflight = inflight + self._calling
         now = time.monotonic()
         wait_s = 1.0
         for w in np.flatnonzero(inflight).tolist():
@@ -362,26 +345,24 @@ class Pool:
             wait_s = min(wait_s, deadline - now)
         dead = set()
         # One epoll over every pipe and process sentinel, registered once per worker start.
-        for key, _ in self._selector.select(timeout=max(wait_s, 0.0)):
-            kind, w = key.data
+        for kind, w in self._workers.select(wait_s):
             if kind == "exit":
                 dead.add(w)
                 continue
             try:
-                self._on_message(w, self._conns[w].recv_bytes())  # one message per wake-up
+                self._on_message(w, self._workers.receive(w))  # one message per wake-up
             except (EOFError, OSError):
                 dead.add(w)
         for w in sorted(dead):
-            proc = self._procs[w]
+            proc = self._workers.procs[w]
             proc.join(timeout=5.0)
             self._restart(w, f"worker {w} (pid {proc.pid}) died with exit code {proc.exitcode}",
                           died=True)
         now = time.monotonic()
         for w in np.flatnonzero(inflight).tolist():
             if w not in dead and now > self._hang_deadline(w):
-                proc = self._procs[w]
-                proc.kill()
-                proc.join(timeout=5.0)
+                proc = self._workers.procs[w]
+                self._workers.kill(w)
                 self._restart(w, f"worker {w} (pid {proc.pid}) hung (no progress or no "
                                  f"heartbeat within its timeout)", died=False)
 
@@ -392,17 +373,26 @@ class Pool:
         `reset_timeout` while starting, or while its heartbeat says it is resetting *for
         this command* (a RESET stamp older than the command is stale, not a reset).
         Liveness: `step_timeout` after its liveness thread's last stamp, whatever the
-        phase (a SIGSTOPped or frozen process stops stamping).
+        phase (a SIGSTOPped or frozen process stops stamping) — unless /proc shows the
+        process running and its CPU time advancing (a long C call holding the GIL, e.g.
+        a JIT compile), which buys it another `step_timeout`.
         """
         v, busy = self._views, self._busy_since[w]
         fresh_reset = v.hb_phase[w] == PHASE_RESET and v.hb_time[w] >= busy
         slow = self._starting[w] or fresh_reset
         limit = self.config.reset_timeout if slow else self.config.step_timeout
         progress = max(busy, v.hb_time[w]) + limit
-        alive = v.alive_time[w]
-        if alive >= self._spawned_at[w]:  # its liveness thread runs (this incarnation)
-            return min(progress, alive + self.config.step_timeout)
-        return progress
+        alive = max(v.alive_time[w], self._cpu_alive[w])
+        if alive < self._spawned_at[w]:  # its liveness thread does not run yet
+            return progress
+        deadline = alive + self.config.step_timeout
+        if time.monotonic() > deadline:  # no stamp: stopped, or holding the GIL? Look.
+            state, cpu = _process_state(self._workers.procs[w].pid)
+            if state not in ("T", "t", "") and cpu != self._cpu_seen[w]:
+                # Running and burning CPU (e.g. a long C call holding the GIL): alive.
+                self._cpu_seen[w], self._cpu_alive[w] = cpu, time.monotonic()
+                deadline = self._cpu_alive[w] + self.config.step_timeout
+        return min(progress, deadline)
 
     def _on_message(self, w: int, msg: bytes) -> None:
         tag = P.tag_of(msg)
@@ -440,7 +430,7 @@ class Pool:
         failure = self._budget.charge(w, reason, died)
         if failure is not None:
             self._fail(failure)
-        self._release_worker(w)
+        self._workers.release(w)
         if self._calling[w]:  # a CALL it will never answer
             start, stop = self._env_range[w]
             self._results[w] = {e: (False, WorkerError(reason)) for e in range(start, stop)}
@@ -457,39 +447,15 @@ class Pool:
         self._broken = message
         raise WorkerError(message)
 
-    def _release_worker(self, w: int) -> None:
-        """Unregister, close and reap a dead (or killed) worker's pipe and process."""
-        for obj in (self._conns[w], self._procs[w].sentinel):
-            try:
-                self._selector.unregister(obj)
-            except (KeyError, ValueError):
-                pass
-        try:
-            self._conns[w].close()
-        except OSError:
-            pass
-        try:
-            self._procs[w].close()  # releases the sentinel fd (the process was joined)
-        except ValueError:
-            self._procs[w].kill()  # still alive after join's grace period: make sure
-            self._procs[w].join()
-            self._procs[w].close()
-        self._procs[w] = self._conns[w] = None
 
+def _process_state(pid: int) -> tuple[str, float]:
+    """(state letter, user + system CPU ticks) of a process from /proc; ("", -1) if gone.
 
-def _shutdown(procs: list, conns: list, slabs: SharedSlabs) -> None:
-    deadline = time.monotonic() + 2.0
-    for p in procs:
-        if p is not None:
-            p.join(timeout=max(0.0, deadline - time.monotonic()))
-    for p in procs:
-        if p is not None and p.is_alive():
-            p.kill()
-            p.join(timeout=5.0)
-    for c in conns:
-        try:
-            if c is not None:
-                c.close()
-        except OSError:
-            pass
-    slabs.close()
+    "T"/"t" = stopped (SIGSTOP) or traced: it cannot be making progress.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], float(int(fields[11]) + int(fields[12]))
+    except (OSError, IndexError, ValueError):
+        return "", -1.0
