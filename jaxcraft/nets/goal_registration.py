@@ -12,11 +12,11 @@ from jaxcraft.registry import action_distribution, register_net
 
 
 def _goal_cnn(config, observation_space, action_space):
-    # NetConfig.separate_critic is ignored: actor and critic share the goal-conditioned torso.
     return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
                                       channels=tuple(config.channels), hidden=tuple(config.hidden),
                                       core_size=config.core_size, act=config.activation,
-                                      aux_heads=config.aux_heads, fusion=config.goal_fusion)
+                                      aux_heads=config.aux_heads, fusion=config.goal_fusion,
+                                      separate_critic=config.separate_critic)
 
 
 register_net("goal_cnn", _goal_cnn)
