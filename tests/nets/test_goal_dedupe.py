@@ -75,3 +75,39 @@ def test_small_batches_skip_the_table():
     assert "cond" not in jaxpr
     jaxpr = str(jax.make_jaxpr(lambda p: dedupe.apply(p, (), episode_obs(1, 32, 2), jnp.zeros((1, 32), bool)))(params))
     assert "cond" in jaxpr
+
+
+@pytest.mark.parametrize("core_size", [0, 8])
+def test_ppo_update_with_dedupe_equals_reference_update(core_size):
+    """One PPO update (2 epochs × 2 minibatches, KL to a reference on) on a fixed batch whose goal is
+    constant per env: losses, KL and the new params equal those of the per-sample net."""
+    from jaxcraft import ppo
+    dedupe, plain = nets(core_size)
+    T, B = 4, 8
+    rng = np.random.default_rng(3)
+    goals = episode_obs(4, B, B)
+    obs = {"rgb": jnp.asarray(rng.integers(0, 256, (T, B, H, H, 3), dtype=np.uint8)),
+           **{k: jnp.broadcast_to(goals[k], (T,) + goals[k].shape[1:]) for k in ("goal_rgb", "goal_mask", "family")}}
+    reset = jnp.zeros((T, B), bool).at[0].set(True)
+    carry = plain.initial_carry(B)
+    params = plain.init(jax.random.key(0), carry, obs, reset)
+    params = jax.tree.map(lambda x: x + 0.05 * jax.random.normal(jax.random.key(1), x.shape), params)
+    dist = multi_discrete(NVEC)
+    _, logits, values = plain.apply(params, carry, obs, reset)
+    action = jax.vmap(jax.vmap(dist.sample))(jax.random.split(jax.random.key(2), T * B).reshape(T, B), logits)
+    carries = jnp.zeros((T, B, core_size)) if core_size else ()
+    batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action) - 0.05, value=values,
+                         advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32),
+                         target=values + jnp.asarray(rng.normal(size=(T, B)), jnp.float32), reset=reset,
+                         carry=carries, ref_logits=logits + 0.2)
+    chunk = 2 if core_size else 1  # recurrent: 2-step chunks starting from the stored (zero) carry
+    cfg = ppo.PPOConfig(lr=1e-3, num_epochs=2, num_minibatches=2, kl_coef=0.3, chunk_len=chunk)
+    opt = ppo.make_optimizer(cfg, 1)
+    keys = jax.random.split(jax.random.key(5), B)
+    out = [jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk))(ppo.init_ppo_state(params, opt, params), batch, keys)
+           for net in (dedupe, plain)]
+    (s_d, m_d), (s_p, m_p) = out
+    for k in ("loss", "policy_loss", "value_loss", "kl_ref", "grad_norm"):
+        np.testing.assert_allclose(float(m_d[k]), float(m_p[k]), rtol=1e-4, atol=1e-6, err_msg=k)
+    for a, b in zip(jax.tree.leaves(s_d.params), jax.tree.leaves(s_p.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
