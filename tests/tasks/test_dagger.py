@@ -17,7 +17,7 @@ from jaxcraft.tasks.servo import servo_act, servo_init
 
 CFG = TaskConfig(frame_size=16, world_size=32, distances=(20,))
 ENV, PARAMS = make_task_env(CFG)
-T = 5
+T = 4
 
 
 def test_labels_are_the_teachers_action_on_the_students_states():
@@ -36,12 +36,14 @@ def test_labels_are_the_teachers_action_on_the_students_states():
     @jax.jit
     def replay(executed):
         _, state = jax.vmap(lambda i: ENV.reset_to_task(i, PARAMS))(ids)
-        labels = []
-        for t in range(T):
+
+        def step(state, t):
             k_teacher, k_env = jax.vmap(lambda i: step_keys(seed, i, t))(ids)
-            labels.append(jax.vmap(lambda s, k: servo_act(ENV, PARAMS, s, servo_init(ENV, s), k)[1])(state, k_teacher))
+            label = jax.vmap(lambda s, k: servo_act(ENV, PARAMS, s, servo_init(ENV, s), k)[1])(state, k_teacher)
             _, state, *_ = jax.vmap(lambda k, s, a: ENV.step_env(k, s, a, PARAMS))(k_env, state, executed[:, t])
-        return jnp.stack(labels, 1)
+            return state, label
+
+        return jnp.swapaxes(jax.lax.scan(step, state, jnp.arange(T))[1], 0, 1)
 
     np.testing.assert_array_equal(np.asarray(replay(out["executed"])), label)
     eps = dagger_episodes(out)
