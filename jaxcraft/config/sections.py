@@ -36,9 +36,11 @@ class GoalNetConfig:
 
     aux_heads: bool = documented(False, "Add heads predicting target visibility and its image centroid (ROCKET-2), trained by imitation pretraining.")
     fusion: str = documented("late", "'late' (FiLM the frame code by the goal code) or 'conv' (also FiLM every frame conv layer: spatial fusion).")
+    goal_table: int = documented(0, "Encode each distinct goal once in a call of more than this many samples (the goal is constant within an episode; exact up to float rounding); 0 = encode every sample.")
 
     def validate(self) -> None:
-        check_all("net.goal", self, [("fusion", self.fusion in ("late", "conv"), "must be 'late' or 'conv'")])
+        check_all("net.goal", self, [("fusion", self.fusion in ("late", "conv"), "must be 'late' or 'conv'"),
+                                     ("goal_table", self.goal_table >= 0, "must be >= 0")])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +52,7 @@ class NetConfig:
     channels: tuple[int, ...] = documented((16, 32), "Conv channels of the CNN encoder.")
     core_size: int = documented(0, "GRU size of the recurrent core; 0 = feed-forward.")
     activation: str = documented("tanh", "Activation: tanh, relu, gelu or silu.")
-    separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward nets only).")
+    separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward torso; goal_cnn: a second goal-conditioned torso, so a critic warm-up leaves the policy bit-identical).")
     goal: GoalNetConfig = documented(GoalNetConfig(), "Options of net.kind='goal_cnn'.")
 
     def validate(self) -> None:

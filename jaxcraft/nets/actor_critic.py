@@ -32,6 +32,7 @@ class ActorCritic(nn.Module):
     head_hidden: Sequence[int] = ()
     act: str = "tanh"
     separate_critic: bool = True
+    value_bins: int = 0  # > 0: the value head outputs logits over this many bins (ppo value_head="hl_gauss")
 
     def initial_carry(self, batch_size: int) -> Any:
         return jnp.zeros((batch_size, self.core_size), jnp.float32) if self.core_size else ()
@@ -57,5 +58,5 @@ class ActorCritic(nn.Module):
             _, vfeat = self._torso(obs, reset, carry, "critic")
         else:
             vfeat = feat
-        value = self._head(vfeat, 1, 1.0)[..., 0]
+        value = self._head(vfeat, self.value_bins, 1.0) if self.value_bins else self._head(vfeat, 1, 1.0)[..., 0]
         return new_carry, logits, value

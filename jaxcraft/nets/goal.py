@@ -17,6 +17,15 @@ fusion, which finding one small block in a frame needs; ROCKET-1/2 fuse early to
 an optional `ResetGRU` core, and linear policy/value heads. With `aux_heads`, two more
 heads on the same features predict whether the target is visible in the agent frame and
 its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
+
+Goal deduplication (`goal_table`): the goal is constant within an episode, so a PPO
+minibatch of thousands of samples holds only ~one distinct goal per env and episode. When a
+call sees more than `goal_table` samples, the goal torso runs once per *distinct* goal
+(identified by a content hash, then verified byte for byte) and the codes are gathered back
+to the samples; the gather's gradient sums the samples' gradients per goal, so outputs and
+gradients equal the per-sample computation to float reduction order. If the batch holds more
+than `goal_table` distinct goals (or a hash collides) a `lax.cond` falls back to encoding
+every sample.
 """
 from __future__ import annotations
 
@@ -79,7 +88,10 @@ class GoalConditionedActorCritic(nn.Module):
     """Policy/value net conditioned on a cross-view goal; see the module docstring for shapes.
 
     `hidden[0]` is the width of the frame/goal codes; `hidden` are the trunk's Dense sizes.
-    Actor and critic share the torso (the critic needs the goal too; one trunk halves the cost).
+    Actor and critic share the torso (the critic needs the goal too; one trunk halves the cost)
+    unless `separate_critic`: then the value comes from a second, feed-forward copy of the
+    torso (`critic`, its own frame/goal encoders and trunk), so value gradients never touch the
+    policy's params — a fresh critic can be fitted to a cloned policy without changing it.
     """
 
     num_logits: int
@@ -91,6 +103,9 @@ class GoalConditionedActorCritic(nn.Module):
     fusion: str = "late"        # "late": FiLM on the codes; "conv": also FiLM every frame conv layer
     num_families: int = 4
     family_dim: int = 32
+    goal_table: int = 0         # distinct goals encoded per call above this many samples; 0 = never dedupe
+    separate_critic: bool = False  # the value head reads its own torso (see the class doc)
+    value_bins: int = 0         # > 0: value logits over this many bins (ppo value_head="hl_gauss")
 
     def setup(self):
         if self.fusion not in ("late", "conv"):
@@ -108,7 +123,13 @@ class GoalConditionedActorCritic(nn.Module):
         if self.core_size:
             self.core = ResetGRU(self.core_size)
         self.policy_head = nn.Dense(self.num_logits, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
-        self.value_head = nn.Dense(1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
+        if self.separate_critic:
+            self.critic = GoalConditionedActorCritic(
+                num_logits=1, channels=self.channels, hidden=self.hidden, act=self.act, fusion=self.fusion,
+                num_families=self.num_families, family_dim=self.family_dim, goal_table=self.goal_table,
+                value_bins=self.value_bins)
+        else:
+            self.value_head = nn.Dense(self.value_bins or 1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
         if self.aux_heads:
             self.visible_head = nn.Dense(1, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
             self.centroid_head = nn.Dense(2, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
@@ -122,10 +143,8 @@ class GoalConditionedActorCritic(nn.Module):
         chex.assert_shape(obs["family"], (L, N))
         chex.assert_rank([obs["rgb"], obs["goal_rgb"], obs["goal_mask"]], [5, 5, 4])
         flat = lambda x: x.reshape((L * N,) + x.shape[2:])  # noqa: E731 — time and batch fold into one conv batch
-        mask = (flat(obs["goal_mask"]) > 0).astype(jnp.float32)[..., None]  # {0,1} whether stored as 0/1 or 0/255
-        goal_in = jnp.concatenate([_as_float(flat(obs["goal_rgb"])), mask], axis=-1)
         act = activation(self.act)
-        g = act(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), self.family_embed(flat(obs["family"]))], -1)))
+        g = self._goal_codes(flat(obs["goal_rgb"]), flat(obs["goal_mask"]), flat(obs["family"]))
         cond = g if self.fusion == "conv" else None
         f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
@@ -137,16 +156,48 @@ class GoalConditionedActorCritic(nn.Module):
             carry, x = self.core(carry, x, reset)
         return carry, x
 
+    def _encode_goals(self, goal_rgb, goal_mask, family):
+        """[M, H, W, 3], [M, H, W], [M] → goal codes [M, width]."""
+        mask = (goal_mask > 0).astype(jnp.float32)[..., None]  # {0,1} whether stored as 0/1 or 0/255
+        goal_in = jnp.concatenate([_as_float(goal_rgb), mask], axis=-1)
+        return activation(self.act)(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), self.family_embed(family)], -1)))
+
+    def _goal_codes(self, goal_rgb, goal_mask, family):
+        """Goal codes [M, width], the torso run once per distinct goal (see the module doc)."""
+        m, size = family.shape[0], self.goal_table
+        if not size or m <= size or self.is_initializing():
+            return self._encode_goals(goal_rgb, goal_mask, family)
+        content = jnp.concatenate([goal_rgb.reshape(m, -1), goal_mask.reshape(m, -1).astype(goal_rgb.dtype)], -1)
+        key = goal_content_hash(content, family)
+        _, first, inverse = jnp.unique(key, size=size, fill_value=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(m)
+        rep = first[jnp.minimum(inverse, size - 1)]                      # representative sample of each sample's goal
+        exact = jnp.all(inverse < size) & jnp.all(content[rep] == content) & jnp.all(family[rep] == family)
+
+        def table(mdl, goal_rgb, goal_mask, family):
+            return mdl._encode_goals(goal_rgb[first], goal_mask[first], family[first])[jnp.minimum(inverse, size - 1)]
+
+        def every(mdl, goal_rgb, goal_mask, family):
+            return mdl._encode_goals(goal_rgb, goal_mask, family)
+
+        return nn.cond(exact, table, every, self, goal_rgb, goal_mask, family)
+
     def _aux_from(self, feat) -> dict:
         # Sigmoid keeps the centroid inside the normalised image square [0, 1]².
         return {"visible_logit": self.visible_head(feat)[..., 0], "centroid": nn.sigmoid(self.centroid_head(feat))}
 
+    def _value(self, feat, obs, reset):
+        if self.separate_critic:
+            return self.critic((), obs, reset)[2]
+        v = self.value_head(feat)
+        return v if self.value_bins else v[..., 0]
+
     def __call__(self, carry, obs, reset):
-        """→ (carry, logits [L, N, num_logits], value [L, N])."""
+        """→ (carry, logits [L, N, num_logits], value [L, N] (or value logits [L, N, value_bins]))."""
         carry, feat = self._features(carry, obs, reset)
         if self.aux_heads and self.is_initializing():
             self._aux_from(feat)  # create the aux params at init only; PPO never pays for them
-        return carry, self.policy_head(feat), self.value_head(feat)[..., 0]
+        return carry, self.policy_head(feat), self._value(feat, obs, reset)
 
     def aux(self, carry, obs, reset) -> dict:
         """→ {"visible_logit": [L, N], "centroid": [L, N, 2] (row, col) in [0, 1]²}."""
@@ -157,7 +208,19 @@ class GoalConditionedActorCritic(nn.Module):
         if not self.aux_heads:
             raise ValueError("GoalConditionedActorCritic.aux needs aux_heads=True")
         carry, feat = self._features(carry, obs, reset)
-        return carry, self.policy_head(feat), self.value_head(feat)[..., 0], self._aux_from(feat)
+        return carry, self.policy_head(feat), self._value(feat, obs, reset), self._aux_from(feat)
+
+
+def goal_content_hash(content: jax.Array, family: jax.Array) -> jax.Array:
+    """int32 [M] hash of uint8/int content [M, D] and family [M]: Σ_d x_d·w_d (mod 2³²), w fixed odd.
+
+    Equal goals get equal hashes; unequal goals collide with probability ~2⁻³² (and the
+    caller verifies equality, so a collision only costs the fallback).
+    """
+    w = jnp.asarray(np.random.default_rng(12345).integers(1, 2**31, content.shape[1]) * 2 + 1, jnp.uint32)
+    h = jnp.sum(content.astype(jnp.uint32) * w[None, :], axis=1, dtype=jnp.uint32)
+    h = h + family.astype(jnp.uint32) * jnp.uint32(2654435761)
+    return jax.lax.bitcast_convert_type(h, jnp.int32)
 
 
 def aux_loss(pred: dict, visible: jax.Array, centroid: jax.Array) -> tuple[jax.Array, dict]:

@@ -47,11 +47,11 @@ def _num_families(observation_space: Any) -> int:
 
 
 def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCritic:
-    # NetConfig.separate_critic is not read: actor and critic share the goal-conditioned torso.
     return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
                                       channels=tuple(config.channels), hidden=tuple(config.hidden),
                                       core_size=config.core_size, act=config.activation,
                                       aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
+                                      goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
                                       num_families=_num_families(observation_space))
 
 

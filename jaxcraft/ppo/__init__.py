@@ -7,6 +7,7 @@
 from jaxcraft.ppo.config import PPOConfig, describe, documented
 from jaxcraft.ppo.distributions import FactorisedCategorical, categorical, multi_discrete
 from jaxcraft.ppo.gae import generalized_advantage_estimation
+from jaxcraft.ppo.hl_gauss import HLGauss
 from jaxcraft.ppo.losses import (approx_kl, clipped_surrogate_loss, global_mean, kl_coefficient, log_ratio,
                                  normalize_advantages, value_loss)
 from jaxcraft.ppo.update import (PPOBatch, PPOState, check_batch_layout, init_ppo_state, make_optimizer,
@@ -16,7 +17,7 @@ from jaxcraft.ppo.value_norm import ValueNormState, denormalize, init_value_norm
 __all__ = [
     "PPOConfig", "describe", "documented",
     "FactorisedCategorical", "categorical", "multi_discrete",
-    "generalized_advantage_estimation",
+    "generalized_advantage_estimation", "HLGauss",
     "approx_kl", "clipped_surrogate_loss", "global_mean", "kl_coefficient", "log_ratio",
     "normalize_advantages", "value_loss",
     "PPOBatch", "PPOState", "check_batch_layout", "init_ppo_state", "make_optimizer", "make_update_fn",

@@ -41,6 +41,17 @@ class PPOConfig:
     unroll_minibatches: Optional[bool] = documented(None, "Unroll the epochs × minibatches loops (faster conv gradients on XLA:CPU, slower compile); None = unroll on CPU only.")
     max_approx_kl: Optional[float] = documented(None, "Skip a minibatch step whose approx-KL exceeds this (or is not finite); None = never skip.")
     critic_warmup_updates: int = documented(0, "For this many first updates only the value loss (and the KL to the reference) is minimised: fits a fine-tuned policy's fresh value head before its advantages steer the policy; 0 = off.")
+    value_head: str = documented("scalar", "'scalar': the critic outputs v and is regressed (½ squared error); 'hl_gauss': it outputs logits over `hl_gauss_bins` bins and is trained with the HL-Gauss cross-entropy (Farebrother et al. 2024), decoded as the expected bin centre (jaxcraft.ppo.hl_gauss).")
+    hl_gauss_bins: int = documented(51, "HL-Gauss: number of value bins K.")
+    hl_gauss_min: float = documented(-5.0, "HL-Gauss: lower end of the value support (normalised units when value_norm is on).")
+    hl_gauss_max: float = documented(5.0, "HL-Gauss: upper end of the value support.")
+    hl_gauss_sigma_ratio: float = documented(0.75, "HL-Gauss: σ of the target Gaussian in bin widths (paper: 0.75).")
+    critic_warmup_kl: bool = documented(True, "Keep the KL-to-reference term during the critic warm-up (holds a policy whose torso the critic shares); False = the policy gets no gradient at all during the warm-up (with a separate critic its params stay bit-identical).")
+
+    def hl_gauss(self):
+        """The `HLGauss` support of this config (value_head='hl_gauss')."""
+        from jaxcraft.ppo.hl_gauss import HLGauss
+        return HLGauss(self.hl_gauss_min, self.hl_gauss_max, self.hl_gauss_bins, self.hl_gauss_sigma_ratio)
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -62,6 +73,11 @@ class PPOConfig:
             ("kl_coef", self.kl_coef >= 0, "must be >= 0"),
             ("kl_decay", 0 < self.kl_decay <= 1, "must be in (0, 1]"),
             ("log_ratio_clip", self.log_ratio_clip is None or self.log_ratio_clip > 0, "must be > 0 or None"),
+            ("value_head", self.value_head in ("scalar", "hl_gauss"), "must be 'scalar' or 'hl_gauss'"),
+            ("hl_gauss_bins", self.hl_gauss_bins >= 2, "must be >= 2"),
+            ("hl_gauss_max", self.hl_gauss_max > self.hl_gauss_min, "must exceed hl_gauss_min"),
+            ("hl_gauss_sigma_ratio", self.hl_gauss_sigma_ratio > 0, "must be > 0"),
+            ("value_clip_eps", self.value_head == "scalar" or self.value_clip_eps is None, "must be None with value_head='hl_gauss'"),
             ("max_approx_kl", self.max_approx_kl is None or self.max_approx_kl > 0, "must be > 0 or None"),
         ]
         for name, ok, why in checks:

@@ -6,7 +6,8 @@ Network contract (one API for both kinds; feed-forward nets ignore carry and res
       carry: [N, ...] hidden state *before* the first step (pytree; `()` for feed-forward)
       obs:   [L, N, ...] time-major sequence;  reset: [L, N] bool, episode starts at t —
              the net must reset its state before consuming obs[t] where reset[t]
-      logits: [L, N, A];  value: [L, N] (normalised units when `value_norm` is on)
+      logits: [L, N, A];  value: [L, N] (normalised units when `value_norm` is on), or, with
+      `value_head="hl_gauss"`, value logits [L, N, K] (acting decodes them: `hl_gauss.decoded`)
 
 Minibatches are built per env: each env's rollout of T steps is cut into C = T / L
 chunks, the chunks of every env are shuffled with that env's own key, and minibatch m
@@ -126,20 +127,25 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
     # the epoch/minibatch loops are short, so unroll them there (costs compile time only).
     unroll = config.unroll_minibatches if config.unroll_minibatches is not None else jax.default_backend() == "cpu"
     pmean = (lambda x: jax.lax.pmean(x, axis_name)) if axis_name else (lambda x: x)
+    hl = config.hl_gauss() if config.value_head == "hl_gauss" else None
 
     def loss_fn(params, mb: PPOBatch, kl_coef, pg_on):
         _, logits, v_pred = apply_fn(params, mb.carry, mb.obs, mb.reset)
         log_prob = dist.log_prob(logits, mb.action)
         lr_t = losses.log_ratio(log_prob, mb.log_prob, config.log_ratio_clip)
         pg_loss, clip_frac = losses.clipped_surrogate_loss(lr_t, mb.advantage, config.clip_eps)
-        v_loss = losses.value_loss(v_pred, mb.value, mb.target, config.value_clip_eps)
+        if hl is None:
+            v_loss = losses.value_loss(v_pred, mb.value, mb.target, config.value_clip_eps)
+        else:
+            v_loss = hl.loss(v_pred, mb.target)
         entropy = jnp.mean(dist.entropy(logits))
         # pg_on = 0 during the critic warm-up: only the value (and KL) terms have gradients.
         total = pg_on * (pg_loss - config.ent_coef * entropy) + config.vf_coef * v_loss
         kl_ref = jnp.zeros(())
         if mb.ref_logits is not None:
             kl_ref = jnp.mean(dist.kl(logits, mb.ref_logits))
-            total = total + kl_coef * kl_ref
+            kl_on = 1.0 if config.critic_warmup_kl else pg_on
+            total = total + kl_on * kl_coef * kl_ref
         metrics = dict(loss=total, policy_loss=pg_loss, value_loss=v_loss, entropy=entropy,
                        approx_kl=losses.approx_kl(lr_t), clip_frac=clip_frac, kl_ref=kl_ref)
         return total, metrics

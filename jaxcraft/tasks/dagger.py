@@ -1,0 +1,77 @@
+"""DAgger relabelling: the student acts, the teacher labels the student's own states.
+
+    out = dagger_rollout(env, params, student_apply, student_params, dist, task_ids, key_seed,
+                         max_steps, teacher="servo", beta=0.0)
+    episodes = dagger_episodes(out)        # the demos file format (demos.py), ready to save/clone
+
+Behaviour cloning only sees the teacher's state distribution; a student that drifts off it
+meets states no demonstration covers. DAgger (Ross et al. 2011) fixes this by rolling out the
+*student* (with probability β per step the teacher's action is executed instead, β = 0: pure
+student) and recording at every visited state s_t the teacher's action π*(s_t) as the label:
+
+    a_t^exec ~ β·π*(s_t) + (1 − β)·π_θ(· | o_t),   recorded action_t = π*(s_t),   s_{t+1} = env(s_t, a_t^exec)
+
+Fields are those of `demos.rollout` (`rgb`, `action` = the teacher's label, `target_visible`,
+`target_centroid`, `success_t`, goal fields, `task_id`) plus `executed` int32[N, T, 11], the
+action actually taken. Keys follow `demos.step_keys`, so an episode replays from
+`env.reset_to_task(task_id)` with the executed actions. The student is any net with the
+`jaxcraft.ppo` contract, stepped over all N episodes at once (its carry persists through the
+episode; no resets inside: each row is one episode of at most `max_steps` steps).
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from jaxcraft.tasks.demos import _episodes, step_keys
+from jaxcraft.tasks.env import target_in_frame
+from jaxcraft.tasks.teachers import get_teacher
+from jaxcraft.world.edit import agent_camera
+from jaxcraft.world.render import render
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2, 4, 7, 8))
+def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: jax.Array, key_seed: jax.Array,
+                   max_steps: int, teacher: str = "servo", beta: jax.Array = 0.0, student_carry=()) -> dict:
+    """Student-driven episodes of task_ids int32[N] labelled by `teacher` (see the module doc).
+
+    student_apply / dist: the student's `apply(params, carry, obs[1, N], reset[1, N])` and its
+    action distribution (`jaxcraft.ppo.FactorisedCategorical`); student_carry: its initial
+    carry for N envs (`()` for feed-forward nets).
+    """
+    teacher_init, teacher_act = get_teacher(teacher)
+    obs, state = jax.vmap(lambda i: env.reset_to_task(i, params))(task_ids)
+    frame = jax.vmap(lambda s: render(env.static, s.world, agent_camera(s.world)))(state)
+    vis, cen = jax.vmap(target_in_frame)(frame, state.task.target_id)
+    t_carry = jax.vmap(lambda s: teacher_init(env, s))(state)
+    n = task_ids.shape[0]
+
+    def step(c, t):
+        state, t_carry, s_carry, obs, vis, cen = c
+        keys = jax.vmap(lambda i: step_keys(key_seed, i, t))(task_ids)
+        k_teacher, k_env = keys
+        t_carry, label = jax.vmap(lambda s, tc, k: teacher_act(env, params, s, tc, k))(state, t_carry, k_teacher)
+        s_carry, logits, _ = student_apply(student_params, s_carry, jax.tree.map(lambda x: x[None], obs),
+                                           jnp.full((1, n), t == 0))
+        k_student = jax.vmap(lambda k: jax.random.fold_in(k, 2))(k_teacher)
+        student = jax.vmap(dist.sample)(k_student, logits[0]).astype(jnp.int32)
+        take_teacher = jax.vmap(lambda k: jax.random.uniform(jax.random.fold_in(k, 3)) < beta)(k_teacher)
+        executed = jnp.where(take_teacher[:, None], label, student)
+        new_obs, state, _, _, _, info = jax.vmap(lambda k, s, a: env.step_env(k, s, a, params))(k_env, state, executed)
+        out = (obs["rgb"], label, executed, vis, cen, info["success"])
+        return (state, t_carry, s_carry, new_obs, info["target_visible"], info["target_centroid"]), out
+
+    init = (state, t_carry, student_carry, obs, vis, cen)
+    _, (rgb, label, executed, vis, cen, succ) = jax.lax.scan(step, init, jnp.arange(max_steps))
+    bt = lambda x: jnp.swapaxes(x, 0, 1)  # noqa: E731 — [T, N, ...] → [N, T, ...]
+    return dict(rgb=bt(rgb), action=bt(label), executed=bt(executed), target_visible=bt(vis),
+                target_centroid=bt(cen), success_t=bt(succ), goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"],
+                family=state.task.family, task_id=state.task.task_id)
+
+
+def dagger_episodes(out: dict) -> dict:
+    """Host arrays in the demos file format (`demos.FIELDS`; padding after success zeroed)."""
+    out = {k: v for k, v in out.items() if k != "executed"}
+    return _episodes(out, int(out["task_id"].shape[0]))

@@ -1,0 +1,66 @@
+"""goal_cnn with `separate_critic`: a critic warm-up leaves the policy bit-identical.
+
+Oracle: the policy's outputs (logits, aux heads) before and after PPO updates during
+`critic_warmup_updates`, compared with `np.array_equal`; the value must move towards the
+targets meanwhile, and the policy must move once the warm-up is over.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcraft import ppo
+from jaxcraft.nets import GoalConditionedActorCritic
+
+NVEC = (2, 3)
+H = 8
+
+
+def _obs(T, B, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"rgb": jnp.asarray(rng.integers(0, 256, (T, B, H, H, 3), dtype=np.uint8)),
+            "goal_rgb": jnp.asarray(rng.integers(0, 256, (T, B, H, H, 3), dtype=np.uint8)),
+            "goal_mask": jnp.asarray((rng.random((T, B, H, H)) < 0.3).astype(np.uint8)),
+            "family": jnp.asarray(rng.integers(0, 4, (T, B)).astype(np.int32))}
+
+
+def test_critic_warmup_keeps_the_policy_bit_identical():
+    net = GoalConditionedActorCritic(num_logits=sum(NVEC), channels=(4, 8), hidden=(16,), aux_heads=True,
+                                     fusion="conv", separate_critic=True)
+    T, B = 4, 4
+    obs, reset = _obs(T, B), jnp.zeros((T, B), bool)
+    params = net.init(jax.random.key(0), (), obs, reset)
+    assert "critic" in params["params"] and "value_head" not in params["params"]
+    dist = ppo.multi_discrete(NVEC)
+    _, logits, values = net.apply(params, (), obs, reset)
+    action = jax.vmap(jax.vmap(dist.sample))(jax.random.split(jax.random.key(1), T * B).reshape(T, B), logits)
+    rng = np.random.default_rng(1)
+    batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action) - 0.1, value=values,
+                         advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32), target=values + 1.0,
+                         reset=reset, carry=(), ref_logits=logits + 0.3 * jax.random.normal(jax.random.key(2), logits.shape))
+    cfg = ppo.PPOConfig(lr=1e-2, num_epochs=2, num_minibatches=2, kl_coef=0.5, critic_warmup_updates=2,
+                        critic_warmup_kl=False, ent_coef=0.01)
+    opt = ppo.make_optimizer(cfg, 10)
+    update = jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1))
+    keys = jax.random.split(jax.random.key(3), B)
+
+    def policy_out(p):
+        _, lg, v, aux = net.apply(p, (), obs, reset, method=GoalConditionedActorCritic.with_aux)
+        return [np.asarray(lg), np.asarray(aux["visible_logit"]), np.asarray(aux["centroid"])], np.asarray(v)
+
+    before, v0 = policy_out(params)
+    state = ppo.init_ppo_state(params, opt, params)
+    for _ in range(2):
+        state, _ = update(state, batch, keys)
+    during, v1 = policy_out(state.params)
+    assert all(np.array_equal(a, b) for a, b in zip(before, during))
+    assert np.abs(v1 - (v0 + 1.0)).mean() < np.abs(v0 - (v0 + 1.0)).mean()  # the critic learnt
+    state, _ = update(state, batch, keys)
+    after, _ = policy_out(state.params)
+    assert not np.array_equal(after[0], before[0])
+
+
+def test_shared_torso_has_one_value_head_and_same_param_tree_as_before():
+    net = GoalConditionedActorCritic(num_logits=3, channels=(4,), hidden=(8,))
+    obs, reset = _obs(1, 2), jnp.zeros((1, 2), bool)
+    params = net.init(jax.random.key(0), (), obs, reset)["params"]
+    assert "value_head" in params and "critic" not in params
