@@ -29,6 +29,10 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
         raise ConfigError(str(e)) from None
     for section in (env, config.net, run, config.task):
         section.validate()
+    if config.ppo.value_head != "scalar":
+        raise ConfigError(f"ppo.value_head={config.ppo.value_head!r}: jaxcraft's trainers act with a scalar value head; "
+                          "the HL-Gauss head is a jaxcraft.ppo library option (make_update_fn + hl_gauss.decoded) "
+                          "not yet wired into them")
     if run.total_env_steps < config.batch_size:
         raise ConfigError(f"run.total_env_steps={run.total_env_steps} must be >= num_envs·rollout_len = "
                           f"{config.batch_size} (at least one update)")
