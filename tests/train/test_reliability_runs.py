@@ -132,3 +132,39 @@ def test_missing_data_file_and_absent_step_give_one_line_errors(tiny_trainer, ru
     msg = str(e.value)
     assert "\n" not in msg and "{" not in msg and len(msg) < 800
     assert "update 8" in msg and "other checkpoints: [4]" in msg and msg.endswith("moves this run aside).")
+
+
+def _wandb_history(path: pathlib.Path):
+    """History rows of a W&B offline run file (LevelDB-log framing: 7-byte file header, 32 KiB blocks,
+    records of crc32 · length · type · protobuf `Record`, split FIRST/MIDDLE/LAST across blocks)."""
+    from wandb.proto import wandb_internal_pb2
+    data, pos, buf, rows = path.read_bytes(), 7, b"", []
+    assert struct.unpack("<4sHB", data[:7])[:2] == (b":W&B", 0xBEE1)
+    while pos + 7 <= len(data):
+        left = 32768 - pos % 32768
+        _, n, kind = struct.unpack("<IHB", data[pos:pos + 7]) if left >= 7 else (0, 0, 0)
+        if kind == 0:
+            pos += left
+            continue
+        buf, pos = buf + data[pos + 7:pos + 7 + n], pos + 7 + n
+        if kind in (1, 4):   # FULL or LAST
+            r = wandb_internal_pb2.Record.FromString(buf)
+            buf = b""
+            if r.WhichOneof("record_type") == "history":
+                rows.append({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item})
+    return rows
+
+
+def test_wandb_offline_run_holds_the_logged_metrics(tiny_trainer, tmp_path, monkeypatch):
+    wandb = pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")   # no server: offline must not need one
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    config, trainer = tiny_trainer
+    cfg = _with(config, tmp_path / "wb", 4, wandb_project="jaxcraft-test", wandb_mode="offline")
+    assert train(cfg, trainer=trainer).updates == 4
+    wandb.teardown()   # the W&B service writes the run file asynchronously; this waits for it to finish
+    (run_file,) = (tmp_path / "wb" / "wandb").glob("offline-run-*/run-*.wandb")
+    rows = _wandb_history(run_file)
+    jsonl = read_metrics(tmp_path / "wb" / "metrics.jsonl")
+    assert [r["_step"] for r in rows] == [r["env_steps"] for r in jsonl] == [64, 128, 192, 256]
+    assert [r["loss"] for r in rows] == pytest.approx([r["loss"] for r in jsonl], rel=1e-6)
