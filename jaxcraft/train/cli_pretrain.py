@@ -37,15 +37,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"jaxcraft: {out} exists; choose a new --out (pretrained params are never overwritten)", file=sys.stderr)
         return 2
     from jaxcraft.registry import action_distribution, make_env, make_network
-    from jaxcraft.tasks.demos import load_demos
+    from jaxcraft.tasks.demos import load_demos, load_manifest
+    from jaxcraft.train.demo_fit import check_demos_fit
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
-    try:
+    env, params = make_env(config.env, config.task)
+    space = env.action_space(params)
+    try:   # the format, then the fit to this experiment, before anything is compiled
         demos = load_demos(args.demos)
+        check_demos_fit(demos, load_manifest(args.demos), env.observation_space(params), space,
+                        config.task.families, where=str(args.demos))
     except (OSError, ValueError) as e:
         print(f"jaxcraft: demos error: {e}", file=sys.stderr)
         return 2
-    env, params = make_env(config.env, config.task)
-    space = env.action_space(params)
     network = make_network(config.net, env.observation_space(params), space)
     icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed)
     trained, rows = pretrain(network, action_distribution(space), demos, icfg)
