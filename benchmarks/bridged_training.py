@@ -33,7 +33,7 @@ WORLD_ENVS, WORLD_ROLLOUT = 16, 64
 
 
 def config(frame: int, latency: float, num_envs: int, rollout_len: int):
-    from jaxcraft.bridge_config import BridgeConfig
+    from jaxcraft.config import BridgeConfig, LoadSimConfig
     from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
     from jaxcraft.ppo import PPOConfig
     return ExperimentConfig(
@@ -43,7 +43,7 @@ def config(frame: int, latency: float, num_envs: int, rollout_len: int):
         ppo=PPOConfig(num_epochs=2, num_minibatches=2),
         run=RunConfig(total_env_steps=10**9, progress=False, tensorboard=False),
         bridge=BridgeConfig(num_workers=2, recv_batch_size=num_envs // 2, frame_size=frame,
-                            sim_latency_s=latency, max_policy_lag=2))
+                            load=LoadSimConfig(latency_s=latency), max_policy_lag=2))
 
 
 def world_configs(num_envs: int = WORLD_ENVS, rollout_len: int = WORLD_ROLLOUT):
@@ -66,7 +66,7 @@ def _random_actions(env, rng, n: int) -> np.ndarray:
 
 def raw_bridge(cfg, seconds: float) -> float:
     from bridge import Pool, PoolConfig
-    from jaxcraft.train.bridged_envs import make_bridged_env
+    from jaxcraft.build import make_bridged_env
     env = make_bridged_env(cfg)
     n, b = cfg.env.num_envs, cfg.bridge.recv_batch_size
     rng = np.random.default_rng(0)
@@ -87,8 +87,8 @@ def raw_bridge(cfg, seconds: float) -> float:
 def fused(cfg, updates: int) -> float:
     """End-to-end env steps/s of the fused trainer (one warm-up update compiles it)."""
     import jax
-    from jaxcraft.train.loop import build_trainer
-    trainer = build_trainer(cfg)
+    from jaxcraft.build import make_trainer
+    trainer = make_trainer(cfg)
     state = trainer.init(jax.random.key(0))
     state, m = trainer.run(state, 1)
     jax.block_until_ready((state, m))
@@ -100,8 +100,8 @@ def fused(cfg, updates: int) -> float:
 
 def bridged(cfg, updates: int) -> tuple[float, dict]:
     import jax
-    from jaxcraft.train.bridged import build_bridged_trainer
-    with build_bridged_trainer(cfg) as trainer:
+    from jaxcraft.build import make_trainer
+    with make_trainer(cfg) as trainer:
         state = trainer.init(jax.random.key(0))
         state, _ = trainer.run(state, 2)  # compile inference + update, workers up
         t0 = time.perf_counter()

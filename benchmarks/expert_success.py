@@ -32,7 +32,8 @@ from jaxcraft.tasks.teachers import TEACHER_NAMES, get_teacher
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))
 def run_expert(env, params, task_ids: jax.Array, steps: int, teacher: str = "expert") -> jax.Array:
     """int32[N]: 1-based step of the first success of each task id (-1: none within `steps`)."""
-    teacher_init, teacher_act = get_teacher(teacher)
+    chosen = get_teacher(teacher)
+    teacher_init, teacher_act = chosen.init, chosen.act
     _, state = jax.vmap(env.reset_to_task, in_axes=(0, None))(task_ids, params)
     carry = jax.vmap(teacher_init, in_axes=(None, 0))(env, state)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(task_ids)

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from jaxcraft.config import load_experiment, override  # noqa: E402
 from jaxcraft.envs import BatchedEnv  # noqa: E402
-from jaxcraft.registry import action_distribution, make_env  # noqa: E402
-from jaxcraft.train.loop import build_trainer  # noqa: E402
+from jaxcraft.build import make_env, make_trainer  # noqa: E402
+from jaxcraft.envs.spaces import action_distribution  # noqa: E402
 
 
 def random_return(config, episodes_steps: int = 20_000, seed: int = 0) -> float:
@@ -58,7 +58,7 @@ def bench(path: str, quick: bool) -> dict:
     config = load_experiment(ROOT / path)
     if quick:
         config = override(config, [f"run.total_env_steps={config.batch_size * config.run.updates_per_call * 2}"])
-    trainer = build_trainer(config)
+    trainer = make_trainer(config)
     state = trainer.init(jax.random.key(config.run.seed))
     n, per = config.num_updates, config.run.updates_per_call
     t0 = time.perf_counter()

@@ -11,7 +11,10 @@
 
 See docs/bridge.md for auto-reset semantics, fault handling and the copy points.
 """
-from bridge.pool import Batch, Pool, PoolConfig, SimulatorError, WorkerError
+from bridge.batch import Batch
+from bridge.config import PoolConfig
+from bridge.errors import SimulatorError, WorkerError
+from bridge.pool import Pool
 from bridge.simulator import Simulator, SimulatorFactory
 from bridge.spec import ArraySpec, EnvSpec, InvalidActionError
 from bridge.vector_env import BridgeVectorEnv

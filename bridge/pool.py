@@ -5,10 +5,8 @@
     pool.send(actions, env_ids)      -> None; those envs start stepping
     pool.recv()                      -> Batch of the first `batch_size` envs that are ready
 
-Every env is, at any time, in one of three states: HELD (its latest result was handed to
-the caller, who owes it an action), IN_FLIGHT (a worker is stepping/resetting it) or
-READY (its result is in the slabs, waiting for recv). `send` accepts only HELD envs and
-`recv` returns each READY env exactly once, so every env sent is returned exactly once.
+Env states (HELD / IN_FLIGHT / READY) live in `env_states.py`, the wire protocol in
+`protocol.py`, the shared-memory fields and the gather in `slab_views.py`.
 
 Auto-reset (same-step): in the Batch of the step that ends an episode, `terminated` or
 `truncated` is set, `final_obs` holds that episode's last observation and
@@ -16,103 +14,44 @@ Auto-reset (same-step): in the Batch of the step that ends an episode, `terminat
 observation of the next episode. The next action applies to the new episode.
 
 Faults (see docs/bridge.md):
-  * a worker that dies (SIGKILL, segfault, os._exit) or hangs past `step_timeout`
-    (`reset_timeout` while starting/resetting) is killed, reaped and restarted; each of its
+  * a worker that dies (SIGKILL, segfault, os._exit), hangs past `step_timeout`
+    (`reset_timeout` while starting/resetting) or stops heartbeating for `step_timeout`
+    (SIGSTOP, any phase) is killed, reaped and restarted; each of its
     envs ends its episode with `truncated=True, crashed=True`, `final_obs` = its last
     observation, and the next observation comes from a fresh simulator. Other workers keep
     stepping throughout.
   * a simulator exception is, per `on_simulator_error`, either a per-env restart (same
     truncated/crashed report) or a `SimulatorError` raised by recv/step, after which the
-    pool refuses further use (close it). Never a deadlock: recv raises instead of waiting
-    for envs that nobody is stepping.
+    pool refuses further use (`broken`; close it). A failure that repeats without
+    progress (`max_consecutive_failures`), a worker that never came up, or restarts
+    beyond `max_restarts_per_minute` raise instead of looping. Never a deadlock: recv raises instead
+    of waiting for envs that nobody is stepping.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import pickle
 import selectors
 import threading
 import time
 import weakref
-from collections import deque
-from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any
 
 import numpy as np
 
-from bridge.shm import SharedSlabs, SlabLayout, aligned_empty, remove_stale_segments
+from bridge import protocol as P
+from bridge.batch import Batch
+from bridge.config import PoolConfig
+from bridge.env_states import HELD, IN_FLIGHT, READY, EnvStates  # noqa: F401 (re-exported)
+from bridge.errors import SimulatorError, WorkerError
+from bridge.restart_budget import RestartBudget
+from bridge.shm import SharedSlabs, remove_stale_segments
 from bridge.simulator import SimulatorFactory
+from bridge.slab_views import SlabViews
 from bridge.spec import EnvSpec, as_action_dict, validate_actions
 from bridge.worker import PHASE_RESET, WorkerArgs, run_worker
 
-HELD, IN_FLIGHT, READY = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class PoolConfig:
-    num_envs: int
-    num_workers: int
-    batch_size: int | None = None        # recv() size in async mode; None = num_envs
-    seed: int = 0                        # reset() seeds env i with seed + i
-    step_timeout: float = 60.0           # a step taking longer = hung worker
-    reset_timeout: float = 300.0         # worker start-up and resets (Minecraft is slow)
-    on_simulator_error: Literal["restart", "raise"] = "restart"
-    max_worker_restarts: int = 1000      # across the pool's life; beyond it, raise
-    validate_actions: bool = True
-    flush_interval: float = 5e-4         # see worker.py
-    start_method: str = "spawn"
-
-    def __post_init__(self):
-        if self.num_envs < 1:
-            raise ValueError(f"num_envs must be >= 1, got {self.num_envs}")
-        if not 1 <= self.num_workers <= self.num_envs:
-            raise ValueError(f"num_workers must be in [1, num_envs={self.num_envs}], "
-                             f"got {self.num_workers}")
-        if self.batch_size is not None and not 1 <= self.batch_size <= self.num_envs:
-            raise ValueError(f"batch_size must be in [1, num_envs={self.num_envs}], "
-                             f"got {self.batch_size}")
-        if self.on_simulator_error not in ("restart", "raise"):
-            raise ValueError(f"on_simulator_error must be 'restart' or 'raise', "
-                             f"got {self.on_simulator_error!r}")
-        if self.step_timeout <= 0 or self.reset_timeout <= 0:
-            raise ValueError("step_timeout and reset_timeout must be > 0")
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Results of `len(env_ids)` envs; private numpy copies (safe to keep).
-
-    obs[k], final_obs[k]: [B, *shape]; final_obs rows are zero unless the episode ended.
-    reward, episode_return: float64 [B]; episode_length: int64 [B];
-    terminated, truncated, crashed: bool [B] (crashed implies truncated).
-    """
-
-    env_ids: np.ndarray
-    obs: dict[str, np.ndarray]
-    reward: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    crashed: np.ndarray
-    episode_return: np.ndarray
-    episode_length: np.ndarray
-    final_obs: dict[str, np.ndarray]
-    shares_memory: bool = False  # True: obs are views into the slabs (see recv(copy=False))
-
-    @property
-    def done(self) -> np.ndarray:
-        return self.terminated | self.truncated
-
-    def __len__(self) -> int:
-        return len(self.env_ids)
-
-
-class SimulatorError(RuntimeError):
-    """A simulator raised and the policy is 'raise' (or it could not be created)."""
-
-
-class WorkerError(RuntimeError):
-    """Workers keep failing beyond `max_worker_restarts`."""
+__all__ = ["Batch", "Pool", "PoolConfig", "SimulatorError", "WorkerError"]
 
 
 class Pool:
@@ -127,32 +66,25 @@ class Pool:
         self.num_envs = config.num_envs
         self.batch_size = config.batch_size or config.num_envs
         remove_stale_segments()
-        self._slabs = SharedSlabs.create(self._layout(spec, config))
-        s = self._slabs
-        self._obs = {k: s[f"obs/{k}"] for k in spec.observation}
-        self._final_obs = {k: s[f"final_obs/{k}"] for k in spec.observation}
-        self._action = {k: s[f"action/{k}"] for k in spec.action}
-        self._reward, self._terminated = s["reward"], s["terminated"]
-        self._truncated, self._crashed = s["truncated"], s["crashed"]
-        self._ep_return, self._ep_length = s["episode_return"], s["episode_length"]
-        self._hb_time, self._hb_phase = s["heartbeat_time"], s["heartbeat_phase"]
-
         W, N = config.num_workers, config.num_envs
+        self._slabs = SharedSlabs.create(SlabViews.layout(spec, N, W))
+        self._views = SlabViews(self._slabs, spec.observation, spec.action)
+        self._obs = self._views.obs  # the observation slabs (tests check views against them)
         bounds = np.linspace(0, N, W + 1).round().astype(int)
         self._env_range = [(int(bounds[w]), int(bounds[w + 1])) for w in range(W)]
-        self._worker_of = np.repeat(np.arange(W), np.diff(bounds))
-        self._step_all_msg = [b"S" + np.arange(a, b, dtype=np.int32).tobytes()
-                              for a, b in self._env_range]
+        self._envs = EnvStates(self._env_range)
+        self._step_all_msg = [P.encode_ids(P.STEP, np.arange(a, b)) for a, b in self._env_range]
         self._all_ids = np.arange(N)
-        self._state = np.full(N, HELD, np.int8)
         self._needs_reset = True
-        self._awaiting_start = np.zeros(N, bool)   # result becomes READY when the worker is up
-        self._crash_on_send = np.zeros(N, bool)    # lost while HELD: next send reports the crash
-        self._ready: deque[int] = deque()
-        self._inflight = np.zeros(W, np.int64)
         self._starting = np.zeros(W, bool)
         self._busy_since = np.zeros(W)
-        self._restarts = np.zeros(W, np.int64)
+        self._spawned_at = np.zeros(W)
+        self._budget = RestartBudget(config, W)
+        self._restarts = self._budget.restarts
+        self._fatal: list[str] = [""] * W             # a worker's own last words (FATAL)
+        self._extras: dict[int, Any] = {}             # EXTRAS not yet handed out
+        self._calling = np.zeros(W, bool)             # a CALL awaits this worker's RESULT
+        self._results: dict[int, dict] = {}
         self._broken: str | None = None
         self._closed = False
         self._ctx = mp.get_context(config.start_method)
@@ -163,57 +95,57 @@ class Pool:
         for w in range(W):
             self._spawn(w, initial_seeds=None)
 
-    # ------------------------------------------------------------------ layout / workers
-    @staticmethod
-    def _layout(spec: EnvSpec, config: PoolConfig) -> SlabLayout:
-        N, W = config.num_envs, config.num_workers
-        fields: dict[str, tuple[tuple[int, ...], Any]] = {}
-        for k, f in spec.observation.items():
-            fields[f"obs/{k}"] = ((N, *f.shape), f.dtype)
-            fields[f"final_obs/{k}"] = ((N, *f.shape), f.dtype)
-        for k, f in spec.action.items():
-            fields[f"action/{k}"] = ((N, *f.shape), f.dtype)
-        fields.update({
-            "reward": ((N,), np.float64), "terminated": ((N,), np.bool_),
-            "truncated": ((N,), np.bool_), "crashed": ((N,), np.bool_),
-            "episode_return": ((N,), np.float64), "episode_length": ((N,), np.int64),
-            "heartbeat_time": ((W,), np.float64), "heartbeat_phase": ((W,), np.int8)})
-        return SlabLayout.build(fields)
-
+    # ------------------------------------------------------------------ workers
     def _spawn(self, w: int, initial_seeds: tuple[int, ...] | None) -> None:
         start, stop = self._env_range[w]
         args = WorkerArgs(
             worker_index=w, env_start=start, env_stop=stop, factory=self.factory,
             segment=self._slabs.name, layout=self._slabs.layout,
-            obs_keys=tuple(self.spec.observation), action_keys=tuple(self.spec.action),
+            obs_fields=dict(self.spec.observation), action_keys=tuple(self.spec.action),
             parent_pid=os.getpid(),
             # PDEATHSIG fires when the *thread* that spawned us exits; only safe from main.
             use_pdeathsig=threading.current_thread() is threading.main_thread(),
             initial_seeds=initial_seeds,
             restart_on_error=self.config.on_simulator_error == "restart",
             flush_interval=self.config.flush_interval,
-            restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])))
+            restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])),
+            max_consecutive_failures=self.config.max_consecutive_failures,
+            auto_reset=self.config.auto_reset)
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(target=run_worker, args=(args, child_conn),
                                  name=f"bridge-worker-{w}", daemon=True)
+        self._views.alive_time[w] = 0.0
+        self._spawned_at[w] = time.monotonic()
+        self._fatal[w] = ""
         proc.start()
         child_conn.close()
         self._selector.register(parent_conn, selectors.EVENT_READ, ("msg", w))
         self._selector.register(proc.sentinel, selectors.EVENT_READ, ("exit", w))
         self._procs[w], self._conns[w] = proc, parent_conn
         self._busy_since[w] = time.monotonic()
-        self._starting[w] = True  # until its b"U": start-up is judged by reset_timeout
+        self._starting[w] = True  # until its UP: start-up is judged by reset_timeout
 
     def worker_pids(self) -> list[int]:
         """Process ids of the current workers (for monitoring and fault tests)."""
         return [p.pid for p in self._procs]
 
     def worker_of(self, env_id: int) -> int:
-        return int(self._worker_of[env_id])
+        return int(self._envs.worker_of[env_id])
+
+    @property
+    def broken(self) -> bool:
+        """True once a 'raise'-policy simulator error poisoned the pool (close it and start a new one)."""
+        return self._broken is not None
 
     @property
     def restart_counts(self) -> np.ndarray:
         return self._restarts.copy()
+
+    @property
+    def broken(self) -> bool:
+        """True once a simulator error (policy 'raise') or exhausted restarts poisoned the
+        pool: every further call raises; close it and build a new one."""
+        return self._broken is not None
 
     # ------------------------------------------------------------------ public API
     def reset(self, seed: int | None = None) -> Batch:
@@ -226,27 +158,61 @@ class Pool:
         self._check_usable()
         self._drain()
         base = self.config.seed if seed is None else int(seed)
-        self._crash_on_send[:] = False
-        self._awaiting_start[:] = False
-        self._ready.clear()
+        self._envs.start_reset_all()
         for w, (start, stop) in enumerate(self._env_range):
-            ids = np.arange(start, stop, dtype=np.int32)
-            seeds = (base + ids.astype(np.int64)) % (2**63 - 1)
-            self._state[start:stop] = IN_FLIGHT
-            self._inflight[w] = stop - start
-            self._post(w, b"R" + ids.tobytes() + seeds.astype(np.int64).tobytes())
+            ids = np.arange(start, stop, dtype=np.int64)
+            self._post(w, P.encode_reset(ids, (base + ids) % (2**63 - 1)), fresh=True)
         self._needs_reset = False
+
+    def reset_envs(self, env_ids: Any, seeds: Any, options: Any = None) -> None:
+        """Start resetting some held envs with one seed each (None = continue its RNG) and
+        `options` passed to every reset; results come from recv()."""
+        self._check_usable()
+        ids = self._check_ids(env_ids)
+        seeds = [-1 if s is None else int(s) for s in seeds]
+        if len(seeds) != len(ids):
+            raise ValueError(f"{len(seeds)} seeds for {len(ids)} envs")
+        if any(s < -1 for s in seeds):
+            raise ValueError(f"seeds must be >= 0 or None, got {seeds}")
+        envs = self._envs
+        envs.crash_on_send[ids] = False  # a reset supersedes a pending crash report
+        envs.state[ids] = IN_FLIGHT
+        workers = envs.worker_of[ids]
+        seeds_arr = np.asarray(seeds, np.int64)
+        for w in np.unique(workers).tolist():
+            mine = workers == w
+            self._post(w, P.encode_reset(ids[mine], seeds_arr[mine], options),
+                       fresh=not envs.inflight[w])
+            envs.sent(w, int(mine.sum()))
+        self._needs_reset = False
+
+    def call(self, method: str, calls: Any) -> dict[int, tuple[bool, Any]]:
+        """`simulator.<method>(*args)` for each `env_id: args` of `calls`, in the workers;
+        returns `{env_id: (ok, result or exception)}`. Only while no env is in flight."""
+        self._check_usable()
+        if self._envs.inflight.any() or self._envs.ready:
+            raise RuntimeError("call() needs every env held by the caller (recv them first)")
+        by_worker: dict[int, dict] = {}
+        for e, args in dict(calls).items():
+            by_worker.setdefault(self.worker_of(int(e)), {})[int(e)] = tuple(args)
+        self._results = {}
+        for w, mine in by_worker.items():
+            self._calling[w] = True
+            self._post(w, P.encode_pickled(P.CALL, (method, mine)), fresh=True)
+        while self._calling.any():
+            self._poll(None)
+        out: dict[int, tuple[bool, Any]] = {}
+        for res in self._results.values():
+            out.update(res)
+        return out
 
     def step(self, actions: Any, copy: bool = True) -> Batch:
         """Step every env with `actions` ([num_envs, ...] per field); wait for all."""
         self.send(actions)
         return self._collect(self.num_envs, sort=True, copy=copy)
 
-    def send(self, actions: Any, env_ids: Any = None) -> None:
-        """Give actions to envs previously returned by recv/reset/step (HELD envs)."""
-        self._check_usable()
-        if self._needs_reset:
-            raise RuntimeError("call reset() or async_reset() before send()/step()")
+    def _check_ids(self, env_ids: Any) -> np.ndarray:
+        """Validated held env ids (None = all)."""
         if env_ids is None:
             ids = self._all_ids
         else:
@@ -257,51 +223,69 @@ class Pool:
                 raise ValueError(f"env_ids out of range [0, {self.num_envs}): {ids.tolist()}")
             if len(np.unique(ids)) != len(ids):
                 raise ValueError(f"env_ids has duplicates: {ids.tolist()}")
-        not_held = ids[self._state[ids] != HELD]
+        not_held = self._envs.not_held(ids)
         if not_held.size:
             raise RuntimeError(f"envs {not_held.tolist()} are already stepping or waiting "
                                f"to be received; send only envs returned by recv()")
-        acts = as_action_dict(actions, self.spec)
-        if self.config.validate_actions:
-            acts = validate_actions(acts, self.spec, ids)
-        for k, arr in self._action.items():
-            arr[ids] = acts[k]
-        lost = self._crash_on_send[ids]
-        if lost.any():  # their simulator died while the caller held them
-            for e in ids[lost].tolist():
-                self._crash_on_send[e] = False
-                w = self.worker_of(e)
-                if self._starting[w]:
-                    self._state[e], self._awaiting_start[e] = IN_FLIGHT, True
-                    self._inflight[w] += 1
-                else:
-                    self._state[e] = READY
-                    self._ready.append(e)
-            ids = ids[~lost]
+        return ids
+
+    def send(self, actions: Any, env_ids: Any = None, objects: Any = None) -> None:
+        """Give actions to envs previously returned by recv/reset/step (HELD envs).
+
+        `objects`: one action object per env, pickled to the workers instead of written
+        to the slabs (for action spaces that have no fixed-shape fields; `actions` unused).
+        """
+        self._check_usable()
+        if self._needs_reset:
+            raise RuntimeError("call reset() or async_reset() before send()/step()")
+        ids = self._check_ids(env_ids)
+        envs = self._envs
+        if objects is None:
+            acts = as_action_dict(actions, self.spec)
+            if self.config.validate_actions:
+                acts = validate_actions(acts, self.spec, ids)
+            for k, arr in self._views.action.items():
+                arr[ids] = acts[k]
+        else:
+            objects = list(objects)
+            if len(objects) != len(ids):
+                raise ValueError(f"{len(objects)} action objects for {len(ids)} envs")
+            obj_of = dict(zip(ids.tolist(), objects))
+        all_ids = ids is self._all_ids
+        ids = envs.settle_lost(ids, self._starting)  # died while the caller held them
         if not ids.size:
             return
-        self._state[ids] = IN_FLIGHT
-        if ids is self._all_ids:  # sync step: every worker gets its whole block
-            for w, (start, stop) in enumerate(self._env_range):
-                self._inflight[w] += stop - start
-                self._post(w, self._step_all_msg[w])
+        envs.state[ids] = IN_FLIGHT
+        if objects is not None:
+            workers = envs.worker_of[ids]
+            for w in np.unique(workers).tolist():
+                mine = ids[workers == w].tolist()
+                self._post(w, P.encode_pickled(P.ACT, (mine, [obj_of[e] for e in mine])),
+                           fresh=not envs.inflight[w])
+                envs.sent(w, len(mine))
             return
-        workers = self._worker_of[ids]
+        if all_ids and len(ids) == self.num_envs:  # sync step: every worker, whole block
+            for w, (start, stop) in enumerate(self._env_range):
+                self._post(w, self._step_all_msg[w], fresh=not envs.inflight[w])
+                envs.sent(w, stop - start)
+            return
+        workers = envs.worker_of[ids]
         for w in np.unique(workers).tolist():
-            mine = ids[workers == w].astype(np.int32)
-            self._inflight[w] += len(mine)
-            self._post(w, b"S" + mine.tobytes())
+            mine = ids[workers == w]
+            self._post(w, P.encode_ids(P.STEP, mine), fresh=not envs.inflight[w])
+            envs.sent(w, len(mine))
 
     def recv(self, batch_size: int | None = None, timeout: float | None = None,
-             copy: bool = True) -> Batch:
+             copy: bool = True, ordered: bool = False) -> Batch:
         """Return the first `batch_size` (default `config.batch_size`) envs that are ready.
 
         copy=False: when the returned env ids are a contiguous ascending range (always the
         case for step(); in async mode only by chance) `obs` are *views* of the slabs, valid
         until those envs are sent again — for a consumer that copies them right away (e.g.
         jaxcraft's bridge_arrays). Otherwise the rows are gathered into fresh arrays.
+        ordered=True: the batch is sorted by env id (not by readiness).
         """
-        return self._collect(batch_size or self.batch_size, sort=False, timeout=timeout,
+        return self._collect(batch_size or self.batch_size, sort=ordered, timeout=timeout,
                              copy=copy)
 
     def close(self) -> None:
@@ -311,7 +295,7 @@ class Pool:
         self._closed = True
         for c in self._conns:
             try:
-                c.send_bytes(b"C")
+                c.send_bytes(P.CLOSE)
             except (OSError, AttributeError):
                 pass
         self._finalizer()
@@ -330,8 +314,11 @@ class Pool:
         if self._broken:
             raise SimulatorError(f"pool unusable after a simulator error (close it):\n{self._broken}")
 
-    def _post(self, w: int, msg: bytes) -> None:
-        self._busy_since[w] = time.monotonic()
+    def _post(self, w: int, msg: bytes, fresh: bool) -> None:
+        """Send a command; `fresh`: the worker was idle, so its busy clock starts now (a
+        worker still busy keeps its clock, so a long reset is not judged as a step)."""
+        if fresh:
+            self._busy_since[w] = time.monotonic()
         try:
             self._conns[w].send_bytes(msg)
         except (BrokenPipeError, ConnectionResetError, OSError):
@@ -343,66 +330,31 @@ class Pool:
         if not 1 <= n <= self.num_envs:
             raise ValueError(f"batch_size must be in [1, {self.num_envs}], got {n}")
         deadline = None if timeout is None else time.monotonic() + timeout
-        while len(self._ready) < n:
-            waiting = int(self._inflight.sum())
-            if len(self._ready) + waiting < n:
+        envs = self._envs
+        while len(envs.ready) < n:
+            waiting = int(envs.inflight.sum())
+            if len(envs.ready) + waiting < n:
                 raise RuntimeError(
-                    f"recv() wants {n} envs but only {len(self._ready)} are ready and "
+                    f"recv() wants {n} envs but only {len(envs.ready)} are ready and "
                     f"{waiting} in flight; send() actions for more envs first")
             self._poll(deadline)
-        ids = np.array([self._ready.popleft() for _ in range(n)], dtype=np.int64)
-        if sort:
-            ids.sort()
-        self._state[ids] = HELD
-        return self._gather(ids, copy)
+        ids = envs.take_ready(n, sort)
+        extras = None
+        if self._extras:
+            extras = {e: self._extras.pop(e) for e in ids.tolist() if e in self._extras}
+        return self._views.gather(ids, copy, extras)
 
     def _drain(self) -> None:
-        while self._inflight.sum():
+        while self._envs.inflight.sum():
             self._poll(None)
-        self._state[self._state == READY] = HELD
-        self._ready.clear()
-
-    def _gather(self, ids: np.ndarray, copy: bool = True) -> Batch:
-        """The one copy out of shared memory: gathers into fresh 64-byte-aligned arrays
-        (aligned so that JAX on CPU adopts them without a second copy).
-
-        Scalars are always copied; observations are slab views when `copy=False` and the
-        ids form a contiguous ascending range (no gather at all).
-        """
-        contiguous = bool((np.diff(ids) == 1).all())
-        views = not copy and contiguous
-        if views:
-            rows = slice(int(ids[0]), int(ids[-1]) + 1)
-            obs = {k: a[rows] for k, a in self._obs.items()}
-        else:
-            obs = {}
-            rows_list = ids.tolist()
-            for k, a in self._obs.items():
-                out = obs[k] = aligned_empty((len(ids), *a.shape[1:]), a.dtype)
-                for j, e in enumerate(rows_list):  # row memcpy; ~3x faster than np.take
-                    out[j] = a[e]
-        term, trunc = self._terminated[ids], self._truncated[ids]
-        done = term | trunc
-        final = {}
-        any_done = bool(done.any())
-        for k, arr in self._final_obs.items():
-            shape = (len(ids), *arr.shape[1:])
-            if any_done:
-                final[k] = np.zeros(shape, arr.dtype)
-                final[k][done] = arr[ids[done]]
-            else:  # the common case: a free read-only view of zeros, same shape
-                final[k] = np.broadcast_to(np.zeros((1,) * len(shape), arr.dtype), shape)
-        return Batch(env_ids=ids, obs=obs,
-                     reward=self._reward[ids], terminated=term, truncated=trunc,
-                     crashed=self._crashed[ids], episode_return=self._ep_return[ids],
-                     episode_length=self._ep_length[ids], final_obs=final,
-                     shares_memory=views)
+        self._envs.release_ready()
 
     def _poll(self, deadline: float | None) -> None:
         """Wait for worker messages or deaths (bounded by the next hang deadline)."""
+        inflight = self._envs.inflight + self._calling
         now = time.monotonic()
         wait_s = 1.0
-        for w in np.flatnonzero(self._inflight).tolist():
+        for w in np.flatnonzero(inflight).tolist():
             wait_s = min(wait_s, self._hang_deadline(w) - now)
         if deadline is not None:
             if now >= deadline:
@@ -422,43 +374,91 @@ class Pool:
         for w in sorted(dead):
             proc = self._procs[w]
             proc.join(timeout=5.0)
-            self._restart(w, f"worker {w} (pid {proc.pid}) died with exit code {proc.exitcode}")
+            self._restart(w, f"worker {w} (pid {proc.pid}) died with exit code {proc.exitcode}",
+                          died=True)
         now = time.monotonic()
-        for w in np.flatnonzero(self._inflight).tolist():
+        for w in np.flatnonzero(inflight).tolist():
             if w not in dead and now > self._hang_deadline(w):
                 proc = self._procs[w]
                 proc.kill()
                 proc.join(timeout=5.0)
-                self._restart(w, f"worker {w} (pid {proc.pid}) hung")
+                self._restart(w, f"worker {w} (pid {proc.pid}) hung (no progress or no "
+                                 f"heartbeat within its timeout)", died=False)
 
     def _hang_deadline(self, w: int) -> float:
-        slow = self._starting[w] or self._hb_phase[w] == PHASE_RESET
+        """When worker w counts as hung.
+
+        Progress: `step_timeout` after the later of its command and its last heartbeat —
+        `reset_timeout` while starting, or while its heartbeat says it is resetting *for
+        this command* (a RESET stamp older than the command is stale, not a reset).
+        Liveness: `step_timeout` after its liveness thread's last stamp, whatever the
+        phase (a SIGSTOPped or frozen process stops stamping).
+        """
+        v, busy = self._views, self._busy_since[w]
+        fresh_reset = v.hb_phase[w] == PHASE_RESET and v.hb_time[w] >= busy
+        slow = self._starting[w] or fresh_reset
         limit = self.config.reset_timeout if slow else self.config.step_timeout
-        return max(self._busy_since[w], self._hb_time[w]) + limit
+        progress = max(busy, v.hb_time[w]) + limit
+        alive = v.alive_time[w]
+        if alive >= self._spawned_at[w]:  # its liveness thread runs (this incarnation)
+            return min(progress, alive + self.config.step_timeout)
+        return progress
 
     def _on_message(self, w: int, msg: bytes) -> None:
-        tag = msg[:1]
-        if tag == b"E":
-            info = pickle.loads(msg[1:])
+        tag = P.tag_of(msg)
+        if tag == P.ERROR:
+            info = P.decode_error(msg)
             self._broken = (f"simulator of env {info['env_id']} (worker {info['worker']}) raised "
                             f"during {info['during']}: {info['error']}\n{info['traceback']}")
-            raise SimulatorError(self._broken)
-        ids = np.frombuffer(msg, np.int32, offset=1)
-        if tag == b"U":
+            raise SimulatorError(self._broken, info.get("exception"))
+        if tag == P.EXTRAS:
+            self._extras.update(P.decode_pickled(msg))
+            return
+        if tag == P.RESULT:
+            self._results[w] = P.decode_pickled(msg)
+            self._calling[w] = False
+            return
+        if tag == P.FATAL:
+            self._fatal[w] = P.decode_fatal(msg)
+            return
+        up = tag == P.UP
+        if up:
             self._starting[w] = False
-            ids = ids[self._awaiting_start[ids]]
-            self._awaiting_start[ids] = False
-        ids = ids[self._state[ids] == IN_FLIGHT]
-        self._state[ids] = READY
-        self._inflight[w] -= len(ids)
-        self._ready.extend(ids.tolist())
+            self._budget.on_up(w)
+        else:
+            self._budget.on_progress(w)  # it completed work: earlier deaths were not in a row
+        self._envs.on_results(w, P.decode_ids(msg), up)
 
-    def _restart(self, w: int, reason: str) -> None:
-        """Replace worker w; end each of its envs' episodes as truncated + crashed."""
-        self._restarts[w] += 1
-        if self._restarts.sum() > self.config.max_worker_restarts:
-            self._broken = f"{reason}; exceeded max_worker_restarts={self.config.max_worker_restarts}"
-            raise WorkerError(self._broken)
+    def _restart(self, w: int, reason: str, died: bool) -> None:
+        """Replace worker w; end each of its envs' episodes as truncated + crashed.
+
+        Raises WorkerError (and poisons the pool) instead when restarting cannot help
+        (see restart_budget.py).
+        """
+        if self._fatal[w]:
+            reason += f"; its error: {self._fatal[w]}"
+        failure = self._budget.charge(w, reason, died)
+        if failure is not None:
+            self._fail(failure)
+        self._release_worker(w)
+        if self._calling[w]:  # a CALL it will never answer
+            start, stop = self._env_range[w]
+            self._results[w] = {e: (False, WorkerError(reason)) for e in range(start, stop)}
+            self._calling[w] = False
+        for e in range(*self._env_range[w]):
+            self._extras.pop(e, None)
+        self._envs.on_worker_lost(w, self._views)
+        start, stop = self._env_range[w]
+        base = self.config.seed + 1_000_003 * int(self._restarts[w])
+        seeds = tuple((base + e) % (2**31 - 1) for e in range(start, stop))
+        self._spawn(w, initial_seeds=seeds)
+
+    def _fail(self, message: str) -> None:
+        self._broken = message
+        raise WorkerError(message)
+
+    def _release_worker(self, w: int) -> None:
+        """Unregister, close and reap a dead (or killed) worker's pipe and process."""
         for obj in (self._conns[w], self._procs[w].sentinel):
             try:
                 self._selector.unregister(obj)
@@ -475,31 +475,6 @@ class Pool:
             self._procs[w].join()
             self._procs[w].close()
         self._procs[w] = self._conns[w] = None
-        start, stop = self._env_range[w]
-        ready_ids = set(self._ready)
-        for e in range(start, stop):
-            ended = bool(self._terminated[e] or self._truncated[e])
-            if self._state[e] == READY and ended:
-                pass  # a finished episode, intact; its next obs will come from a new sim
-            else:
-                for k, arr in self._obs.items():
-                    self._final_obs[k][e] = arr[e]
-                if self._state[e] != READY:
-                    self._reward[e] = 0.0
-                    self._terminated[e] = False
-                self._truncated[e] = self._crashed[e] = True
-            if self._state[e] == HELD:
-                self._crash_on_send[e] = True
-            else:
-                self._state[e] = IN_FLIGHT
-                self._awaiting_start[e] = True
-                ready_ids.discard(e)
-        if len(ready_ids) != len(self._ready):
-            self._ready = deque(e for e in self._ready if e in ready_ids)
-        self._inflight[w] = int(((self._state == IN_FLIGHT) & (self._worker_of == w)).sum())
-        base = self.config.seed + 1_000_003 * int(self._restarts[w])
-        seeds = tuple((base + e) % (2**31 - 1) for e in range(start, stop))
-        self._spawn(w, initial_seeds=seeds)
 
 
 def _shutdown(procs: list, conns: list, slabs: SharedSlabs) -> None:

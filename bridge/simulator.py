@@ -17,7 +17,10 @@ class Simulator(Protocol):
     spec: EnvSpec
 
     def reset(self, seed: int | None) -> Observation:
-        """Start an episode; `seed=None` continues the simulator's own RNG (auto-reset)."""
+        """Start an episode; `seed=None` continues the simulator's own RNG (auto-reset).
+
+        Called as `reset(seed, options=...)` only when the caller passed reset options.
+        """
 
     def step(self, action: Mapping[str, np.ndarray]) -> tuple[Observation, float, bool, bool]:
         """Apply one action; return (obs, reward, terminated, truncated).
@@ -26,6 +29,16 @@ class Simulator(Protocol):
         """
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsExtras(Protocol):
+    """A simulator with results beyond its fixed-shape fields (infos, observations of
+    spaces that do not fit a slab). The worker calls `take_extras()` after each command
+    for the env and ships a non-None result to the pool (`Batch.extras[env_id]`);
+    it returns what accumulated since the previous call."""
+
+    def take_extras(self) -> object | None: ...
 
 
 # `factory(env_index) -> Simulator`; must be picklable (sent to spawn-context workers),

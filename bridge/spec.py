@@ -18,12 +18,16 @@ SINGLE_ACTION_FIELD = "action"
 
 @dataclass(frozen=True)
 class ArraySpec:
-    """One field: shape and dtype per env, optional inclusive bounds (scalars or arrays)."""
+    """One field: shape and dtype per env, optional inclusive bounds (scalars or arrays).
+
+    `finite` (float fields): a NaN or infinite observation value is a simulator error.
+    """
 
     shape: tuple[int, ...]
     dtype: np.dtype
     low: Any = None
     high: Any = None
+    finite: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))

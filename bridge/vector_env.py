@@ -1,89 +1,361 @@
-"""A gymnasium `VectorEnv` facade over a `Pool`: swap it in for `AsyncVectorEnv`.
+"""`BridgeVectorEnv`: a gymnasium `VectorEnv` over a `Pool` — a drop-in for `AsyncVectorEnv`.
 
-Auto-reset mode is `AutoresetMode.SAME_STEP` (declared in `metadata["autoreset_mode"]`):
-the step that ends an episode returns the *next* episode's first observation, and
-`infos["final_obs"]` (object array, one entry per env, mask `infos["_final_obs"]`) holds
-the finished episode's last observation. `infos["episode"] = {"r", "l"}` (mask
-`infos["_episode"]`) holds its return and length, like `RecordEpisodeStatistics`, and
-`infos["crashed"]` flags episodes truncated because their simulator crashed or hung.
-Observations and actions use the simulator's gymnasium spaces when it has them (the
-gymnasium adapter records them), otherwise spaces rebuilt from the field specs.
+Two constructors:
+
+* gymnasium's: `BridgeVectorEnv(env_fns, autoreset_mode=NEXT_STEP, observation_mode="same",
+  copy=True, context=None, num_workers=None, **pool_options)`. `env_fns` are cloudpickled
+  like AsyncVectorEnv's; each env runs in a `GymEnvSlot` (gym_slot.py) with gymnasium's
+  own autoreset, seeding, info and call semantics. `num_workers=None` means one env per
+  worker process, as AsyncVectorEnv (envs that share module-level state must not share a
+  worker); fewer workers host several envs each (faster, see docs/bridge.md).
+  Sub-env exceptions are raised with their own type (`on_simulator_error="raise"`).
+* the bridge's native one: `BridgeVectorEnv(factory, num_envs, num_workers, spec=None,
+  **pool_options)` over any `SimulatorFactory`: SAME_STEP autoreset done by the workers,
+  `infos["final_obs"]`, `infos["episode"] = {"r", "l"}` and `infos["crashed"]`.
 """
 from __future__ import annotations
 
-from typing import Any
+import multiprocessing
+from copy import deepcopy
+from enum import Enum
+from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoAsyncCallError
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
+from gymnasium.vector.utils import (batch_differing_spaces, batch_space, concatenate,
+                                    create_empty_array, iterate)
 
-from bridge.pool import Batch, Pool, PoolConfig
-from bridge.simulator import SimulatorFactory
+from bridge.adapters.gymnasium_env import fits_slabs, space_to_fields
+from bridge.batch import Batch
+from bridge.config import PoolConfig
+from bridge.errors import SimulatorError
+from bridge.gym_slot import GENERAL_FIELD, EnvFnsFactory
+from bridge.pool import Pool
 from bridge.spec import SINGLE_ACTION_FIELD, SINGLE_OBS_FIELD, ArraySpec, EnvSpec
+from bridge.vector_native import native_infos, space_of
 
 
-def _space_of(fields: dict[str, ArraySpec], single_name: str) -> gym.Space:
-    def leaf(f: ArraySpec) -> gym.Space:
-        if f.dtype.kind in "iu" and f.low is not None and f.high is not None:
-            lo = np.broadcast_to(np.asarray(f.low, np.int64), f.shape)
-            hi = np.broadcast_to(np.asarray(f.high, np.int64), f.shape)
-            if f.shape == ():
-                return gym.spaces.Discrete(int(hi - lo + 1), start=int(lo))
-            return gym.spaces.MultiDiscrete(hi - lo + 1, start=lo)
-        low = -np.inf if f.low is None else f.low
-        high = np.inf if f.high is None else f.high
-        return gym.spaces.Box(low, high, f.shape, f.dtype)
-    if set(fields) == {single_name}:
-        return leaf(fields[single_name])
-    return gym.spaces.Dict({k: leaf(f) for k, f in fields.items()})
+class _State(Enum):
+    DEFAULT = "default"
+    WAITING_RESET = "reset"
+    WAITING_STEP = "step"
+    WAITING_CALL = "call"
+
+
+def _fields(space: gym.Space, single: str) -> dict[str, ArraySpec]:
+    if fits_slabs(space):
+        return space_to_fields(space, single)
+    return {GENERAL_FIELD: ArraySpec((0,), np.uint8)}
 
 
 class BridgeVectorEnv(VectorEnv):
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]] | Callable[[int], Any],
+                 num_envs: int | None = None, num_workers: int | None = None,
+                 spec: EnvSpec | None = None, *, autoreset_mode: str | AutoresetMode | None = None,
+                 observation_mode: str | tuple = "same", copy: bool = True,
+                 context: str | None = None, **pool_options: Any):
+        self._state = _State.DEFAULT
+        self.pool = None
+        if not isinstance(env_fns, (list, tuple)):
+            self._init_native(env_fns, num_envs, num_workers, spec, autoreset_mode, pool_options)
+            return
+        self._native = False
+        if num_envs is not None and num_envs != len(env_fns):
+            raise ValueError(f"num_envs={num_envs} but {len(env_fns)} env_fns")
+        if not env_fns:
+            raise ValueError("env_fns is empty")
+        self.env_fns = env_fns
+        self.num_envs = len(env_fns)
+        self.copy = copy
+        self.observation_mode = observation_mode
+        self.autoreset_mode = AutoresetMode(autoreset_mode or AutoresetMode.NEXT_STEP)
+        dummy = env_fns[0]()
+        self.metadata = dict(dummy.metadata)
+        self.metadata["autoreset_mode"] = self.autoreset_mode
+        self.render_mode = dummy.render_mode
+        self.single_action_space = dummy.action_space
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        if isinstance(observation_mode, tuple) and len(observation_mode) == 2:
+            self.observation_space, self.single_observation_space = observation_mode
+        elif observation_mode == "same":
+            self.single_observation_space = dummy.observation_space
+            self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        elif observation_mode == "different":
+            spaces = [fn().observation_space for fn in env_fns]
+            self.single_observation_space = spaces[0]
+            self.observation_space = batch_differing_spaces(spaces)
+        else:
+            raise ValueError("Invalid `observation_mode`, expected: 'same' or 'different' or tuple "
+                             f"of single and batch observation space, actual got {observation_mode}")
+        dummy.close()
+        del dummy
+        import cloudpickle
+        self._fast_obs = fits_slabs(self.single_observation_space)
+        self._fast_act = fits_slabs(self.single_action_space)
+        self._dict_obs = isinstance(self.single_observation_space, gym.spaces.Dict)
+        self._dict_act = isinstance(self.single_action_space, gym.spaces.Dict)
+        spec = EnvSpec(observation=_fields(self.single_observation_space, SINGLE_OBS_FIELD),
+                       action=_fields(self.single_action_space, SINGLE_ACTION_FIELD),
+                       name=type(self).__name__)
+        factory = EnvFnsFactory(tuple(cloudpickle.dumps(fn) for fn in env_fns), spec,
+                                self.autoreset_mode, self._fast_obs, self._fast_act)
+        pool_options.setdefault("on_simulator_error", "raise")
+        if context is not None:
+            pool_options["start_method"] = context
+        self.pool = Pool(factory, PoolConfig(num_envs=self.num_envs,
+                                             num_workers=num_workers or self.num_envs,
+                                             auto_reset=False, **pool_options), spec)
+        self._obs_buf = create_empty_array(self.single_observation_space, self.num_envs, fn=np.zeros)
+        self._obs_items: list[Any] = [None] * self.num_envs
+        self._reset_ids = np.arange(self.num_envs)
+        try:
+            self._check_spaces()
+        except BaseException:
+            self.pool.close()
+            raise
 
-    def __init__(self, factory: SimulatorFactory, num_envs: int, num_workers: int,
-                 spec: EnvSpec | None = None, **pool_options: Any):
+    # ------------------------------------------------------------------ gymnasium API
+    @property
+    def np_random_seed(self) -> tuple[int, ...]:
+        return self.get_attr("np_random_seed")
+
+    @property
+    def np_random(self) -> tuple[np.random.Generator, ...]:
+        return self.get_attr("np_random")
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        if self._native:
+            return self._native_reset(seed)
+        self.reset_async(seed=seed, options=options)
+        return self.reset_wait()
+
+    def reset_async(self, seed: int | list[int | None] | None = None, options: dict | None = None):
+        self._assert_idle("reset_async")
+        if seed is None:
+            seed = [None] * self.num_envs
+        elif isinstance(seed, (int, np.integer)):
+            seed = [int(seed) + i for i in range(self.num_envs)]
+        assert len(seed) == self.num_envs, (
+            f"If seeds are passed as a list the length must match num_envs={self.num_envs} "
+            f"but got length={len(seed)}.")
+        ids = np.arange(self.num_envs)
+        if options is not None and "reset_mask" in options:
+            options = dict(options)
+            mask = options.pop("reset_mask")
+            assert isinstance(mask, np.ndarray), (
+                f"`options['reset_mask': mask]` must be a numpy array, got {type(mask)}")
+            assert mask.shape == (self.num_envs,), (
+                f"`options['reset_mask': mask]` must have shape `({self.num_envs},)`, got {mask.shape}")
+            assert mask.dtype == np.bool_, (
+                f"`options['reset_mask': mask]` must have `dtype=np.bool_`, got {mask.dtype}")
+            assert np.any(mask), (
+                f"`options['reset_mask': mask]` must contain a boolean array, got reset_mask={mask}")
+            ids = np.flatnonzero(mask)
+        self._guard(self.pool.reset_envs, ids, [seed[i] for i in ids], options)
+        self._reset_ids = ids
+        self._state = _State.WAITING_RESET
+
+    def reset_wait(self, timeout: float | None = None):
+        self._assert_waiting(_State.WAITING_RESET, "reset_wait", "reset_async")
+        batch = self._wait(len(self._reset_ids), timeout)
+        self._state = _State.DEFAULT
+        infos: dict[str, Any] = {}
+        for j, e in enumerate(batch.env_ids.tolist()):
+            obs, info = batch.extras.get(e, (None, {}))
+            if self._fast_obs:
+                self._write_row(e, {k: v[j] for k, v in batch.obs.items()})
+            else:
+                self._obs_items[e] = obs
+            infos = self._add_info(infos, info, e)
+        return self._observations(), infos
+
+    def step_async(self, actions):
+        self._assert_idle("step_async")
+        if self._fast_act:
+            acts = dict(actions) if self._dict_act else {SINGLE_ACTION_FIELD: actions}
+            self._guard(self.pool.send, acts)
+        else:
+            self._guard(self.pool.send, None, None, list(iterate(self.action_space, actions)))
+        self._state = _State.WAITING_STEP
+
+    def step_wait(self, timeout: float | None = None):
+        self._assert_waiting(_State.WAITING_STEP, "step_wait", "step_async")
+        batch = self._wait(self.num_envs, timeout)
+        self._state = _State.DEFAULT
+        infos: dict[str, Any] = {}
+        for e in range(self.num_envs):
+            obs, info = batch.extras.get(e, (None, {}))
+            if not self._fast_obs:
+                self._obs_items[e] = obs
+            if batch.crashed[e]:  # its worker died or hung: a truncation, flagged
+                info = {**info, "crashed": True}
+            if info:
+                infos = self._add_info(infos, info, e)
+        if self._fast_obs:
+            for k, v in batch.obs.items():
+                self._buf_field(k)[...] = v
+        return (self._observations(), batch.reward.copy(), batch.terminated.copy(),
+                batch.truncated.copy(), infos)
+
+    def step(self, actions):
+        if self._native:
+            return self._native_step(actions)
+        self.step_async(actions)
+        return self.step_wait()
+
+    def call_async(self, name: str, *args: Any, **kwargs: Any):
+        self._assert_idle("call_async")
+        self._pending_call = (name, args, kwargs)
+        self._state = _State.WAITING_CALL
+
+    def call_wait(self, timeout: float | None = None) -> tuple[Any, ...]:
+        self._assert_waiting(_State.WAITING_CALL, "call_wait", "call_async")
+        name, args, kwargs = self._pending_call
+        self._state = _State.DEFAULT
+        return self._call_all("env_call", [(name, args, kwargs)] * self.num_envs)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        self.call_async(name, *args, **kwargs)
+        return self.call_wait()
+
+    def get_attr(self, name: str) -> tuple[Any, ...]:
+        return self.call(name)
+
+    def set_attr(self, name: str, values: list[Any] | tuple[Any, ...] | object):
+        self._assert_running()
+        if not isinstance(values, (list, tuple)):
+            values = [values] * self.num_envs
+        if len(values) != self.num_envs:
+            raise ValueError("Values must be a list or tuple with length equal to the number of "
+                             f"environments. Got `{len(values)}` values for {self.num_envs} environments.")
+        self._assert_idle("set_attr")
+        self._call_all("env_set", [(name, v) for v in values])
+
+    def render(self) -> tuple[Any, ...] | None:
+        return self.call("render")
+
+    def close_extras(self, timeout: float | None = None, terminate: bool = False, **kwargs):
+        if self.pool is not None:
+            self.pool.close()
+
+    def __del__(self):
+        if not getattr(self, "closed", True) and getattr(self, "pool", None) is not None:
+            self.close()
+
+    # ------------------------------------------------------------------ internals
+    def _assert_running(self) -> None:
+        if self.closed:
+            raise ClosedEnvironmentError(
+                f"Trying to operate on `{type(self).__name__}`, after a call to `close()`.")
+
+    def _assert_idle(self, what: str) -> None:
+        self._assert_running()
+        if self._state != _State.DEFAULT:
+            raise AlreadyPendingCallError(
+                f"Calling `{what}` while waiting for a pending call to `{self._state.value}` "
+                f"to complete.", str(self._state.value))
+
+    def _assert_waiting(self, state: _State, what: str, first: str) -> None:
+        self._assert_running()
+        if self._state != state:
+            raise NoAsyncCallError(f"Calling `{what}` without any prior call to `{first}`.",
+                                   state.value)
+
+    def _guard(self, fn, *args):
+        """Run a pool call; a sub-env's own exception is re-raised with its own type."""
+        try:
+            return fn(*args)
+        except SimulatorError as err:
+            self._state = _State.DEFAULT
+            if err.original is not None:
+                raise err.original from err
+            raise
+
+    def _wait(self, n: int, timeout: float | None) -> Batch:
+        try:
+            return self._guard(self.pool.recv, n, timeout, True, True)
+        except TimeoutError:
+            self._state = _State.DEFAULT
+            raise multiprocessing.TimeoutError(f"The call has timed out after {timeout} second(s).")
+
+    def _call_all(self, method: str, args: list[tuple]) -> tuple[Any, ...]:
+        results = self._guard(self.pool.call, method, dict(enumerate(args)))
+        errors = [v for ok, v in (results[e] for e in range(self.num_envs)) if not ok]
+        if errors:
+            raise errors[-1]
+        return tuple(results[e][1] for e in range(self.num_envs))
+
+    def _check_spaces(self) -> None:
+        mode = self.observation_mode if isinstance(self.observation_mode, str) else "different"
+        res = self._call_all("spaces_match", [(mode, self.single_observation_space,
+                                               self.single_action_space)] * self.num_envs)
+        same_obs, same_act = zip(*res)
+        if not all(same_obs):
+            if mode == "same":
+                raise RuntimeError(
+                    f"{type(self).__name__}(..., observation_mode='same') however some of the "
+                    "sub-environments observation spaces are not equivalent. If this is "
+                    "intentional, use `observation_mode='different'` instead.")
+            raise RuntimeError(
+                f"{type(self).__name__}(..., observation_mode='different' or custom space) however "
+                "the sub-environment's observation spaces do not share a common shape and dtype.")
+        if not all(same_act):
+            raise RuntimeError(
+                f"Some environments have an action space different from `{self.single_action_space}`. "
+                "In order to batch actions, the action spaces from all environments must be equal.")
+
+    def _buf_field(self, k: str) -> np.ndarray:
+        return self._obs_buf[k] if self._dict_obs else self._obs_buf
+
+    def _write_row(self, e: int, row: dict[str, np.ndarray]) -> None:
+        for k, v in row.items():
+            self._buf_field(k)[e] = v
+
+    def _observations(self):
+        if not self._fast_obs:
+            self._obs_buf = concatenate(self.single_observation_space, self._obs_items, self._obs_buf)
+        return deepcopy(self._obs_buf) if self.copy else self._obs_buf
+
+    # ------------------------------------------------------------------ native form
+    def _init_native(self, factory, num_envs, num_workers, spec, autoreset_mode, pool_options):
+        if num_envs is None or num_workers is None:
+            raise TypeError("BridgeVectorEnv(factory, num_envs, num_workers): give num_envs and "
+                            "num_workers, or pass gymnasium's env_fns list")
+        if autoreset_mode not in (None, AutoresetMode.SAME_STEP, "SameStep"):
+            raise ValueError("the factory form auto-resets in the workers (SAME_STEP); for "
+                             "NEXT_STEP or DISABLED pass gymnasium's env_fns list")
+        self._native = True
+        self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+        self.autoreset_mode = AutoresetMode.SAME_STEP
         self.pool = Pool(factory, PoolConfig(num_envs=num_envs, num_workers=num_workers,
                                              **pool_options), spec)
         spec = self.pool.spec
         self.num_envs = num_envs
         self.single_observation_space = spec.extra.get(
-            "observation_space") or _space_of(dict(spec.observation), SINGLE_OBS_FIELD)
+            "observation_space") or space_of(dict(spec.observation), SINGLE_OBS_FIELD)
         self.single_action_space = spec.extra.get(
-            "action_space") or _space_of(dict(spec.action), SINGLE_ACTION_FIELD)
+            "action_space") or space_of(dict(spec.action), SINGLE_ACTION_FIELD)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._dict_obs = isinstance(self.single_observation_space, gym.spaces.Dict)
         self._dict_act = isinstance(self.single_action_space, gym.spaces.Dict)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _native_reset(self, seed):
+        self._assert_running()
         if seed is not None and not isinstance(seed, int):
-            raise TypeError("BridgeVectorEnv.reset takes one int seed (env i gets seed + i)")
+            raise TypeError("the factory form of BridgeVectorEnv.reset takes one int seed "
+                            "(env i gets seed + i)")
         batch = self.pool.reset(seed)
-        return self._obs(batch.obs), {}
+        return self._native_obs(batch.obs), {}
 
-    def step(self, actions):
+    def _native_step(self, actions):
+        self._assert_running()
         acts = dict(actions) if self._dict_act else {SINGLE_ACTION_FIELD: actions}
         batch = self.pool.step(acts)
-        return (self._obs(batch.obs), batch.reward.copy(), batch.terminated.copy(),
-                batch.truncated.copy(), self._infos(batch))
+        return (self._native_obs(batch.obs), batch.reward.copy(), batch.terminated.copy(),
+                batch.truncated.copy(), native_infos(batch, self.num_envs, self._dict_obs))
 
-    def close_extras(self, **kwargs):
-        self.pool.close()
-
-    def _obs(self, obs: dict[str, np.ndarray]):
+    def _native_obs(self, obs: dict[str, np.ndarray]):
         return obs if self._dict_obs else obs[SINGLE_OBS_FIELD]
-
-    def _infos(self, batch: Batch) -> dict[str, Any]:
-        done = batch.done
-        if not done.any():
-            return {}
-        final = np.full(self.num_envs, None, dtype=object)
-        for i in np.flatnonzero(done).tolist():
-            row = {k: v[i] for k, v in batch.final_obs.items()}
-            final[i] = row if self._dict_obs else row[SINGLE_OBS_FIELD]
-        return {"final_obs": final, "_final_obs": done.copy(),
-                "episode": {"r": np.where(done, batch.episode_return, 0.0),
-                            "l": np.where(done, batch.episode_length, 0)},
-                "_episode": done.copy(), "crashed": batch.crashed.copy()}

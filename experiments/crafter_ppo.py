@@ -15,7 +15,7 @@ simulators keep stepping while the learner updates (policy lag ≤ 2, reported).
 import argparse
 import sys
 
-from jaxcraft.bridge_config import BridgeConfig
+from jaxcraft.config import BridgeConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 
@@ -40,7 +40,7 @@ def random_baseline(config: ExperimentConfig = CONFIG, episodes: int = 32, seed:
     import numpy as np
 
     from bridge import Pool, PoolConfig
-    from jaxcraft.train.bridged_envs import make_bridged_env
+    from jaxcraft.build import make_bridged_env
 
     env = make_bridged_env(config)
     n = config.env.num_envs
@@ -71,7 +71,7 @@ if __name__ == "__main__":
     print(f"random policy: mean return {base['mean_return']:.2f} ± {base['stderr']:.2f} over "
           f"{base['episodes']} episodes (mean length {base['mean_length']:.0f})", flush=True)
     if not args.skip_training:
-        from jaxcraft.train.loop import train
+        from jaxcraft.build import train
         result = train(config)
         result.trainer.close()
         print(f"trained PPO: final return {result.final_return} after {result.env_steps} env steps "

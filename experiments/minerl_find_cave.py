@@ -8,10 +8,10 @@ file and build its trainer (the simulators start lazily, on the first update).
 
 Policy view: `pov` resized to 128×128 in the workers (bridge.frame_size); actions are a
 MultiDiscrete of the 20 VPT buttons (binary) + camera pitch/yaw in 11 bins over ±10°
-(`jaxcraft.train.bridged_envs.MineRLActionMap`). Minecraft is slow to start and step: one
+(`bridge.adapters.minerl_env.MineRLActionMap`). Minecraft is slow to start and step: one
 simulator per worker, generous timeouts, recurrent policy, ROCKET-3 PPO settings.
 """
-from jaxcraft.bridge_config import BridgeConfig
+from jaxcraft.config import BridgeConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 

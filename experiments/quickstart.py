@@ -20,9 +20,8 @@ that budget: 32×32 frames, 300-step training episodes (evaluation uses the pape
 feed-forward goal-conditioned net, and potential-based distance shaping on top of the binary
 success reward (`task.shaping_distance`; the paper uses the binary reward alone).
 """
-from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
+from jaxcraft.config import EnvConfig, ExperimentConfig, GoalNetConfig, NetConfig, RunConfig, TaskConfig
 from jaxcraft.ppo import PPOConfig
-from jaxcraft.tasks import TaskConfig
 
 CONFIG = ExperimentConfig(
     name="quickstart",
@@ -32,7 +31,7 @@ CONFIG = ExperimentConfig(
     # Feed-forward (the servo teacher is reactive); spatial goal fusion and the aux heads help
     # the frame torso find the target (docs/tasks.md).
     net=NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=0, activation="relu",
-                  separate_critic=False, aux_heads=True, goal_fusion="conv"),
+                  separate_critic=False, goal=GoalNetConfig(aux_heads=True, fusion="conv")),
     # A gentle fine-tuning of the cloned policy: strong KL (ρ = 0.5, ×0.9995 per update), small
     # step, no entropy bonus, normalised values, and the critic fitted alone for 10 updates first.
     ppo=PPOConfig(lr=1e-4, num_epochs=2, num_minibatches=2, gamma=0.99, gae_lambda=0.95, ent_coef=0.0,

@@ -17,7 +17,7 @@ ends, ~3–5 ms every 600 steps) and fewer envs (16, like `crafter_ppo.py`; the 
 worker processes with the learner). Simulators keep stepping while the learner updates
 (policy lag ≤ 2, reported).
 """
-from jaxcraft.bridge_config import BridgeConfig
+from jaxcraft.config import BridgeConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 def _train(args: argparse.Namespace) -> int:
     from jaxcraft.config import ConfigError, load_experiment, override, valid_keys
+    from jaxcraft.config.fields import get_path
 
     try:
         config = override(load_experiment(args.experiment), args.set or [])
@@ -22,17 +23,13 @@ def _train(args: argparse.Namespace) -> int:
         print(f"jaxcraft: config error: {e}", file=sys.stderr)
         return 2
     if args.show_config:
-        flat = {}
         for key, doc in valid_keys(config).items():
-            section, _, field = key.partition(".")
-            value = getattr(getattr(config, section), field) if field else getattr(config, section)
-            flat[key] = (value, doc)
-        for key, (value, doc) in flat.items():
-            print(f"{key} = {value!r}\n    {doc}")
+            print(f"{key} = {get_path(config, key)!r}\n    {doc}")
         return 0
 
+    from jaxcraft.build import train
     from jaxcraft.train.checkpoint import CheckpointError
-    from jaxcraft.train.loop import TrainingDiverged, train
+    from jaxcraft.train.loop import TrainingDiverged
 
     try:
         result = train(config, resume=not args.no_resume, resume_step=args.resume_step)
@@ -71,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", help="path to experiments/<name>.py defining CONFIG")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--run-dir", help="override run.run_dir")
-    p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in run_dir (they are kept)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh: an earlier run in run_dir is moved to run_dir/previous_runs/<time>/ untouched")
     p.add_argument("--resume-step", type=int, help="resume from this update's checkpoint instead of the latest")
     p.add_argument("--show-config", action="store_true", help="print every key with its value and doc, then exit")
     p.set_defaults(func=_train)

@@ -28,15 +28,26 @@ def space_to_fields(space: gym.Space, single_name: str) -> dict[str, ArraySpec]:
 def _leaf(space: gym.Space, name: str) -> ArraySpec:
     if isinstance(space, gym.spaces.Box):
         return ArraySpec(space.shape, space.dtype, space.low, space.high)
+    # Declared dtypes are kept (an int32 Discrete observation stays int32).
     if isinstance(space, gym.spaces.Discrete):
         lo = int(space.start)
-        return ArraySpec((), np.int64, lo, lo + int(space.n) - 1)
+        return ArraySpec((), space.dtype, lo, lo + int(space.n) - 1)
     if isinstance(space, gym.spaces.MultiDiscrete):
         lo = np.asarray(space.start, np.int64)
-        return ArraySpec(space.shape, np.int64, lo, lo + np.asarray(space.nvec, np.int64) - 1)
+        return ArraySpec(space.shape, space.dtype, lo, lo + np.asarray(space.nvec, np.int64) - 1)
     if isinstance(space, gym.spaces.MultiBinary):
-        return ArraySpec(space.shape, np.int8, 0, 1)
+        return ArraySpec(space.shape, space.dtype, 0, 1)
     raise TypeError(f"field {name!r}: unsupported space {space}")
+
+
+def fits_slabs(space: gym.Space) -> bool:
+    """True if `space` maps to fixed-shape fields (the fast shared-memory path): Box,
+    Discrete, MultiDiscrete, MultiBinary, or a flat Dict of them (exact types only —
+    subclasses may batch differently)."""
+    leaves = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+    if type(space) is gym.spaces.Dict:
+        return len(space.spaces) > 0 and all(type(s) in leaves for s in space.spaces.values())
+    return type(space) in leaves
 
 
 def spec_from_spaces(observation_space: gym.Space, action_space: gym.Space,

@@ -15,7 +15,8 @@ Bridge fields:
   action       "buttons": int8 [20] in {0, 1}, in the VPT order `BUTTONS`
                "camera":  float32 [2] in [-180, 180] degrees (pitch, yaw)
 ESC, pickItem and swapHands are always sent as 0 (VPT never presses them; ESC would end
-BASALT episodes). MineStudio's `MinecraftSim` (gymnasium API, obs key "image", action
+BASALT episodes). A discrete policy drives it through `MineRLActionMap`:
+MultiDiscrete([2]*20 + [11, 11]) → buttons + camera pitch/yaw in 11 bins over ±10°. MineStudio's `MinecraftSim` (gymnasium API, obs key "image", action
 space "env") plugs in with `pov_key="image"`.
 """
 from __future__ import annotations
@@ -35,6 +36,33 @@ BUTTONS: tuple[str, ...] = (
 UNUSED_KEYS: tuple[str, ...] = ("ESC", "pickItem", "swapHands")
 MINERL_POV_SHAPE = (360, 640, 3)
 CAMERA_LIMIT = 180.0
+CAMERA_BINS = 11          # discrete policies: pitch/yaw each in CAMERA_BINS bins
+CAMERA_MAX_DEGREES = 10.0  # the bins span [-10°, 10°] per step (VPT's camera range)
+
+
+@dataclass(frozen=True)
+class MineRLActionMap:
+    """MultiDiscrete([2]*20 + [bins, bins]) → {"buttons": int8[20], "camera": float32[2]}.
+
+    Batched: `action` is [B, num_buttons + 2]; camera bin j maps linearly to
+    (j - c) / c * max_degrees with c = (bins - 1) / 2, so the middle bin is no motion.
+    """
+
+    num_buttons: int = len(BUTTONS)
+    bins: int = CAMERA_BINS
+    max_degrees: float = CAMERA_MAX_DEGREES
+
+    @property
+    def nvec(self) -> tuple[int, ...]:
+        """The policy's MultiDiscrete sizes."""
+        return (2,) * self.num_buttons + (self.bins, self.bins)
+
+    def __call__(self, action: np.ndarray) -> dict[str, np.ndarray]:
+        action = np.asarray(action)
+        buttons = action[:, : self.num_buttons].astype(np.int8)
+        centre = (self.bins - 1) / 2
+        camera = (action[:, self.num_buttons:].astype(np.float32) - centre) / centre * self.max_degrees
+        return {"buttons": buttons, "camera": camera.astype(np.float32)}
 
 
 def minerl_spec(pov_size: tuple[int, int] | None = None) -> EnvSpec:

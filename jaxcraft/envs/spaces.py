@@ -117,4 +117,14 @@ def nvec_of(space: Space) -> Sequence[int]:
     raise TypeError(f"{type(space).__name__} is not a discrete space")
 
 
-__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "from_gymnax", "nvec_of"]
+
+
+def action_distribution(action_space: Any):
+    """The PPO action distribution of a Discrete or MultiDiscrete action space."""
+    from jaxcraft.ppo.distributions import FactorisedCategorical
+
+    space = from_gymnax(action_space)
+    return FactorisedCategorical(nvec_of(space), scalar=isinstance(space, Discrete))
+
+
+__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "action_distribution", "from_gymnax", "nvec_of"]

@@ -5,11 +5,12 @@
     write_report(result, "runs/eval/random", "random baseline")
 
 Command line: `jaxcraft eval RUN_DIR|expert|random --split unseen` (see `jaxcraft.eval.cli_eval`).
+Policies of saved runs: `jaxcraft.restore.load_checkpoint_policy` / `load_pretrained_policy`.
 """
-from jaxcraft.eval.policies import ExpertPolicy, NetworkPolicy, Policy, RandomPolicy, load_checkpoint_policy
+from jaxcraft.eval.policies import ExpertPolicy, NetworkPolicy, Policy, RandomPolicy
 from jaxcraft.eval.runner import EvalResult, evaluate, task_list, write_report
 from jaxcraft.eval.stats import SuccessTable, Z95, clopper_pearson_interval, success_table, wilson_interval
 
-__all__ = ["ExpertPolicy", "NetworkPolicy", "Policy", "RandomPolicy", "load_checkpoint_policy", "EvalResult",
+__all__ = ["ExpertPolicy", "NetworkPolicy", "Policy", "RandomPolicy", "EvalResult",
            "evaluate", "task_list", "write_report", "SuccessTable", "Z95", "clopper_pearson_interval",
            "success_table", "wilson_interval"]

@@ -16,7 +16,7 @@ import pathlib
 import sys
 import time
 
-from jaxcraft.tasks.config import DISTANCES, FAMILIES, SPLITS
+from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS
 
 BASELINES = ("expert", "random", "servo")
 DEFAULT_EXPERIMENT = "experiments/quickstart.py"
@@ -107,7 +107,7 @@ def _load(args: argparse.Namespace):
             config = load_experiment(args.experiment)
         except ConfigError as e:
             raise _BadArgument(str(e)) from None
-        from jaxcraft.eval.policies import load_pretrained_policy
+        from jaxcraft.restore import load_pretrained_policy
 
         def make(env, params):
             try:
@@ -117,7 +117,7 @@ def _load(args: argparse.Namespace):
         return config, make, run_dir.parent / f"{run_dir.name}_eval" / args.split
     if args.experiment is not None:
         raise _BadArgument("--experiment is for baselines and pretrained params; a run directory has its own config.json")
-    from jaxcraft.eval.policies import load_checkpoint_policy
+    from jaxcraft.restore import load_checkpoint_policy
     try:
         policy, config = load_checkpoint_policy(run_dir, args.step, greedy=args.greedy)
     except CheckpointError as e:

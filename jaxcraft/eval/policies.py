@@ -12,15 +12,14 @@ the policy as an argument compiles once per kind of policy, not once per set of 
 """
 from __future__ import annotations
 
-import json
-import pathlib
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
 from jaxcraft.ppo.distributions import FactorisedCategorical
+from jaxcraft.train.acting import Acting
 
 
 class Policy(Protocol):
@@ -121,84 +120,10 @@ class NetworkPolicy:
         return self.network.initial_carry(batch_size)
 
     def act(self, carry, obs, state, reset, key):
-        obs1 = jax.tree.map(lambda x: x[None], obs)        # the net takes [L, N, ...]; here L = 1
-        carry, logits, _ = self.network.apply(self.params, carry, obs1, reset[None])
-        logits = logits[0]
-        action = self.dist.mode(logits) if self.greedy else jax.vmap(self.dist.sample)(key, logits)
-        return carry, action.astype(jnp.int32)
+        # The trainers' own policy step (value norm is irrelevant: only the action is used).
+        carry, out = Acting(self.network.apply, self.dist).step(self.params, None, carry, obs, reset, key,
+                                                                greedy=self.greedy)
+        return carry, out.action.astype(jnp.int32)
 
 
-def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any, env_params: Any,
-                           greedy: bool = False) -> NetworkPolicy:
-    """NetworkPolicy of params saved by `jaxcraft pretrain` (behaviour cloning) for the network
-    of `config` (the experiment they were trained with) on `env`. Raises `CheckpointError`
-    naming the path if they are missing or do not fit the network."""
-    import jaxcraft.tasks.registration  # noqa: F401  (registers the task env's nets, e.g. goal_cnn)
-    from jaxcraft.registry import action_distribution, make_network
-    from jaxcraft.train.checkpoint import CheckpointError
-    from jaxcraft.train.imitation import load_params
-
-    space = env.action_space(env_params)
-    network = make_network(config.net, env.observation_space(env_params), space)
-    obs, _ = env.reset_to_task(0, env_params)
-    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1),
-                          jax.tree.map(lambda x: x[None, None], obs), jnp.zeros((1, 1), bool))
-    try:
-        params = load_params(params_dir, like)
-    except (FileNotFoundError, ValueError) as e:
-        raise CheckpointError(str(e)) from None
-    return NetworkPolicy(network, params, action_distribution(space), greedy=greedy,
-                         name=f"{pathlib.Path(params_dir).name}" + ("-greedy" if greedy else ""))
-
-
-def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = None,
-                           greedy: bool = False) -> tuple[NetworkPolicy, Any]:
-    """(NetworkPolicy, ExperimentConfig) of a run directory's checkpoint (default: the latest).
-
-    Raises `CheckpointError` naming the path if config.json or the checkpoints are missing,
-    unreadable or not of a cross-view task run.
-    """
-    import dataclasses
-
-    from jaxcraft.config import from_dict
-    from jaxcraft.tasks import CrossViewTaskEnv
-    from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
-    from jaxcraft.train.loop import build_trainer
-
-    run_dir = pathlib.Path(run_dir)
-    cfg_path, ckpt_dir = run_dir / "config.json", run_dir / "checkpoints"
-    if not run_dir.is_dir():
-        raise CheckpointError(f"no run directory at {run_dir}")
-    if not cfg_path.is_file():
-        raise CheckpointError(f"{cfg_path} is missing: {run_dir} is not a jaxcraft run directory")
-    try:
-        config = from_dict(json.loads(cfg_path.read_text()))
-    except Exception as e:  # noqa: BLE001 - bad JSON, unknown fields, wrong types: all "corrupt"
-        raise CheckpointError(f"{cfg_path} is not a readable experiment config ({type(e).__name__}: {e})") from None
-    if config.env.name.startswith("bridge:"):
-        raise CheckpointError(f"{run_dir} trained on the bridged env {config.env.name!r}; eval needs a JAX task env")
-    if not ckpt_dir.is_dir():   # checked first: Checkpointer would create the directory
-        raise CheckpointError(f"no checkpoints directory at {ckpt_dir}")
-    ckpt = Checkpointer(ckpt_dir, max_to_keep=1 << 30)   # never prunes: restoring only
-    steps = ckpt.steps()
-    if not steps:
-        raise CheckpointError(f"no checkpoints in {ckpt_dir}")
-    step = steps[-1] if step is None else int(step)
-    # One device is enough to act; the saved state is resharded on restore.
-    config_1 = dataclasses.replace(config, run=dataclasses.replace(config.run, num_devices=1))
-    try:
-        trainer = build_trainer(config_1)
-    except ValueError as e:   # ConfigError included
-        raise CheckpointError(f"cannot rebuild the trainer of {cfg_path}: {e}") from None
-    if not isinstance(trainer.env.env, CrossViewTaskEnv):
-        raise CheckpointError(f"{run_dir} trained on {config.env.name!r}, not a cross-view task env (jaxcraft:tasks)")
-    # Restore into zeros of the state's shape: no need to compile/run the trainer's init.
-    like = zeros_of(jax.eval_shape(trainer.init, jax.random.key(0)))
-    state, _ = ckpt.restore(step, like, trainer.state_sharding(like))
-    policy = NetworkPolicy(trainer.network, state.ppo.params, trainer.dist, greedy=greedy,
-                           name=f"{run_dir.name}@{step}" + ("-greedy" if greedy else ""))
-    return policy, config
-
-
-__all__ = ["Policy", "RandomPolicy", "ExpertPolicy", "NetworkPolicy", "load_checkpoint_policy",
-           "load_pretrained_policy", "zeros_of"]
+__all__ = ["Policy", "RandomPolicy", "ExpertPolicy", "NetworkPolicy", "zeros_of"]

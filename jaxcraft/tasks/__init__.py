@@ -4,7 +4,7 @@
     env, params = make_task_env(TaskConfig(families=("approach",), distances=(20,)))
     obs, state = env.reset_to_task(task_id, params)      # same id → same task
 """
-from jaxcraft.tasks.config import DISTANCES, FAMILIES, SPLITS, TaskConfig
+from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS, TaskConfig
 from jaxcraft.tasks.env import CrossViewTaskEnv, target_in_frame
 from jaxcraft.tasks.params import TaskEnvParams, TaskParams, TaskStatic, from_config, with_split
 from jaxcraft.tasks.state import Task, TaskState

@@ -3,6 +3,10 @@
     jaxcraft demos experiments/quickstart.py --episodes 256 --out runs/quickstart_demos
     jaxcraft demos experiments/quickstart.py --teacher servo --episodes 256 --out runs/servo_demos
 
+    jaxcraft demos experiments/quickstart.py --episodes 256 --format minari --out jaxcraft/quickstart-v0
+
+`--format minari` writes a Minari dataset named by `--out` (under MINARI_DATASETS_PATH; see
+`jaxcraft.tasks.minari_io`) instead of the default .npz directory.
 `--teacher expert` (default) plans over the map; `--teacher servo` steers by the target's
 pixels only, which a reactive pixel policy can clone (see `jaxcraft.tasks.teachers`).
 
@@ -17,7 +21,10 @@ import sys
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose task section defines the tasks")
-    p.add_argument("--out", required=True, help="output directory (must not hold a manifest.json)")
+    p.add_argument("--out", required=True, help="output directory (must not hold a manifest.json); "
+                                                "with --format minari the Minari dataset id, e.g. jaxcraft/demos-v0")
+    p.add_argument("--format", choices=("npz", "minari"), default="npz",
+                   help="npz: jaxcraft's demo directory (default); minari: a Minari dataset (offline-RL standard)")
     p.add_argument("--episodes", type=int, default=256)
     p.add_argument("--max-steps", type=int, default=0, help="episode limit; 0 = the task config's max_steps")
     p.add_argument("--shard-size", type=int, default=32)
@@ -45,15 +52,34 @@ def run(args: argparse.Namespace) -> int:
     import jax
     from jaxcraft.tasks import make_task_env, sample_task_id
     from jaxcraft.tasks.demos import record_demos
+    if args.format == "minari":
+        from jaxcraft.tasks.minari_io import dataset_exists
+        try:
+            if dataset_exists(args.out):
+                print(f"jaxcraft: Minari dataset {args.out!r} exists; choose a new --out", file=sys.stderr)
+                return 2
+        except ImportError as e:
+            print(f"jaxcraft: {e}", file=sys.stderr)
+            return 2
     env, params = make_task_env(config.task)
     keys = jax.random.split(jax.random.key(args.seed), args.episodes)
     ids = jax.jit(jax.vmap(sample_task_id, in_axes=(0, None)))(keys, params)
+    tmp = None
+    if args.format == "minari":   # record the .npz shards to a scratch directory, then convert
+        import tempfile
+        tmp = tempfile.TemporaryDirectory(prefix="jaxcraft_demos_")
     try:
-        manifest = record_demos(env, params, ids, args.out, max_steps=args.max_steps or config.task.max_steps,
+        manifest = record_demos(env, params, ids, tmp.name if tmp else args.out, max_steps=args.max_steps or config.task.max_steps,
                                 shard_size=args.shard_size, key_seed=args.seed, config=config.task,
                                 teacher=args.teacher, noise=args.noise)
+        if tmp:
+            from jaxcraft.tasks.minari_io import export_minari
+            export_minari(tmp.name, args.out)
     except (FileExistsError, ValueError) as e:
         print(f"jaxcraft: {e}", file=sys.stderr)
         return 2
+    finally:
+        if tmp:
+            tmp.cleanup()
     print(f"recorded {manifest['num_episodes']} {args.teacher} episodes ({manifest['num_success']} successful) to {args.out}")
     return 0

@@ -51,7 +51,7 @@ from jaxcraft.tasks.teachers import get_teacher
 from jaxcraft.world.edit import agent_camera
 from jaxcraft.world.render import render
 
-FORMAT, VERSION = "jaxcraft-demos", 1
+FORMAT, VERSION = "jaxcraft-demos", 2   # 2: task ids with reserved family/distance slots
 # name → (dtype, shape with N/T/H/W placeholders)
 FIELDS = {
     "rgb": ("uint8", ("N", "T", "H", "W", 3)), "action": ("int32", ("N", "T", 11)),
@@ -83,7 +83,8 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
     teacher's; the recorded action is always the teacher's (DART-style noise injection: the
     demonstrations then show how the teacher recovers from the kind of mistakes a student makes).
     """
-    teacher_init, teacher_act = get_teacher(teacher)
+    chosen = get_teacher(teacher)
+    teacher_init, teacher_act = chosen.init, chosen.act
     nvec = jnp.asarray(env.action_space(params).nvec, jnp.int32)
 
     def one(task_id):

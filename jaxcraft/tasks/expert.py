@@ -240,8 +240,8 @@ def expert_act(env, params, state: TaskState, carry: ExpertCarry, key: jax.Array
     # Hands: act while the crosshair of the post-turn camera is on the target.
     cam = Camera(eye, new_yaw, new_pitch)
     on_target = crosshair_target(static, w, cam, params.world.reach).obj_id == task.target_id
-    attack = (on_target & ((task.family == F.BREAK) | (task.family == F.HUNT))) | (dig & ~on_target)
-    use = on_target & (task.family == F.INTERACT) & ~agent.prev_use
+    attack = (on_target & jnp.asarray(F.ATTACKS)[task.family]) | (dig & ~on_target)
+    use = on_target & jnp.asarray(F.USES)[task.family] & ~agent.prev_use
 
     b = lambda x: x.astype(jnp.int32)
     action = jnp.stack([b(forward), b(back), b(go_left), b(go_right), b(jump), jnp.int32(0), b(forward & ~escaping),

@@ -8,13 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxcraft.tasks.config import DISTANCES, FAMILIES, TaskConfig
+from jaxcraft.config.task import DISTANCES, FAMILIES, TaskConfig
 from jaxcraft.world import biomes
 from jaxcraft.world.params import WorldParams, WorldStatic, default_params
 
 SPLIT_CODE = {"train": 0, "unseen": 1, "unseen_seeds": 2}
-# Seeds per split: task ids are (seed · NUM_DISTANCES + distance) · NUM_FAMILIES + family,
-# so each split has SEEDS_PER_SPLIT · 12 ≈ 12.6 M distinct tasks.
+# Seeds per split: task ids are (seed · DISTANCE_SLOTS + distance) · FAMILY_SLOTS + family
+# (families.py), so each split has SEEDS_PER_SPLIT · 12 ≈ 12.6 M distinct tasks today, and ids
+# stay below 2^31 with room for 16 families × 8 distances (2^20 · 128 = 2^27).
 SEEDS_PER_SPLIT = 1 << 20
 
 

@@ -1,13 +1,21 @@
-"""Registers the cross-view task env with `jaxcraft.registry`.
+"""The cross-view task env and the teachers, registered by `register`.
 
     env.name = "jaxcraft:tasks"   ROCKET-3 cross-view tasks; what is synthesised is set by the
-                                  experiment's `task` section (families, distances, split, reward)
-    net.kind = "goal_cnn"         the goal-conditioned actor-critic (jaxcraft.nets.goal)
+                                  experiment's `task` section (families, distances, split, reward);
+                                  its net is `net.kind="goal_cnn"`
+    teachers  "expert" (path planning), "servo" (visual servoing)   see `teachers.py`
 """
 from __future__ import annotations
 
-from jaxcraft.nets import goal_registration  # noqa: F401  (registers net.kind="goal_cnn")
-from jaxcraft.registry import register_env
 from jaxcraft.tasks import make_task_env
+from jaxcraft.tasks.teachers import register_teachers
 
-register_env("jaxcraft:tasks", lambda env_config, task_config: make_task_env(task_config), takes_task=True)
+
+def tasks(config):
+    """`factory(experiment_config) -> (env, params)` of the task env of `config.task`."""
+    return make_task_env(config.task)
+
+
+def register(envs, teachers) -> None:
+    envs.register("jaxcraft:tasks", tasks)
+    register_teachers(teachers)

@@ -87,8 +87,8 @@ def servo_act(env, params, state: TaskState, carry: ServoCarry, key: jax.Array):
     pitch_bin = jnp.where(visible, _nearest_bin(d_pitch), _nearest_bin(-w.agent.pitch))
     on_target = crosshair_target(static, w, cam, params.world.reach).obj_id == task.target_id
     walk = ~on_target
-    attack = on_target & ((task.family == F.BREAK) | (task.family == F.HUNT))
-    use = on_target & (task.family == F.INTERACT) & ~w.agent.prev_use
+    attack = on_target & jnp.asarray(F.ATTACKS)[task.family]
+    use = on_target & jnp.asarray(F.USES)[task.family] & ~w.agent.prev_use
     b = lambda x: x.astype(jnp.int32)  # noqa: E731
     zero = jnp.int32(0)
     action = jnp.stack([b(walk), zero, zero, zero, b(walk & w.agent.on_ground), zero, b(walk),

@@ -35,15 +35,19 @@ _TASK_DOMAIN = 0x7A5C              # key of all task ids (split and seed are fol
 
 
 def encode_task_id(seed, distance_index, family) -> jax.Array:
-    """int32 id of (seed, distance index into DISTANCES, family index into FAMILIES)."""
-    return (jnp.asarray(seed, jnp.int32) * F.NUM_DISTANCES + distance_index) * F.NUM_FAMILIES + family
+    """int32 id of (seed, distance index into DISTANCES, family index into FAMILIES).
+
+    id = (seed · DISTANCE_SLOTS + distance_index) · FAMILY_SLOTS + family: the slots leave room
+    for families and distances added later, so every existing id keeps its task.
+    """
+    return (jnp.asarray(seed, jnp.int32) * F.DISTANCE_SLOTS + distance_index) * F.FAMILY_SLOTS + family
 
 
 def decode_task_id(task_id) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(seed, distance index, family) of a task id."""
     task_id = jnp.asarray(task_id, jnp.int32)
-    return task_id // (F.NUM_FAMILIES * F.NUM_DISTANCES), (task_id // F.NUM_FAMILIES) % F.NUM_DISTANCES, \
-        task_id % F.NUM_FAMILIES
+    return task_id // (F.FAMILY_SLOTS * F.DISTANCE_SLOTS), (task_id // F.FAMILY_SLOTS) % F.DISTANCE_SLOTS, \
+        task_id % F.FAMILY_SLOTS
 
 
 def sample_task_id(key: jax.Array, params: TaskEnvParams) -> jax.Array:
@@ -104,10 +108,10 @@ def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams, 
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(_TASK_DOMAIN), params.task.split_code), seed)
     # One world per seed (all families and distances share it); the layout is per task id.
     k_world, k_rest = jax.random.split(key)
-    k_rest = jax.random.fold_in(k_rest, d_idx * F.NUM_FAMILIES + family)
+    k_rest = jax.random.fold_in(k_rest, d_idx * F.FAMILY_SLOTS + family)
     s = rng.seeds(k_rest, 8)
     distance = jnp.asarray(F.DISTANCE_BLOCKS)[d_idx]
-    is_hunt = family == F.HUNT
+    is_hunt = jnp.asarray(F.MOB_TARGET)[family]   # the target is mob slot 0, not a placed block
     world = generate(static, params.world, k_world)
     Y = static.size_y
 

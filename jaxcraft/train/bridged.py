@@ -1,6 +1,6 @@
 """The bridged trainer: PPO on out-of-process simulators (Crafter, MineRL, …) through `bridge/`.
 
-    trainer = build_bridged_trainer(config)      # config.env.name = "bridge:<adapter>"
+    trainer = jaxcraft.build.make_trainer(config)  # config.env.name = "bridge:<adapter>"
     state = trainer.init(key)                    # BridgedState: params, optimiser, keys, counter
     state, metrics = trainer.run(state, n)       # n PPO updates on fresh simulator data
     trainer.close()                              # stop the actor thread and the workers
@@ -41,15 +41,15 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from bridge import Pool, PoolConfig
-from jaxcraft.config import ConfigError, ExperimentConfig, validate
-from jaxcraft.ppo.gae import generalized_advantage_estimation
-from jaxcraft.ppo.update import PPOBatch, PPOState, init_ppo_state, make_optimizer, make_update_fn, resolve_chunk_len
-from jaxcraft.ppo.value_norm import denormalize
-from jaxcraft.registry import action_distribution, make_network
+from jaxcraft.config import ExperimentConfig, validate
+from jaxcraft.envs.spaces import action_distribution
+from jaxcraft.ppo.update import PPOState
+from jaxcraft.train.acting import Acting
 from jaxcraft.train.bridged_actor import Actor
-from jaxcraft.train.bridged_envs import BridgedEnv, make_bridged_env
+from jaxcraft.train.bridged_envs import BridgedEnv
+from jaxcraft.train.learner import make_learner
 from jaxcraft.train.sharding import DATA_AXIS, make_mesh
-from jaxcraft.train.trajectory_assembly import Fragment, TrajectoryBatch, stack_fragments
+from jaxcraft.train.trajectory import Trajectory, stack_fragments
 
 
 @struct.dataclass
@@ -68,26 +68,20 @@ def _tree_zeros(space: Any, batch: tuple[int, ...]) -> Any:
 
 
 class BridgedTrainer:
-    """Duck-typed like `FusedTrainer` for `jaxcraft.train.loop` (init / run / state_sharding)."""
+    """PPO on out-of-process simulators; a `Trainer` (init / run / state_sharding / close)."""
 
     def __init__(self, config: ExperimentConfig, env: BridgedEnv, network: Any, mesh: Optional[Mesh] = None):
         recurrent = bool(getattr(network, "core_size", 0))
-        num_devices = validate(config, len(jax.local_devices()), recurrent=recurrent)
+        num_devices = validate(config, len(jax.local_devices()), recurrent=recurrent)  # incl. the bridge section
         self.mesh = mesh if mesh is not None else make_mesh(num_devices)
         self.num_devices = self.mesh.devices.size
-        try:
-            config.bridge.check(config.env.num_envs, self.num_devices)
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
-        if config.env.reset_pool_size:
-            raise ConfigError("env.reset_pool_size applies to JAX envs only; set it to 0 for bridge:<adapter> envs")
         self.config, self.env, self.network = config, env, network
         self.dist = action_distribution(env.action_space)
-        self.optimizer = make_optimizer(config.ppo, config.num_updates)
-        self.chunk_len = resolve_chunk_len(config.ppo, config.env.rollout_len, recurrent)
-        self.use_ref = config.ppo.kl_coef > 0
+        self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
+        self.axis_name = DATA_AXIS if self.num_devices > 1 else None
+        self.learner = make_learner(config, network, self.dist, self.axis_name)
+        self.use_ref = self.learner.use_ref
         self.recv_batch_size = min(config.bridge.recv_batch_size, config.env.num_envs) or config.env.num_envs
-        self._update = make_update_fn(network.apply, self.dist, self.optimizer, config.ppo, self.chunk_len, DATA_AXIS)
         self._act = jax.jit(self._act_fn)
         self._learn = jax.jit(self._sharded_update)
         self.pool: Optional[Pool] = None
@@ -108,9 +102,7 @@ class BridgedTrainer:
         k_params, k_keys, k_actor = jax.random.split(key, 3)
         if params is None:
             params = self.init_params(k_params)
-        if self.use_ref and ref_params is None:
-            ref_params = params
-        ppo = init_ppo_state(params, self.optimizer, ref_params if self.use_ref else None)
+        ppo = self.learner.init_state(params, ref_params)
         state = BridgedState(ppo=ppo, keys=jax.random.split(k_keys, self.config.env.num_envs), actor_key=k_actor)
         return jax.device_put(state, self.state_sharding(state))
 
@@ -123,32 +115,17 @@ class BridgedTrainer:
         return self.config.batch_size
 
     # -- acting (jitted; called from the actor thread) ----------------------------------
-    def _values(self, vn, v):
-        return denormalize(vn, v) if self.config.ppo.value_norm else v
-
     def _act_fn(self, bundle, tables, key, ids, obs, final_obs, reset, truncated):
         params, vn, ref_params = bundle
         table, ref_table = tables
-        apply = self.network.apply
         carry = jax.tree.map(lambda t: t[ids], table)
-        obs1 = jax.tree.map(lambda x: x[None], obs)
-        new_carry, logits, v = apply(params, carry, obs1, reset[None])
-        logits, v = logits[0], self._values(vn, v[0])
-
-        def final_value():  # the ended episode's last observation, seen with the carry after o_t
-            f1 = jax.tree.map(lambda x: x[None], final_obs)
-            _, _, vf = apply(params, carry, f1, jnp.zeros_like(reset)[None])
-            return self._values(vn, vf[0])
-
-        v_final = jax.lax.cond(truncated.any(), final_value, lambda: jnp.zeros_like(v))
-        v_final = jnp.where(truncated, v_final, 0.0)
-        action = jax.vmap(self.dist.sample)(jax.random.split(key, ids.shape[0]), logits)
-        out = dict(action=action, log_prob=self.dist.log_prob(logits, action), value=v, v_final=v_final,
-                   carry=carry)
+        # The ended episode's last observation, seen with the carry after o_{t-1} (before o_t).
+        v_final = self.acting.final_value(params, vn, carry, final_obs, truncated)
+        new_carry, step = self.acting.step(params, vn, carry, obs, reset, jax.random.split(key, ids.shape[0]))
+        out = dict(action=step.action, log_prob=step.log_prob, value=step.value, v_final=v_final, carry=carry)
         if ref_params is not None:
             ref_carry = jax.tree.map(lambda t: t[ids], ref_table)
-            new_ref, ref_logits, _ = apply(ref_params, ref_carry, obs1, reset[None])
-            out["ref_logits"] = ref_logits[0]
+            new_ref, out["ref_logits"] = self.acting.reference(ref_params, ref_carry, obs, reset)
             ref_table = jax.tree.map(lambda t, c: t.at[ids].set(c), ref_table, new_ref)
         table = jax.tree.map(lambda t, c: t.at[ids].set(c), table, new_carry)
         return (table, ref_table), out
@@ -175,7 +152,7 @@ class BridgedTrainer:
         self._stop_actor()
         version = int(state.ppo.update_step)
         pool = self._ensure_pool()
-        if pool._broken:  # a 'raise'-policy simulator error poisoned it: start over
+        if pool.broken:  # a 'raise'-policy simulator error poisoned it: start over
             self._close_pool()
             pool = self._ensure_pool()
         actor_key = jax.random.fold_in(state.actor_key, version)
@@ -209,7 +186,7 @@ class BridgedTrainer:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def collect(self, state: BridgedState, num_fragments: int) -> list[Fragment]:
+    def collect(self, state: BridgedState, num_fragments: int) -> list[Trajectory]:
         """Fragments acted by `state`'s params without training (tests, evaluation)."""
         if self.actor is None or self._version != int(state.ppo.update_step):
             self._start_actor(state)
@@ -217,44 +194,25 @@ class BridgedTrainer:
         return frags
 
     # -- learning ---------------------------------------------------------------------------
-    def _local_update(self, state: BridgedState, traj: TrajectoryBatch):
-        cfg = self.config.ppo
-        adv, target = generalized_advantage_estimation(
-            traj.reward, traj.value, traj.bootstrap_value, traj.terminated, traj.truncated, traj.v_final,
-            cfg.gamma, cfg.gae_lambda)
-        batch = PPOBatch(obs=traj.obs, action=traj.action, log_prob=traj.log_prob, value=traj.value,
-                         advantage=adv, target=target, reset=traj.reset, carry=traj.carry,
-                         ref_logits=traj.ref_logits)
-        keys, shuffle_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(state.keys)
-        ppo, metrics = self._update(state.ppo, batch, shuffle_keys)
-        psum = lambda x: jax.lax.psum(x, DATA_AXIS)
-        done = jnp.logical_or(traj.terminated, traj.truncated).astype(jnp.float32)
-        episodes = psum(done.sum())
-        metrics.update(
-            episodes=episodes,
-            episode_return=psum((traj.episode_return * done).sum()) / jnp.maximum(episodes, 1.0),
-            episode_length=psum((traj.episode_length * done).sum()) / jnp.maximum(episodes, 1.0),
-            reward=jax.lax.pmean(traj.reward.mean(), DATA_AXIS),
-            truncations=psum(traj.truncated.sum().astype(jnp.float32)),
-            crashed_episodes=psum(traj.crashed.sum().astype(jnp.float32)),
-            value=jax.lax.pmean(traj.value.mean(), DATA_AXIS),
-        )
+    def _local_update(self, state: BridgedState, traj: Trajectory):
+        ppo, keys, metrics = self.learner.learn(state.ppo, traj, state.keys)
         metrics["update"] = ppo.update_step
         return state.replace(ppo=ppo, keys=keys), metrics
 
     @staticmethod
-    def _traj_spec(traj: TrajectoryBatch) -> TrajectoryBatch:
-        time_major = lambda x: P(None, DATA_AXIS)
-        spec = jax.tree.map(time_major, traj)
+    def _traj_spec(traj: Trajectory) -> Trajectory:
+        spec = jax.tree.map(lambda x: P(None, DATA_AXIS), traj)
         return spec._replace(bootstrap_value=P(DATA_AXIS), env_ids=P(DATA_AXIS))
 
-    def _sharded_update(self, state: BridgedState, traj: TrajectoryBatch):
+    def _sharded_update(self, state: BridgedState, traj: Trajectory):
+        if self.axis_name is None:
+            return self._local_update(state, traj)
         state_spec = BridgedState(ppo=P(), keys=P(DATA_AXIS), actor_key=P())
         return jax.shard_map(self._local_update, mesh=self.mesh, in_specs=(state_spec, self._traj_spec(traj)),
                              out_specs=(state_spec, P()), check_vma=False)(state, traj)
 
-    def _to_device(self, traj: TrajectoryBatch) -> TrajectoryBatch:
-        traj = traj._replace(env_ids=traj.env_ids.astype(np.int32))
+    def _to_device(self, traj: Trajectory) -> Trajectory:
+        traj = traj._replace(env_ids=traj.env_ids.astype(np.int32), version=None)
         shardings = jax.tree.map(lambda s: NamedSharding(self.mesh, s), self._traj_spec(traj))
         return jax.device_put(traj, shardings)
 
@@ -281,9 +239,3 @@ class BridgedTrainer:
         metrics = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
         return state, metrics
 
-
-def build_bridged_trainer(config: ExperimentConfig, mesh: Optional[Mesh] = None) -> BridgedTrainer:
-    """The trainer for `config.env.name = "bridge:<adapter>"` (see `jaxcraft.train.bridged_envs`)."""
-    env = make_bridged_env(config)
-    network = make_network(config.net, env.observation_space, env.action_space)
-    return BridgedTrainer(config, env, network, mesh)

@@ -28,7 +28,8 @@ from jax.sharding import Mesh
 from bridge import Pool
 from jaxcraft.train.bridge_arrays import batch_to_jax
 from jaxcraft.train.bridged_envs import BridgedEnv
-from jaxcraft.train.trajectory_assembly import Fragment, StepResult, StepStart, TrajectoryAssembler
+from jaxcraft.train.trajectory import Trajectory
+from jaxcraft.train.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
 
 RECV_POLL_S = 0.25  # how often a waiting actor checks for stop()
 
@@ -65,7 +66,7 @@ class Actor:
         self._key = key
         self._reset_seed = reset_seed
         self._params: Optional[tuple[Any, int]] = None
-        self._queue: collections.deque[Fragment] = collections.deque()
+        self._queue: collections.deque[Trajectory] = collections.deque()
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._error: Optional[BaseException] = None
@@ -82,7 +83,7 @@ class Actor:
         self._thread.start()
         return self
 
-    def take(self, n: int, version: int, max_lag: Optional[int]) -> tuple[list[Fragment], np.ndarray]:
+    def take(self, n: int, version: int, max_lag: Optional[int]) -> tuple[list[Trajectory], np.ndarray]:
         """The next `n` fragments (completion order) with lag ≤ max_lag, and their lags."""
         got, lags = [], []
         with self._cond:
@@ -152,7 +153,7 @@ class Actor:
             with self._cond:
                 self._cond.notify_all()
 
-    def _act(self, batch, step: int) -> list[Fragment]:
+    def _act(self, batch, step: int) -> list[Trajectory]:
         bundle, version = self._params
         ids = batch.env_ids
         done = batch.terminated | batch.truncated

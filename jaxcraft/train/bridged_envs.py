@@ -2,12 +2,12 @@
 
 A `BridgedEnv` says how to start the simulators (a picklable `factory` and its `spec`)
 and how the policy sees them: which observation fields it reads (`policy_obs`), its
-jaxcraft observation/action spaces (for `registry.make_network`), and how a sampled
+jaxcraft observation/action spaces (for `jaxcraft.build.make_network`), and how a sampled
 policy action becomes the bridge's action fields (`to_bridge_action`).
 
 Built-in ids (the `bridge` config section holds their options):
   bridge:crafter        Crafter, 64×64×3 uint8 RGB (bridge.frame_size), Discrete(17)
-  bridge:load           LoadSimEnv: synthetic frames, lognormal latency (bridge.sim_latency_s)
+  bridge:load           LoadSimEnv: synthetic frames, lognormal latency (bridge.load.latency_s)
   bridge:null           NullSimEnv: no work (bridge overhead)
   bridge:jaxcraft-world the JaxCraft world (built-in reward) stepped in the workers, one world per
                         env: obs {"rgb": frame_size² uint8} as for `jaxcraft:world`, its
@@ -15,7 +15,8 @@ Built-in ids (the `bridge` config section holds their options):
   bridge:gym:<id>       any gymnasium id with Box observations and a Discrete/MultiDiscrete action
   bridge:minerl[:<id>]  MineRL 1.0 (not installable here): pov resized to frame_size,
                         MultiDiscrete 20 buttons × 2 + camera pitch/yaw in 11 bins each
-Register more with `register_bridged_env(id, builder)`; `builder(config) -> BridgedEnv`.
+They are registered into `jaxcraft.registry.BRIDGED_ENVS` by `register` (called by
+`jaxcraft.build`); add your own with `BRIDGED_ENVS.register(id, builder)`, `builder(config) -> BridgedEnv`.
 """
 from __future__ import annotations
 
@@ -51,13 +52,6 @@ class BridgedEnv:
         (key,) = self.spec.action
         return np.asarray(action).astype(self.spec.action[key].dtype, copy=False)
 
-
-_BUILDERS: dict[str, Callable[[ExperimentConfig], BridgedEnv]] = {}
-
-
-def register_bridged_env(env_id: str, builder: Callable[[ExperimentConfig], BridgedEnv]) -> None:
-    """Register `builder(config) -> BridgedEnv` under an exact id (or a `prefix:` ending in ':')."""
-    _BUILDERS[env_id] = builder
 
 
 def _space_of(field) -> Space:
@@ -120,7 +114,7 @@ def _crafter(config: ExperimentConfig) -> BridgedEnv:
 def _load_config(config: ExperimentConfig):
     from bridge.adapters.load_sim import LoadSimConfig
     b = config.bridge
-    kw = dict(latency_median_s=b.sim_latency_s, busy_wait=b.sim_busy_wait)
+    kw = dict(latency_median_s=b.load.latency_s, busy_wait=b.load.busy_wait)
     if b.frame_size:
         kw["frame_shape"] = (b.frame_size, b.frame_size, 3)
     if config.env.max_episode_steps:
@@ -152,28 +146,8 @@ def _gym(config: ExperimentConfig) -> BridgedEnv:
     return _from_gym_factory(GymnasiumFactory(gym_id, kwargs), config)
 
 
-CAMERA_BINS = 11          # MineRL camera: pitch/yaw each in CAMERA_BINS bins
-CAMERA_MAX_DEGREES = 10.0  # the bins span [-10°, 10°] per step (VPT's camera range)
-
-
-@dataclasses.dataclass(frozen=True)
-class MineRLActionMap:
-    """MultiDiscrete([2]*20 + [bins, bins]) → {"buttons": int8[20], "camera": float32[2]}."""
-
-    num_buttons: int = 20
-    bins: int = CAMERA_BINS
-    max_degrees: float = CAMERA_MAX_DEGREES
-
-    def __call__(self, action: np.ndarray) -> dict[str, np.ndarray]:
-        action = np.asarray(action)
-        buttons = action[:, : self.num_buttons].astype(np.int8)
-        centre = (self.bins - 1) / 2
-        camera = (action[:, self.num_buttons:].astype(np.float32) - centre) / centre * self.max_degrees
-        return {"buttons": buttons, "camera": camera.astype(np.float32)}
-
-
 def _minerl(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.minerl_env import BUTTONS, MineRLFactory, minerl_spec
+    from bridge.adapters.minerl_env import BUTTONS, MineRLActionMap, MineRLFactory, minerl_spec
     parts = config.env.name.split(":", 2)
     env_id = parts[2] if len(parts) > 2 else "MineRLBasaltFindCave-v0"
     size = config.bridge.frame_size or 128
@@ -186,7 +160,6 @@ def _minerl(config: ExperimentConfig) -> BridgedEnv:
 
 
 def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
-    import jaxcraft.world.registration  # noqa: F401  (registers net.kind "world_cnn")
     from jaxcraft.world import WorldStatic, actions
     from jaxcraft.world.bridge_sim import OBS_FIELD, WorldSimFactory
     size = config.bridge.frame_size or 64
@@ -197,22 +170,9 @@ def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
                       action_space=MultiDiscrete(actions.NVEC, actions.NAMES), obs_key=None)
 
 
-register_bridged_env("bridge:crafter", _crafter)
-register_bridged_env("bridge:jaxcraft-world", _jaxcraft_world)
-register_bridged_env("bridge:load", _load)
-register_bridged_env("bridge:null", _null)
-register_bridged_env("bridge:gym:", _gym)
-register_bridged_env("bridge:minerl", _minerl)
-register_bridged_env("bridge:minerl:", _minerl)
-
-
-def make_bridged_env(config: ExperimentConfig) -> BridgedEnv:
-    """The `BridgedEnv` for `config.env.name` (`bridge:<adapter>[:<id>]`)."""
-    name = config.env.name
-    if name in _BUILDERS:
-        return _BUILDERS[name](config)
-    for prefix, builder in _BUILDERS.items():
-        if prefix.endswith(":") and name.startswith(prefix) and len(name) > len(prefix):
-            return builder(config)
-    raise ConfigError(f"env.name={name!r} is not a known bridged env; known: "
-                      f"{', '.join(sorted(k + ('<id>' if k.endswith(':') else '') for k in _BUILDERS))}")
+def register(bridged_envs) -> None:
+    """Register the built-in adapters into `bridged_envs` (a `jaxcraft.registry.Registry`)."""
+    for name, builder in (("bridge:crafter", _crafter), ("bridge:jaxcraft-world", _jaxcraft_world),
+                          ("bridge:load", _load), ("bridge:null", _null), ("bridge:gym:", _gym),
+                          ("bridge:minerl", _minerl), ("bridge:minerl:", _minerl)):
+        bridged_envs.register(name, builder)

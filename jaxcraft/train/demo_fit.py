@@ -16,10 +16,10 @@ class DemoMismatch(ValueError):
     """The demonstrations were recorded for a different env/task than the experiment's."""
 
 
-def check_demos_fit(demos: dict, manifest: dict, obs_space: Any, action_space: Any, families: tuple[str, ...],
+def check_demos_fit(demos: dict, obs_space: Any, action_space: Any, families: tuple[str, ...],
                     where: str = "demos") -> None:
     """Frame size, goal image size, action factors and values, and task families of `demos`
-    (fields of `jaxcraft.tasks.demos.load_demos`) against the experiment's spaces and families."""
+    (fields of `jaxcraft.tasks.demos.load_demos` or of a Minari import) against the experiment's spaces and families."""
     from jaxcraft.tasks import FAMILIES
 
     if isinstance(obs_space, dict):
@@ -27,8 +27,7 @@ def check_demos_fit(demos: dict, manifest: dict, obs_space: Any, action_space: A
             if field in obs_space and field in demos:
                 want, got = tuple(obs_space[field].shape[:2]), tuple(demos[field].shape[-3:-1])
                 if want != got:
-                    raise DemoMismatch(f"{where}: {field} frames are {got[0]}x{got[1]} (manifest frame "
-                                       f"{manifest.get('frame')}) but the experiment's observations are "
+                    raise DemoMismatch(f"{where}: {field} frames are {got[0]}x{got[1]} but the experiment's observations are "
                                        f"{want[0]}x{want[1]} (task.frame_size); record demos with this "
                                        "experiment or set task.frame_size to match")
     nvec = getattr(action_space, "nvec", None)

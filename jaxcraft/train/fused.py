@@ -5,8 +5,9 @@
     state, metrics = trainer.run(state, n)       # n updates in one jitted lax.scan
     train = make_train(config, env, network)     # pure: train(key) -> (state, metrics)
 
-One update: `lax.scan` over `rollout_len` steps of the vmapped env → trajectory [T, B]
-→ GAE → epochs × minibatches of PPO. It runs under `jax.shard_map` over the 1-D `data`
+One update: `lax.scan` over `rollout_len` steps of the vmapped env (`rollout.py`, acting with
+`acting.Acting`) → `Trajectory` [T, B] → `Learner.learn` (GAE → epochs × minibatches of PPO →
+metrics; the same learner as the bridged trainer's). It runs under `jax.shard_map` over the 1-D `data`
 mesh: envs and their per-env keys are split across devices, params and optimiser state
 are replicated, gradients and statistics are averaged with `pmean`. All randomness of an
 env (resets, actions, minibatch shuffles) comes from that env's own key, so for the same
@@ -25,10 +26,10 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.envs.batched import BatchedEnv
-from jaxcraft.ppo.gae import generalized_advantage_estimation
-from jaxcraft.ppo.update import (PPOBatch, PPOState, init_ppo_state, make_optimizer, make_update_fn,
-                                 resolve_chunk_len)
-from jaxcraft.registry import action_distribution
+from jaxcraft.envs.spaces import action_distribution
+from jaxcraft.ppo.update import PPOState
+from jaxcraft.train.acting import Acting
+from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout
 from jaxcraft.train.sharding import DATA_AXIS, make_mesh
 
@@ -46,7 +47,7 @@ def _spec_like(state: TrainState) -> TrainState:
 
 
 class FusedTrainer:
-    """Holds the compiled functions of one experiment (shared across calls and tests)."""
+    """Holds the compiled functions of one experiment (shared across calls and tests); a `Trainer`."""
 
     def __init__(self, config: ExperimentConfig, env: Any, env_params: Any, network: Any,
                  mesh: Optional[Mesh] = None):
@@ -61,15 +62,13 @@ class FusedTrainer:
         self.env = BatchedEnv(env, env_params, pool_size=config.env.reset_pool_size // self.num_devices,
                               refresh_per_step=config.env.pool_refresh_per_step)
         self.dist = action_distribution(self.env.action_space())
-        self.optimizer = make_optimizer(config.ppo, config.num_updates)
-        self.chunk_len = resolve_chunk_len(config.ppo, config.env.rollout_len, recurrent)
-        self.use_ref = config.ppo.kl_coef > 0
-        self._rollout = make_rollout(self.env, network.apply, self.dist, config.env.rollout_len, config.ppo.value_norm)
+        self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
+        self._rollout = make_rollout(self.env, self.acting, config.env.rollout_len)
         # On one device there is nothing to reduce over: run the per-shard code directly
         # (no shard_map, no collectives), which also keeps `jax.vmap(train)` cheap.
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
-        self._update = make_update_fn(network.apply, self.dist, self.optimizer, config.ppo, self.chunk_len,
-                                      self.axis_name)
+        self.learner = make_learner(config, network, self.dist, self.axis_name)
+        self.use_ref = self.learner.use_ref
         self._run_cache: dict[int, Any] = {}
         self.init = jax.jit(self._init)
 
@@ -85,9 +84,7 @@ class FusedTrainer:
         k_params, k_envs, k_pool = jax.random.split(key, 3)
         if params is None:
             params = self.init_params(k_params)
-        if self.use_ref and ref_params is None:
-            ref_params = params  # ROCKET-3: the frozen reference is the initial (pretrained) policy
-        ppo_state = init_ppo_state(params, self.optimizer, ref_params if self.use_ref else None)
+        ppo_state = self.learner.init_state(params, ref_params)
         n = self.config.env.num_envs
         env_keys = jax.random.split(k_envs, n)
         pool_keys = jax.random.split(k_pool, self.num_devices)
@@ -106,34 +103,11 @@ class FusedTrainer:
 
     # -- one update ---------------------------------------------------------------------
     def _local_update(self, state: TrainState):
-        """Runs on each device's shard: rollout, GAE, update, metrics."""
-        cfg = self.config.ppo
+        """Runs on each device's shard: rollout → trajectory → learner."""
         ppo, actor = state.ppo, state.actor
-        actor, traj, v_boot = self._rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
-        adv, target = generalized_advantage_estimation(
-            traj.reward, traj.value, v_boot, traj.terminated, traj.truncated, traj.v_final,
-            cfg.gamma, cfg.gae_lambda)
-        batch = PPOBatch(obs=traj.obs, action=traj.action, log_prob=traj.log_prob, value=traj.value,
-                         advantage=adv, target=target, reset=traj.reset, carry=traj.carry,
-                         ref_logits=traj.ref_logits)
-        keys, shuffle_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(actor.keys)
-        actor = actor.replace(keys=keys)
-        ppo, metrics = self._update(ppo, batch, shuffle_keys)
-
-        psum = (lambda x: jax.lax.psum(x, DATA_AXIS)) if self.axis_name else (lambda x: x)
-        pmean = (lambda x: jax.lax.pmean(x, DATA_AXIS)) if self.axis_name else (lambda x: x)
-        done = traj.done.astype(jnp.float32)
-        episodes = psum(done.sum())
-        metrics.update(
-            episodes=episodes,
-            episode_return=psum((traj.episode_return * done).sum()) / jnp.maximum(episodes, 1.0),
-            episode_length=psum((traj.episode_length * done).sum()) / jnp.maximum(episodes, 1.0),
-            success_rate=psum((traj.success * done).sum()) / jnp.maximum(episodes, 1.0),
-            reward=pmean(traj.reward.mean()),
-            truncations=psum(traj.truncated.sum().astype(jnp.float32)),
-            value=pmean(traj.value.mean()),
-        )
-        return TrainState(ppo=ppo, actor=actor), metrics
+        actor, traj = self._rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
+        ppo, keys, metrics = self.learner.learn(ppo, traj, actor.keys)
+        return TrainState(ppo=ppo, actor=actor.replace(keys=keys)), metrics
 
     def _sharded_update(self, state: TrainState):
         return self._shard(self._local_update, in_specs=(_spec_like(state),),
@@ -201,6 +175,9 @@ class FusedTrainer:
     @property
     def env_steps_per_update(self) -> int:
         return self.config.batch_size
+
+    def close(self) -> None:
+        """Nothing to release (the env runs inside the jitted step)."""
 
 
 def make_train(config: ExperimentConfig, env: Any, network: Any, env_params: Any = None,

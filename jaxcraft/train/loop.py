@@ -18,10 +18,9 @@ import jax
 import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
-from jaxcraft.registry import make_env, make_network
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
-from jaxcraft.train.fused import FusedTrainer
 from jaxcraft.train.metrics import MetricsLogger
+from jaxcraft.train.trainer import Trainer
 
 # What a run leaves in its run_dir; `--no-resume` moves these of an earlier run aside.
 RUN_FILES = ("checkpoints", "replaced_checkpoints", "metrics.jsonl", "tb", "wandb", "summary.json", "config.json")
@@ -43,7 +42,7 @@ class RunResult:
     env_steps: int
     final_return: Optional[float]
     steps_per_second: float
-    trainer: Any = None
+    trainer: Optional[Trainer] = None
     state: Any = None
 
 
@@ -93,25 +92,16 @@ def run_dir_of(config: ExperimentConfig) -> pathlib.Path:
     return pathlib.Path(config.run.run_dir.format(name=config.name))
 
 
-def build_trainer(config: ExperimentConfig) -> FusedTrainer:
-    """The fused trainer for JAX envs; the bridged trainer for `bridge:<adapter>` env ids."""
-    if config.env.name.startswith("bridge:"):
-        from jaxcraft.train.bridged import build_bridged_trainer
-        return build_bridged_trainer(config)
-    env, env_params = make_env(config.env, config.task)
-    network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
-    return FusedTrainer(config, env, env_params, network)
-
-
-def train(config: ExperimentConfig, *, resume: bool = True, resume_step: Optional[int] = None,
-          trainer: Optional[FusedTrainer] = None, max_updates: Optional[int] = None) -> RunResult:
-    """Train `config` to its budget (or `max_updates` more updates), resuming from run_dir.
+def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, resume_step: Optional[int] = None,
+          max_updates: Optional[int] = None, owns_trainer: bool = False) -> RunResult:
+    """Train `config` with `trainer` (built from it, e.g. by `jaxcraft.build.make_trainer`) to its
+    budget (or `max_updates` more updates), resuming from run_dir; `owns_trainer` closes it at the end.
 
     Returns a `RunResult`; raises `TrainingDiverged` on a non-finite loss and
     `CheckpointError` on a bad checkpoint (nothing saved is removed in either case).
     """
-    owns_trainer = trainer is None
-    trainer = trainer or build_trainer(config)
+    if not isinstance(trainer, Trainer):
+        raise TypeError(f"trainer must implement jaxcraft.train.trainer.Trainer, got {type(trainer).__name__}")
     run_dir = run_dir_of(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and resume_step is None:   # a fresh start never prunes or overwrites an earlier run
@@ -176,7 +166,7 @@ def train(config: ExperimentConfig, *, resume: bool = True, resume_step: Optiona
                     break
     finally:
         logger.close()
-        if owns_trainer and hasattr(trainer, "close"):
+        if owns_trainer:
             trainer.close()   # bridged trainers stop their simulator workers
     elapsed = time.perf_counter() - t_start
     result = RunResult(status=status, run_dir=run_dir, updates=update,

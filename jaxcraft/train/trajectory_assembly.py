@@ -14,15 +14,18 @@ its envs E (vectorised over E):
      and the fragment is emitted; the new step then opens the next fragment.
 
 The first observation after a pool reset has no preceding step, so `add_results` is a
-no-op for it. A fragment's arrays are time-major [T, ...]; `stack_fragments` turns B
-fragments into the [T, B] `TrajectoryBatch` the PPO update consumes.
+no-op for it. A fragment is a `jaxcraft.train.trajectory.Trajectory` of one env (leaves [T, ...], scalar
+bootstrap value and env id); `trajectory.stack_fragments` turns B of them into the [T, B]
+Trajectory the learner consumes.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional
 
 import jax
 import numpy as np
+
+from jaxcraft.train.trajectory import Trajectory
 
 
 class StepStart(NamedTuple):
@@ -48,53 +51,7 @@ class StepResult(NamedTuple):
     v_final: np.ndarray       # v(final obs) where truncated (else ignored, stored as 0)
     episode_return: np.ndarray
     episode_length: np.ndarray
-
-
-class Fragment(NamedTuple):
-    """T consecutive steps of one env; arrays [T, ...]."""
-
-    env_id: int
-    obs: Any
-    action: np.ndarray
-    log_prob: np.ndarray
-    value: np.ndarray
-    reward: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    crashed: np.ndarray
-    v_final: np.ndarray
-    reset: np.ndarray
-    carry: Any
-    ref_logits: Optional[np.ndarray]
-    episode_return: np.ndarray
-    episode_length: np.ndarray
-    version: np.ndarray
-    bootstrap_value: float    # v(o_T)
-
-    @property
-    def done(self) -> np.ndarray:
-        return self.terminated | self.truncated
-
-
-class TrajectoryBatch(NamedTuple):
-    """B fragments stacked time-major: every leaf [T, B, ...] except bootstrap/env_ids [B]."""
-
-    obs: Any
-    action: np.ndarray
-    log_prob: np.ndarray
-    value: np.ndarray
-    reward: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    crashed: np.ndarray
-    v_final: np.ndarray
-    reset: np.ndarray
-    carry: Any
-    ref_logits: Optional[np.ndarray]
-    episode_return: np.ndarray
-    episode_length: np.ndarray
-    bootstrap_value: np.ndarray
-    env_ids: np.ndarray
+    success: Optional[np.ndarray] = None   # bool: the task succeeded (None: the simulator does not say)
 
 
 _START_FIELDS = ("obs", "reset", "carry", "action", "log_prob", "value", "ref_logits", "version")
@@ -141,14 +98,15 @@ class TrajectoryAssembler:
             return
         ids = env_ids[mask]
         t = self._started[ids] - 1
-        res = result._replace(v_final=np.where(result.truncated, result.v_final, 0.0))
+        res = result._replace(v_final=np.where(result.truncated, result.v_final, 0.0),
+                              success=np.zeros(len(env_ids), bool) if result.success is None else result.success)
         for name in _RESULT_FIELDS:
             value = np.asarray(getattr(res, name))[mask]
             self._alloc(name, value)
             self._write(name, ids, t, value)
         self._awaiting[ids] = False
 
-    def add_starts(self, env_ids: np.ndarray, start: StepStart) -> list[Fragment]:
+    def add_starts(self, env_ids: np.ndarray, start: StepStart) -> list[Trajectory]:
         """Open a step for each env; returns the fragments this completed (bootstrapped)."""
         env_ids = np.asarray(env_ids)
         if self._awaiting[env_ids].any():
@@ -173,30 +131,11 @@ class TrajectoryAssembler:
         self._seen[env_ids] = True
         return out
 
-    def _emit(self, e: int, bootstrap: float) -> Fragment:
-        get = lambda name: self._read(name, e) if name in self._buf else None
-        return Fragment(env_id=e, obs=get("obs"), action=get("action"), log_prob=get("log_prob"),
-                        value=get("value"), reward=get("reward"), terminated=get("terminated"),
-                        truncated=get("truncated"), crashed=get("crashed"), v_final=get("v_final"),
-                        reset=get("reset"), carry=get("carry") if "carry" in self._buf else (),
-                        ref_logits=get("ref_logits"), episode_return=get("episode_return"),
-                        episode_length=get("episode_length"), version=get("version"),
-                        bootstrap_value=bootstrap)
-
-
-def stack_fragments(fragments: Sequence[Fragment]) -> TrajectoryBatch:
-    """B fragments → one [T, B] batch (fragment order = column order)."""
-    if not fragments:
-        raise ValueError("stack_fragments needs at least one fragment")
-    stack = lambda *xs: np.stack(xs, axis=1)
-    f0 = fragments[0]
-    field = lambda name: jax.tree.map(stack, *[getattr(f, name) for f in fragments])
-    return TrajectoryBatch(
-        obs=field("obs"), action=field("action"), log_prob=field("log_prob"), value=field("value"),
-        reward=field("reward"), terminated=field("terminated"), truncated=field("truncated"),
-        crashed=field("crashed"), v_final=field("v_final"), reset=field("reset"),
-        carry=field("carry") if jax.tree.leaves(f0.carry) else (),
-        ref_logits=None if f0.ref_logits is None else field("ref_logits"),
-        episode_return=field("episode_return"), episode_length=field("episode_length"),
-        bootstrap_value=np.array([f.bootstrap_value for f in fragments], np.float32),
-        env_ids=np.array([f.env_id for f in fragments], np.int64))
+    def _emit(self, e: int, bootstrap: float) -> Trajectory:
+        get = lambda name: self._read(name, e) if name in self._buf else None  # noqa: E731
+        return Trajectory(obs=get("obs"), action=get("action"), log_prob=get("log_prob"), value=get("value"),
+                          reward=get("reward"), terminated=get("terminated"), truncated=get("truncated"),
+                          v_final=get("v_final"), reset=get("reset"), carry=get("carry") if "carry" in self._buf else (),
+                          ref_logits=get("ref_logits"), episode_return=get("episode_return"),
+                          episode_length=get("episode_length"), success=get("success"), bootstrap_value=bootstrap,
+                          crashed=get("crashed"), env_ids=e, version=get("version"))

@@ -100,3 +100,24 @@ def test_minerl_style_env_runs_in_the_pool_at_full_resolution():
         assert b.episode_return.tolist() == [0.0, 3.0]
         with pytest.raises(ValueError, match="env 0: action field 'camera'"):
             pool.step({"buttons": buttons, "camera": camera * 100})
+
+
+def test_action_map_turns_discrete_policy_actions_into_buttons_and_degrees():
+    from bridge.adapters.minerl_env import MineRLActionMap
+    amap = MineRLActionMap()
+    assert amap.nvec == (2,) * 20 + (11, 11)
+    act = np.zeros((3, 22), np.int64)
+    act[0, [0, 19]] = 1                  # attack and hotbar.9
+    act[:, 20] = [0, 5, 10]              # pitch bins: -10°, 0°, +10° (centre bin 5)
+    act[:, 21] = [7, 3, 6]               # yaw: (7-5)/5*10 = 4°, -4°, 2°
+    out = amap(act)
+    assert out["buttons"].dtype == np.int8 and out["buttons"].shape == (3, 20)
+    assert out["buttons"][0].tolist() == [1] + [0] * 18 + [1] and not out["buttons"][1:].any()
+    assert out["camera"].dtype == np.float32
+    np.testing.assert_allclose(out["camera"], [[-10, 4], [0, -4], [10, 2]], rtol=0, atol=1e-6)
+    # Bins and range are parameters: 3 bins over ±15° -> -15, 0, 15.
+    small = MineRLActionMap(num_buttons=1, bins=3, max_degrees=15.0)
+    np.testing.assert_allclose(small(np.array([[1, 0, 2]]))["camera"], [[-15, 15]])
+    # The mapped action drives the MineRL translation end to end (valid for to_minerl_action).
+    row = {k: v[0] for k, v in out.items()}
+    assert to_minerl_action(row)["attack"] == 1

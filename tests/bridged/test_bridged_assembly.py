@@ -4,8 +4,8 @@ import pytest
 
 from bridge import Pool, PoolConfig
 from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory
-from jaxcraft.train.trajectory_assembly import (StepResult, StepStart, TrajectoryAssembler,
-                                                stack_fragments)
+from jaxcraft.train.trajectory import stack_fragments
+from jaxcraft.train.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
 
 T = 5
 SIM = LoadSimConfig(frame_shape=(2, 2, 3), num_actions=3, episode_length=7, terminate_prob=0.1,
@@ -55,7 +55,7 @@ def collect(pool, assembler, num_fragments, batches_seen):
                                                     b.episode_return, b.episode_length))
         for f in assembler.add_starts(b.env_ids, StepStart(obs=dict(b.obs), reset=reset, carry=(), action=a,
                                                            log_prob=lp, value=v)):
-            out.setdefault(f.env_id, []).append(f)
+            out.setdefault(f.env_ids, []).append(f)
     return out
 
 
@@ -107,7 +107,7 @@ def test_assembler_with_random_arrival_order_in_process():
         start = StepStart(obs={"state": st, "pov": np.stack([obs[e]["pov"] for e in ids])}, reset=reset, carry=(),
                           action=a, log_prob=lp, value=v)
         for f in asm.add_starts(ids, start):
-            frags.setdefault(f.env_id, []).append(f)
+            frags.setdefault(f.env_ids, []).append(f)
         for j, e in enumerate(ids):
             nxt, r, term, trunc = sims[e].step({"action": np.asarray(a[j])})
             ret, ln = (0.0 if last[e]["terminated"] or last[e]["truncated"] else last[e]["ret"]) + r, \

@@ -10,7 +10,7 @@ import jax
 import pytest
 
 from jaxcraft.config import load_experiment
-from jaxcraft.train.bridged import build_bridged_trainer
+from jaxcraft.build import make_trainer
 from jaxcraft.train.metrics import read_metrics
 
 HERE = pathlib.Path(__file__).parent
@@ -39,7 +39,7 @@ def test_crafter_experiment_smoke(tmp_path):
 def test_minerl_experiment_loads_and_builds_without_minerl():
     """Not runnable here (no MineRL); the config validates and the trainer builds lazily."""
     config = load_experiment(ROOT / "experiments" / "minerl_find_cave.py")
-    trainer = build_bridged_trainer(config)
+    trainer = make_trainer(config)
     assert trainer.pool is None and trainer.env.action_space.nvec[-2:] == (11, 11)
     state = trainer.init(jax.random.key(0))
     assert int(state.ppo.update_step) == 0
@@ -48,7 +48,7 @@ def test_minerl_experiment_loads_and_builds_without_minerl():
 
 def test_sigterm_then_resume_continues_from_the_checkpoint(tmp_path):
     proc = subprocess.Popen(CLI + ["train", str(TINY), "--run-dir", str(tmp_path), *QUIET,
-                                   "--set", "bridge.sim_latency_s=0.02"],
+                                   "--set", "bridge.load.latency_s=0.02"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "metrics.jsonl"
     deadline = time.time() + 240
@@ -63,7 +63,7 @@ def test_sigterm_then_resume_continues_from_the_checkpoint(tmp_path):
     stopped = json.loads((tmp_path / "summary.json").read_text())
     assert stopped["status"] == "preempted" and 2 <= stopped["updates"] < 12
 
-    r = cli(["train", str(TINY), "--run-dir", str(tmp_path), *QUIET, "--set", "bridge.sim_latency_s=0.02"])
+    r = cli(["train", str(TINY), "--run-dir", str(tmp_path), *QUIET, "--set", "bridge.load.latency_s=0.02"])
     assert r.returncode == 0, r.stderr[-3000:]
     rows = read_metrics(metrics)
     assert [row["update"] for row in rows] == list(range(1, 13))   # resumed where it stopped

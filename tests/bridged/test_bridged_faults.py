@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcraft.config import load_experiment
+from jaxcraft.config import LoadSimConfig, load_experiment
 from jaxcraft.ppo import generalized_advantage_estimation
-from jaxcraft.train.bridged import build_bridged_trainer
-from jaxcraft.train.trajectory_assembly import stack_fragments
+from jaxcraft.build import make_trainer
+from jaxcraft.train.trajectory import stack_fragments
 
 TINY = __import__("pathlib").Path(__file__).parent / "_bridged_tiny_experiment.py"
 
@@ -42,8 +42,8 @@ def trainer():
     cfg = load_experiment(TINY)
     # Slow steps so that a kill lands mid-step; no natural truncations to confuse the count.
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, max_episode_steps=1000),
-                              bridge=dataclasses.replace(cfg.bridge, sim_latency_s=0.01, max_policy_lag=100))
-    with build_bridged_trainer(cfg) as t:
+                              bridge=dataclasses.replace(cfg.bridge, load=LoadSimConfig(latency_s=0.01), max_policy_lag=100))
+    with make_trainer(cfg) as t:
         yield t
 
 

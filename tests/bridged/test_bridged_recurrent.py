@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from jaxcraft.config import load_experiment
-from jaxcraft.train.bridged import build_bridged_trainer
+from jaxcraft.build import make_trainer
 
 TINY = __import__("pathlib").Path(__file__).parent / "_bridged_tiny_experiment.py"
 
@@ -24,7 +24,7 @@ def collected():
                               ppo=dataclasses.replace(cfg.ppo, num_minibatches=1),
                               env=dataclasses.replace(cfg.env, max_episode_steps=5),
                               bridge=dataclasses.replace(cfg.bridge, recv_batch_size=2, num_workers=2))
-    with build_bridged_trainer(cfg) as trainer:
+    with make_trainer(cfg) as trainer:
         state = trainer.init(jax.random.key(1))
         frags = trainer.collect(state, 12)
         yield trainer, state, frags
@@ -34,7 +34,7 @@ def test_reset_flags_are_exactly_the_episode_starts(collected):
     _, _, frags = collected
     by_env = {}
     for f in frags:
-        by_env.setdefault(f.env_id, []).append(f)
+        by_env.setdefault(f.env_ids, []).append(f)
     assert len(by_env) >= 2
     for e, fs in by_env.items():
         assert fs[0].reset[0], "the first observation after a reset starts an episode"
@@ -54,7 +54,7 @@ def test_sequential_replay_reproduces_actor_values_and_carries(collected):
     for f in frags:
         carry = jnp.asarray(f.carry[0])[None]
         for t in range(len(f.reset)):
-            np.testing.assert_allclose(f.carry[t], carry[0], atol=1e-5, err_msg=f"env {f.env_id} t={t}")
+            np.testing.assert_allclose(f.carry[t], carry[0], atol=1e-5, err_msg=f"env {f.env_ids} t={t}")
             carry, logits, v = step(carry, jnp.asarray(f.obs[t])[None], jnp.asarray([f.reset[t]]))
             np.testing.assert_allclose(f.value[t], v[0, 0], atol=1e-5)
             lp = trainer.dist.log_prob(logits[0], jnp.asarray(f.action[t])[None])

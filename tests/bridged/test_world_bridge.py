@@ -10,7 +10,7 @@ import pytest
 
 from bridge import InvalidActionError, Pool, PoolConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig
-from jaxcraft.bridge_config import BridgeConfig
+from jaxcraft.config import BridgeConfig
 from jaxcraft.world import JaxCraftEnv, WorldStatic, actions, default_params
 from jaxcraft.world.bridge_sim import WorldSimFactory
 
@@ -73,7 +73,7 @@ def test_spec_and_registration_match_the_fused_world(factory, pool):  # `pool`: 
     assert field.dtype == np.int32 and field.shape == (11,)
     np.testing.assert_array_equal(field.high, np.asarray(actions.NVEC) - 1)
 
-    from jaxcraft.train.bridged_envs import make_bridged_env
+    from jaxcraft.build import make_bridged_env
     config = ExperimentConfig(env=EnvConfig(name="bridge:jaxcraft-world", num_envs=2, max_episode_steps=7),
                               bridge=BridgeConfig(frame_size=16))
     bridged = make_bridged_env(config)

@@ -15,7 +15,8 @@ from PIL import Image
 
 from jaxcraft.cli import main as cli_main
 from jaxcraft.envs import MultiDiscrete
-from jaxcraft.eval import (ExpertPolicy, RandomPolicy, evaluate, load_checkpoint_policy, success_table, task_list,
+from jaxcraft.restore import load_checkpoint_policy
+from jaxcraft.eval import (ExpertPolicy, RandomPolicy, evaluate, success_table, task_list,
                            wilson_interval, write_report)
 from jaxcraft.eval.policies import zeros_of
 from jaxcraft.tasks import TaskConfig, decode_task_id, from_config, make_task_env
@@ -167,13 +168,13 @@ def _tiny_run(tmp_path):
     from jaxcraft.nets.goal import small_net_config
     from jaxcraft.ppo import PPOConfig
     from jaxcraft.train.checkpoint import Checkpointer
-    from jaxcraft.train.loop import build_trainer
+    from jaxcraft.build import make_trainer
 
     config = ExperimentConfig(name="tiny_eval", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
                               net=small_net_config(channels=(8, 16), hidden=(32,), core_size=16),
                               ppo=PPOConfig(num_epochs=1, num_minibatches=1),
                               run=RunConfig(total_env_steps=8, progress=False, tensorboard=False), task=TINY_TASK)
-    trainer = build_trainer(config)
+    trainer = make_trainer(config)
     # The state's structure without compiling task synthesis or the network's init (both slow on
     # 2 cores); random weights stand in for trained ones.
     like = zeros_of(jax.eval_shape(trainer.init, jax.random.key(0)))
@@ -238,7 +239,7 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     """Params saved by `jaxcraft pretrain` are evaluated with the experiment's network, bit for
     bit the saved weights; params of another network are a clear error (exit 2)."""
     from jaxcraft.config import load_experiment
-    from jaxcraft.eval.policies import load_pretrained_policy
+    from jaxcraft.restore import load_pretrained_policy
     from jaxcraft.train.imitation import save_params
     exp = tmp_path / "tiny.py"
     exp.write_text(textwrap.dedent("""
@@ -253,7 +254,7 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     config = load_experiment(exp)
     env, params = make_task_env(config.task)
     import jaxcraft.tasks.registration  # noqa: F401
-    from jaxcraft.registry import make_network
+    from jaxcraft.build import make_network
     net = make_network(config.net, env.observation_space(params), env.action_space(params))
     obs = jax.tree.map(lambda x: jnp.asarray(x)[None, None], env.reset_to_task(0, params)[0])
     weights = net.init(jax.random.key(3), (), obs, jnp.zeros((1, 1), bool))

@@ -11,7 +11,8 @@ import jaxcraft.nets.goal_registration  # noqa: F401 — registers net.kind="goa
 from jaxcraft.envs.spaces import MultiDiscrete
 from jaxcraft.nets import GoalConditionedActorCritic
 from jaxcraft.nets.goal import aux_loss, large_net_config, small_net_config
-from jaxcraft.registry import make_network
+from jaxcraft.build import make_network
+from jaxcraft.config import GoalNetConfig
 
 SPACE = MultiDiscrete((2,) * 9 + (11, 11))  # 40 logits
 H = 16
@@ -42,7 +43,7 @@ def make_obs(seed, L, N, visible=None):
 
 
 def build(core_size, aux_heads=False):
-    net = make_network(small_net_config(core_size=core_size, aux_heads=aux_heads, **TINY), None, SPACE)
+    net = make_network(small_net_config(core_size=core_size, goal=GoalNetConfig(aux_heads=aux_heads), **TINY), None, SPACE)
     obs, _, _ = make_obs(0, 1, 2)
     params = net.init(jax.random.PRNGKey(0), net.initial_carry(2), obs, jnp.zeros((1, 2), bool))
     return net, params, jax.jit(net.apply)
@@ -171,7 +172,7 @@ def test_conv_fusion_starts_as_late_fusion_then_conditions_every_conv_layer():
     """Zero-init FiLM: with the shared params copied, `fusion="conv"` computes exactly what
     `fusion="late"` does until its conv FiLM weights move; then the goal changes frame features."""
     late, p_late, _ = build(0, aux_heads=True)
-    conv = make_network(small_net_config(core_size=0, aux_heads=True, goal_fusion="conv", **TINY), None, SPACE)
+    conv = make_network(small_net_config(core_size=0, goal=GoalNetConfig(aux_heads=True, fusion="conv"), **TINY), None, SPACE)
     obs, _, _ = make_obs(3, 2, 3)
     reset = jnp.zeros((2, 3), bool)
     p_conv = conv.init(jax.random.PRNGKey(1), (), obs, reset)

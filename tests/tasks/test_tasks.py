@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, validate
-from jaxcraft.registry import make_env
+from jaxcraft.build import make_env
 from jaxcraft.tasks import (FAMILIES, TaskConfig, decode_task_id, encode_task_id, make_task_env, target_centre,
                             with_split)
 from jaxcraft.tasks.goal_camera import look_at
+from jaxcraft.tasks.families import FAMILY_SLOTS
 from jaxcraft.tasks.params import SEEDS_PER_SPLIT
 from jaxcraft.world import actions as A
 from jaxcraft.world import biomes
@@ -45,7 +46,7 @@ def test_task_ids_are_deterministic_and_plentiful(batch):
     # Different ids → different goal images (distinct tasks).
     goals = np.asarray(obs["goal_rgb"]).reshape(len(IDS), -1)
     assert len({g.tobytes() for g in goals}) == len(IDS)
-    np.testing.assert_array_equal(np.asarray(st.task.family), np.asarray(IDS) % 4)
+    np.testing.assert_array_equal(np.asarray(st.task.family), np.asarray(IDS) % FAMILY_SLOTS)
 
 
 def test_spawn_distance_is_exact_manhattan(batch):
@@ -203,3 +204,19 @@ def test_registry_and_config_errors():
                        (TaskConfig(families=("approach", "hunt"), family_weights=(1.0,)), "task.family_weights")]:
         with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
             validate(ExperimentConfig(env=EnvConfig(name="jaxcraft:tasks"), task=bad), 1)
+
+
+# Recorded with the slotted id encoding (families.FAMILY_SLOTS / DISTANCE_SLOTS): an added family or
+# distance must not change any of these (id → family, distance, target kind, target voxel, agent column).
+RECORDED_TASKS = {384: (0, 20, 20, 121437, (43, 25)), 401: (1, 40, 21, 25371, (24, 55)),
+                  1442: (2, 60, 26, 86706, (25, 7)), 1411: (3, 20, 3, -1, (41, 13))}
+
+
+def test_recorded_task_ids_keep_their_tasks(batch):
+    _, st = batch
+    assert set(RECORDED_TASKS) <= set(np.asarray(IDS).tolist())
+    for tid, want in RECORDED_TASKS.items():
+        i = np.asarray(IDS).tolist().index(tid)
+        got = (int(st.task.family[i]), int(st.task.distance[i]), int(st.task.target_kind[i]),
+               int(st.task.target_voxel[i]), tuple(int(x) for x in np.floor(np.asarray(st.world.agent.pos[i])[[0, 2]])))
+        assert got == want, f"task id {tid} changed"

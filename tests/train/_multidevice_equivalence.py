@@ -9,9 +9,9 @@ import numpy as np  # noqa: E402
 
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, RunConfig  # noqa: E402
 from jaxcraft.ppo import PPOConfig  # noqa: E402
-from jaxcraft.train.loop import build_trainer  # noqa: E402
 from jaxcraft.train.sharding import make_mesh  # noqa: E402
 from jaxcraft.train.fused import FusedTrainer  # noqa: E402
+from jaxcraft.build import make_trainer  # noqa: E402
 
 
 def run(core_size: int, devices: int):
@@ -20,7 +20,7 @@ def run(core_size: int, devices: int):
         net=NetConfig(hidden=(16,), core_size=core_size),
         ppo=PPOConfig(num_epochs=2, num_minibatches=2, chunk_len=8 if core_size else 0),
         run=RunConfig(total_env_steps=8 * 16 * 3, num_devices=devices))
-    trainer = build_trainer(cfg)
+    trainer = make_trainer(cfg)
     assert trainer.num_devices == devices
     state = trainer.init(jax.random.key(7))
     state, metrics = trainer.run(state, 3)
@@ -40,7 +40,7 @@ def main():
             np.testing.assert_allclose(m1[k], m4[k], rtol=2e-4, atol=2e-5, err_msg=k)
     # A batch that cannot be split over the devices fails before compiling, naming the field.
     try:
-        build_trainer(ExperimentConfig(env=EnvConfig(num_envs=6, rollout_len=16),
+        make_trainer(ExperimentConfig(env=EnvConfig(num_envs=6, rollout_len=16),
                                        run=RunConfig(total_env_steps=6 * 16, num_devices=4)))
     except ConfigError as e:
         assert "env.num_envs" in str(e), e

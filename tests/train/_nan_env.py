@@ -3,7 +3,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxcraft.envs import Discrete, Box, Environment
-from jaxcraft.registry import register_env
+from jaxcraft.registry import ENVS
 
 
 @struct.dataclass
@@ -38,4 +38,6 @@ class NaNAfter(Environment):
         return Box(-1.0, 1.0, (2,))
 
 
-register_env("test:nan-after-40", lambda cfg: (NaNAfter(), _Params()))
+def register() -> None:
+    """Register the test env (explicitly, by the test that uses it)."""
+    ENVS.register("test:nan-after-40", lambda cfg: (NaNAfter(), _Params()))

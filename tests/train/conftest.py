@@ -9,6 +9,6 @@ TINY = pathlib.Path(__file__).parent / "_tiny_experiment.py"
 @pytest.fixture(scope="session")
 def tiny_trainer():
     from jaxcraft.config import load_experiment
-    from jaxcraft.train.loop import build_trainer
+    from jaxcraft.build import make_trainer
     config = load_experiment(TINY)
-    return config, build_trainer(config)
+    return config, make_trainer(config)

@@ -11,8 +11,8 @@ import pytest
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.train.fused import make_train
-from jaxcraft.train.loop import build_trainer
-from jaxcraft.registry import make_env, make_network
+from jaxcraft.build import make_trainer
+from jaxcraft.build import make_env, make_network
 
 HERE = pathlib.Path(__file__).parent
 
@@ -45,7 +45,7 @@ def test_cartpole_return_improves_quickly():
     # Not the ≥475 validation (that is benchmarks/ppo_throughput.py); a cheap learning signal.
     cfg = ExperimentConfig(env=EnvConfig(num_envs=4, rollout_len=128), net=NetConfig(hidden=(64, 64)),
                            ppo=PPOConfig(lr=2.5e-4), run=RunConfig(total_env_steps=4 * 128 * 60, seed=1))
-    trainer = build_trainer(cfg)
+    trainer = make_trainer(cfg)
     state = trainer.init(jax.random.key(1))
     state, m = trainer.run(state, 60)
     ret = np.asarray(m["episode_return"])
@@ -73,4 +73,4 @@ def test_config_errors_name_the_field_before_compiling():
     ]
     for cfg, field in cases:
         with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
-            build_trainer(cfg)
+            make_trainer(cfg)

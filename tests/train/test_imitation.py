@@ -9,7 +9,8 @@ import pytest
 
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
-from jaxcraft.registry import action_distribution, make_env, make_network
+from jaxcraft.build import make_env, make_network
+from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.tasks import TaskConfig
 from jaxcraft.train.imitation import ImitationConfig, bc_loss, load_params, pretrain, sample_windows, save_params
 
@@ -84,7 +85,7 @@ def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
     path = save_params(tmp_path / "pre", params)
     with pytest.raises(FileExistsError):
         save_params(path, params)
-    from jaxcraft.train.loop import train
+    from jaxcraft.build import train
     cfg = dataclasses.replace(CFG, run=dataclasses.replace(CFG.run, init_params=str(path), run_dir=str(tmp_path / "run"),
                                                            tensorboard=False, total_env_steps=8))
     result = train(cfg)

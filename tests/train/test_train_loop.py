@@ -13,7 +13,8 @@ import pytest
 
 from jaxcraft.config import load_experiment, override
 from jaxcraft.train.checkpoint import CheckpointError
-from jaxcraft.train.loop import TrainingDiverged, build_trainer, train
+from jaxcraft.build import make_trainer, train as build_and_train
+from jaxcraft.train.loop import TrainingDiverged, train
 from jaxcraft.train.metrics import read_metrics
 
 HERE = pathlib.Path(__file__).parent
@@ -24,7 +25,7 @@ CLI = [sys.executable, str(HERE / "_train_cli.py")]
 @pytest.fixture(scope="module")
 def tiny():
     config = load_experiment(TINY)
-    return config, build_trainer(config)   # compiled once, shared by the tests below
+    return config, make_trainer(config)   # compiled once, shared by the tests below
 
 
 def _with(config, run_dir, total_updates=None, **run):
@@ -116,11 +117,12 @@ def test_corrupt_checkpoint_is_named_and_earlier_ones_survive(tiny, tmp_path):
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     sys.path.insert(0, str(HERE))
-    import _nan_env  # noqa: F401  (registers test:nan-after-40)
+    import _nan_env
+    _nan_env.register()
     config = override(load_experiment(TINY), ["env.name=test:nan-after-40", "env.rollout_len=8",
                                               f"run.run_dir={tmp_path / 'nan'}", "run.total_env_steps=640"])
     with pytest.raises(TrainingDiverged, match=r"update 6.*Last good checkpoint: update 4"):
-        train(config)
+        build_and_train(config)
     steps = sorted(int(p.name) for p in (tmp_path / "nan" / "checkpoints").iterdir() if p.name.isdigit())
     assert steps == [4]
     rows = read_metrics(tmp_path / "nan" / "metrics.jsonl")

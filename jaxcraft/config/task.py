@@ -1,13 +1,14 @@
 """The `task` section of an experiment: which cross-view tasks an env synthesises.
 
-Plain, JAX-free dataclass (the config layer imports it); `jaxcraft.tasks.params` turns it
-into the static (shape) and dynamic (pytree) parameters of the task env.
+Plain, JAX-free dataclass; `jaxcraft.tasks.params` turns it into the static (shape) and
+dynamic (pytree) parameters of the task env. The family names here are the keys of the
+`Family` table in `jaxcraft.tasks.families` (a test checks they agree).
 """
 from __future__ import annotations
 
 import dataclasses
 
-from jaxcraft.ppo.config import documented
+from jaxcraft.config.fields import check_all, documented
 
 FAMILIES = ("approach", "break", "interact", "hunt")
 DISTANCES = (20, 40, 60)
@@ -56,6 +57,4 @@ class TaskConfig:
             ("num_distractors", 0 <= self.num_distractors <= 6, "must be in [0, 6]"),
             ("view_distance", self.view_distance > 0, "must be > 0"),
         ]
-        for name, ok, why in checks:
-            if not ok:
-                raise ValueError(f"task.{name}={getattr(self, name)!r} {why}")
+        check_all("task", self, checks)

@@ -1,13 +1,22 @@
 """The `bridge` section of an experiment: how out-of-process simulators are run.
 
 Only read by the bridged trainer (env names `bridge:<adapter>`, see
-`jaxcraft.train.bridged_envs`); the fused trainer ignores it.
+`jaxcraft.train.bridged_envs`); the fused trainer ignores it. Options of one adapter sit in
+their own small section (`bridge.load`).
 """
 from __future__ import annotations
 
 import dataclasses
 
-from jaxcraft.ppo.config import documented
+from jaxcraft.config.fields import check_all, documented
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadSimConfig:
+    """Options of the synthetic-load adapter (`bridge:load`) only."""
+
+    latency_s: float = documented(0.0, "Median simulated step latency in seconds (lognormal).")
+    busy_wait: bool = documented(False, "Burn CPU instead of sleeping during the simulated latency.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,11 +31,10 @@ class BridgeConfig:
     max_policy_lag: int = documented(2, "Drop (and count in `dropped_fragments`) rollout fragments acted by params more than this many updates older than the params being updated.")
     frame_size: int = documented(0, "Square frame size for adapters that render frames (crafter, load, null, minerl); 0 = the adapter's default.")
     obs_key: str = documented("", "Observation field the policy sees; '' = the only field, or the whole dict for multi-field specs.")
-    sim_latency_s: float = documented(0.0, "bridge:load only: median simulated step latency in seconds (lognormal).")
-    sim_busy_wait: bool = documented(False, "bridge:load only: burn CPU instead of sleeping during the simulated latency.")
+    load: LoadSimConfig = documented(LoadSimConfig(), "Options of bridge:load.")
 
     def check(self, num_envs: int, num_devices: int) -> None:
-        """Raise ValueError naming the first bad field (cross-checked against env.num_envs)."""
+        """Raise ConfigError naming the first bad field (cross-checked against env.num_envs)."""
         batch = min(self.recv_batch_size, num_envs) or num_envs  # capped: tiny smoke runs keep the config
         checks = [
             ("num_workers", 1 <= self.num_workers <= num_envs, f"must be in [1, env.num_envs={num_envs}]"),
@@ -37,8 +45,6 @@ class BridgeConfig:
             ("on_simulator_error", self.on_simulator_error in ("restart", "raise"), "must be 'restart' or 'raise'"),
             ("max_policy_lag", self.max_policy_lag >= 0, "must be >= 0"),
             ("frame_size", self.frame_size >= 0, "must be >= 0"),
-            ("sim_latency_s", self.sim_latency_s >= 0, "must be >= 0"),
+            ("load.latency_s", self.load.latency_s >= 0, "must be >= 0"),
         ]
-        for name, ok, why in checks:
-            if not ok:
-                raise ValueError(f"bridge.{name}={getattr(self, name)!r} {why}")
+        check_all("bridge", self, checks)

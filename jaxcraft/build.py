@@ -1,0 +1,118 @@
+"""The composition root: every built-in registration, and env + network + trainer from a config.
+
+    from jaxcraft.build import make_env, make_network, make_trainer
+    trainer = make_trainer(config)                      # FusedTrainer or BridgedTrainer
+    env, env_params = make_env(config.env, config.task) # a JAX env (fused path)
+
+This is the one module that imports across the layers (nets, world, tasks, train): the
+packages below it register their factories into the plain maps of `jaxcraft.registry`
+through explicit `register(...)` functions, called once here (`register_builtins`). A
+plug-in of your own registers the same way before calling these functions.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+from jaxcraft import registry
+from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, TaskConfig, is_bridged
+
+_registered = False
+
+
+def register_builtins() -> None:
+    """Register jaxcraft's own envs, nets, teachers and bridged adapters (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    from jaxcraft.envs import registration as envs
+    from jaxcraft.nets import registration as nets
+    from jaxcraft.tasks import registration as tasks
+    from jaxcraft.train import bridged_envs
+    from jaxcraft.world import registration as world
+
+    envs.register(registry.ENVS)
+    world.register(registry.ENVS)
+    tasks.register(registry.ENVS, registry.TEACHERS)
+    nets.register(registry.NETS)
+    bridged_envs.register(registry.BRIDGED_ENVS)
+    _registered = True
+
+
+def _lookup(reg: registry.Registry, key: str, name: str):
+    register_builtins()
+    try:
+        return reg.lookup(name)
+    except registry.UnknownName as e:
+        raise ConfigError(f"{key}={name!r}: {e}") from None
+
+
+def _with_time_limit(params: Any, max_steps: int) -> Any:
+    if not max_steps:
+        return params
+    if not hasattr(params, "max_steps_in_episode"):
+        raise ConfigError(f"env.max_episode_steps={max_steps}: this env's params have no max_steps_in_episode")
+    if hasattr(params, "replace"):
+        return params.replace(max_steps_in_episode=max_steps)
+    return dataclasses.replace(params, max_steps_in_episode=max_steps)
+
+
+def make_env(config: EnvConfig | ExperimentConfig, task: Optional[TaskConfig] = None) -> tuple[Any, Any]:
+    """(env, params) of a JAX env: `make_env(experiment)` or `make_env(env_section, task_section)`."""
+    if isinstance(config, ExperimentConfig):
+        experiment = config
+    else:
+        experiment = ExperimentConfig(env=config, task=TaskConfig() if task is None else task)
+    factory = _lookup(registry.ENVS, "env.name", experiment.env.name)
+    try:
+        env, params = factory(experiment)
+    except ValueError as e:   # a factory's own check (e.g. an unknown gymnax id, a bad task section)
+        raise ConfigError(str(e)) from None
+    return env, _with_time_limit(params, experiment.env.max_episode_steps)
+
+
+def make_network(config: NetConfig, observation_space: Any, action_space: Any):
+    """The network of `config.kind` for the env's spaces."""
+    return _lookup(registry.NETS, "net.kind", config.kind)(config, observation_space, action_space)
+
+
+def make_bridged_env(config: ExperimentConfig):
+    """The `BridgedEnv` (simulator factory + policy view) of `config.env.name = "bridge:<adapter>"`."""
+    return _lookup(registry.BRIDGED_ENVS, "env.name", config.env.name)(config)
+
+
+def make_teacher(name: str):
+    """The scripted teacher called `name` (`jaxcraft.tasks.teachers.Teacher`)."""
+    return _lookup(registry.TEACHERS, "teacher", name)()
+
+
+def teacher_names() -> list[str]:
+    register_builtins()
+    return registry.TEACHERS.names()
+
+
+def make_trainer(config: ExperimentConfig, mesh: Any = None):
+    """The `Trainer` of an experiment: bridged for `bridge:<adapter>` env ids, fused otherwise."""
+    if is_bridged(config):
+        from jaxcraft.train.bridged import BridgedTrainer
+
+        env = make_bridged_env(config)
+        network = make_network(config.net, env.observation_space, env.action_space)
+        return BridgedTrainer(config, env, network, mesh)
+    from jaxcraft.train.fused import FusedTrainer
+
+    env, env_params = make_env(config)
+    network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
+    return FusedTrainer(config, env, env_params, network, mesh)
+
+
+def train(config: ExperimentConfig, **kwargs):
+    """Build the trainer of `config` and run it to its budget (`jaxcraft.train.loop.train`; the
+    trainer is closed at the end). Keyword arguments: resume, resume_step, max_updates."""
+    from jaxcraft.train.loop import train as run_loop
+
+    return run_loop(config, make_trainer(config), owns_trainer=True, **kwargs)
+
+
+__all__ = ["make_bridged_env", "make_env", "make_network", "make_teacher", "make_trainer", "register_builtins",
+           "teacher_names", "train"]

@@ -1,0 +1,111 @@
+"""The experiment: name plus its sections; loading experiment files; `--set` overrides.
+
+An experiment file (`experiments/*.py`) defines `CONFIG: ExperimentConfig`. Overrides
+`section.field=value` (nested: `net.goal.fusion=conv`) are parsed against the field's type
+and applied with `dataclasses.replace` (configs are never mutated). Unknown keys and
+ill-typed values are rejected with the list of valid keys.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import pathlib
+import traceback
+from typing import Sequence
+
+from jaxcraft.config.bridge import BridgeConfig
+from jaxcraft.config.fields import (ConfigError, documented, field_types, leaf_keys, parse_value, replace_path,
+                                    type_at)
+from jaxcraft.config.sections import EnvConfig, NetConfig, RunConfig
+from jaxcraft.config.task import TaskConfig
+from jaxcraft.ppo.config import PPOConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: name plus its sections."""
+
+    name: str = documented("experiment", "Experiment name (used in run_dir).")
+    env: EnvConfig = documented(EnvConfig(), "Environment section.")
+    net: NetConfig = documented(NetConfig(), "Network section.")
+    ppo: PPOConfig = documented(PPOConfig(), "PPO section.")
+    run: RunConfig = documented(RunConfig(), "Run section.")
+    bridge: BridgeConfig = documented(BridgeConfig(), "Out-of-process simulators (bridged trainer only).")
+    task: TaskConfig = documented(TaskConfig(), "Cross-view task synthesis (jaxcraft:tasks envs only).")
+
+    @property
+    def batch_size(self) -> int:
+        return self.env.num_envs * self.env.rollout_len
+
+    @property
+    def num_updates(self) -> int:
+        return self.run.total_env_steps // self.batch_size
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+SECTIONS = ("env", "net", "ppo", "run", "bridge", "task")
+
+
+def valid_keys(config: ExperimentConfig) -> dict[str, str]:
+    """{"section.field": doc} for every overridable key (plus "name"); nested sections are dotted."""
+    return {"name": "Experiment name.", **leaf_keys(type(config))}
+
+
+def override(config: ExperimentConfig, assignments: Sequence[str]) -> ExperimentConfig:
+    """Apply ["section.field=value", ...]; returns a new config (the input is unchanged)."""
+    keys = valid_keys(config)
+    for item in assignments:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not of the form key=value")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key not in keys:
+            raise ConfigError(f"unknown config key {key!r}; valid keys are:\n  " + "\n  ".join(sorted(keys)))
+        config = replace_path(config, key, parse_value(value, type_at(type(config), key), key))
+    return config
+
+
+def load_experiment(path: str | pathlib.Path) -> ExperimentConfig:
+    """Import an experiment file and return its `CONFIG`; any failure is one ConfigError line."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"experiment file {str(path)!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"jaxcraft_experiment_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise ConfigError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except Exception as e:  # noqa: BLE001 — an experiment file may fail in any way; name where
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if pathlib.Path(f.filename) == path.resolve()
+                  or f.filename == str(path)]
+        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        raise ConfigError(f"{where}: {type(e).__name__}: {e}") from None
+    config = getattr(module, "CONFIG", None)
+    if not isinstance(config, ExperimentConfig):
+        raise ConfigError(f"{path} must define CONFIG = ExperimentConfig(...)")
+    return config
+
+
+def from_dict(d: dict) -> ExperimentConfig:
+    """Inverse of `ExperimentConfig.to_dict` (lists become tuples; unknown keys are ignored)."""
+    def build(cls, data):
+        kwargs = {}
+        hints = field_types(cls)
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue
+            v = data[f.name]
+            if dataclasses.is_dataclass(hints[f.name]):
+                v = build(hints[f.name], v)
+            elif isinstance(v, list):
+                v = tuple(v)
+            kwargs[f.name] = v
+        return cls(**kwargs)
+    return build(ExperimentConfig, d)

@@ -1,0 +1,93 @@
+"""The env, net and run sections of an experiment (the ppo, bridge and task sections live in
+`jaxcraft.ppo.config`, `jaxcraft.config.bridge` and `jaxcraft.config.task`)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from jaxcraft.config.fields import check_all, documented
+
+ACTIVATIONS = ("tanh", "relu", "gelu", "silu")
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+    """Which environment, how many copies, and how long each rollout is."""
+
+    name: str = documented("gymnax:CartPole-v1", "Environment id: 'gymnax:<gymnax id>', 'jaxcraft:<world/task id>' or 'bridge:<adapter>' (see jaxcraft.build).")
+    num_envs: int = documented(4, "Parallel envs in total (split over devices); must be divisible by the device count.")
+    rollout_len: int = documented(128, "Steps per env per update (T of the [T, B] batch).")
+    reset_pool_size: int = documented(0, "Pre-generated reset states per run (split over devices); 0 = fresh reset for each finished env (cheap envs only).")
+    pool_refresh_per_step: int = documented(1, "Reset-pool entries regenerated per env step (per device).")
+    max_episode_steps: int = documented(0, "Override the env's time limit; 0 = keep the env's default.")
+
+    def validate(self) -> None:
+        check_all("env", self, [
+            ("num_envs", self.num_envs >= 1, "must be >= 1"),
+            ("rollout_len", self.rollout_len >= 1, "must be >= 1"),
+            ("reset_pool_size", self.reset_pool_size >= 0, "must be >= 0"),
+            ("max_episode_steps", self.max_episode_steps >= 0, "must be >= 0"),
+        ])
+
+
+@dataclasses.dataclass(frozen=True)
+class GoalNetConfig:
+    """Options of the goal-conditioned net (`net.kind="goal_cnn"`) only."""
+
+    aux_heads: bool = documented(False, "Add heads predicting target visibility and its image centroid (ROCKET-2), trained by imitation pretraining.")
+    fusion: str = documented("late", "'late' (FiLM the frame code by the goal code) or 'conv' (also FiLM every frame conv layer: spatial fusion).")
+
+    def validate(self) -> None:
+        check_all("net.goal", self, [("fusion", self.fusion in ("late", "conv"), "must be 'late' or 'conv'")])
+
+
+@dataclasses.dataclass(frozen=True)
+class NetConfig:
+    """The actor-critic network."""
+
+    kind: str = documented("mlp", "Network kind: 'mlp' (vector obs), 'cnn' (image obs), 'world_cnn', 'goal_cnn' (see jaxcraft.build).")
+    hidden: tuple[int, ...] = documented((64, 64), "Hidden sizes of the MLP encoder / the dense layers after the CNN.")
+    channels: tuple[int, ...] = documented((16, 32), "Conv channels of the CNN encoder.")
+    core_size: int = documented(0, "GRU size of the recurrent core; 0 = feed-forward.")
+    activation: str = documented("tanh", "Activation: tanh, relu, gelu or silu.")
+    separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward nets only).")
+    goal: GoalNetConfig = documented(GoalNetConfig(), "Options of net.kind='goal_cnn'.")
+
+    def validate(self) -> None:
+        check_all("net", self, [
+            ("activation", self.activation in ACTIVATIONS, f"must be one of {', '.join(ACTIVATIONS)}"),
+            ("hidden", bool(self.hidden) and min(self.hidden) >= 1, "must be non-empty positive sizes"),
+            ("channels", bool(self.channels) and min(self.channels) >= 1, "must be non-empty positive sizes"),
+            ("core_size", self.core_size >= 0, "must be >= 0"),
+        ])
+        self.goal.validate()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Budget, seeding, devices, logging and checkpoints."""
+
+    seed: int = documented(0, "PRNG seed of the whole run (params, envs, actions, minibatches).")
+    total_env_steps: int = documented(500_000, "Env steps over the run; updates = total_env_steps // (num_envs · rollout_len).")
+    num_devices: int = documented(0, "Devices on the data mesh axis; 0 = all local devices.")
+    updates_per_call: int = documented(10, "Updates fused into one jitted call (a lax.scan); metrics, NaN checks and SIGTERM are handled between calls.")
+    scan_updates: Optional[bool] = documented(None, "Fuse the updates of a call into one lax.scan (True) or loop over one jitted update on the host (False); None = scan on GPU/TPU, loop on CPU (XLA:CPU is slow inside while-loops).")
+    checkpoint_every: int = documented(50, "Save a checkpoint every this many updates (a multiple of updates_per_call); 0 = only at the end.")
+    keep_checkpoints: int = documented(3, "How many recent checkpoints to keep.")
+    run_dir: str = documented("runs/{name}", "Where metrics.jsonl, TensorBoard events, checkpoints and summary.json go ({name} = experiment name).")
+    tensorboard: bool = documented(True, "Also write TensorBoard event files.")
+    progress: bool = documented(True, "Show a progress bar with steps/s and return.")
+    wandb_project: str = documented("", "Also log metrics to this Weights & Biases project (needs the 'wandb' extra); '' = no W&B.")
+    wandb_mode: str = documented("", "W&B mode: 'online', 'offline' (no network; `wandb sync` later) or 'disabled'; '' = W&B's default (WANDB_MODE, else online).")
+    init_params: str = documented("", "Start from these params (e.g. imitation-pretrained, saved by `jaxcraft pretrain`); with ppo.kl_coef > 0 they are also the frozen KL reference. '' = random init.")
+
+    def validate(self) -> None:
+        check_all("run", self, [
+            ("updates_per_call", self.updates_per_call >= 1, "must be >= 1"),
+            ("checkpoint_every", self.checkpoint_every >= 0, "must be >= 0"),
+            ("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1"),
+            ("num_devices", self.num_devices >= 0, "must be >= 0"),
+            ("wandb_mode", self.wandb_mode in ("", "online", "offline", "disabled"), "must be '', online, offline or disabled"),
+            ("checkpoint_every", not self.checkpoint_every or self.checkpoint_every % self.updates_per_call == 0,
+             f"must be a multiple of run.updates_per_call={self.updates_per_call}"),
+        ])

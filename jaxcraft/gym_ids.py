@@ -1,0 +1,101 @@
+"""gymnasium ids of the JaxCraft world and its cross-view task families, and their registration.
+
+    JaxCraft-World-v0        the world with its built-in reward (blocks broken, mobs killed, levers used)
+    JaxCraft-CrossView-v0    ROCKET-3 cross-view tasks of every family
+    JaxCraft-Approach-v0     one family each (jaxcraft/tasks/families.py):
+    JaxCraft-Break-v0          approach, break, interact, hunt
+    JaxCraft-Interact-v0
+    JaxCraft-Hunt-v0
+
+Options (keyword arguments of `jaxcraft.make_vec`, `gymnasium.make_vec` and `gymnasium.make`):
+task ids take any `TaskConfig` field except `families` (JaxCraft-CrossView-v0 takes it too; e.g. `frame_size=32, distances=(20,),
+split="unseen"`); the world takes `frame_size`, `world_size`, `world_height`, `view_distance`,
+`max_steps`. Unknown options raise a `TypeError` listing the valid ones.
+
+`register_gymnasium_envs()` registers every id with `gymnasium.register` (idempotent): a
+`vector_entry_point` (one jitted call per batch step, `jaxcraft.gym_vec.JaxCraftVectorEnv`) and
+an `entry_point` (one env, `jaxcraft.gym_single.JaxCraftGymEnv`, for `check_env` and for
+gymnasium's Sync/AsyncVectorEnv). gymnasium 1.x loads no plugins from package entry points, so
+the call is explicit: `jaxcraft.make_vec` makes it, or name the hook module in the id,
+`gymnasium.make_vec("jaxcraft.gym_hook:JaxCraft-Approach-v0", 8)` (gymnasium imports the part
+before the colon; that module exists only to make this call).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from jaxcraft.envs import spaces as S
+from jaxcraft.config.task import FAMILIES, TaskConfig
+
+WORLD_ID, CROSS_VIEW_ID = "JaxCraft-World-v0", "JaxCraft-CrossView-v0"
+# id -> task families (None = the plain world with its built-in reward).
+ENV_IDS: dict[str, tuple[str, ...] | None] = {
+    WORLD_ID: None,
+    CROSS_VIEW_ID: FAMILIES,
+    **{f"JaxCraft-{f.capitalize()}-v0": (f,) for f in FAMILIES},
+}
+WORLD_OPTIONS = ("frame_size", "world_size", "world_height", "view_distance", "max_steps")
+TASK_OPTIONS = tuple(f.name for f in dataclasses.fields(TaskConfig) if f.name != "families")
+
+
+def build_env(env_id: str, **options: Any) -> tuple[Any, Any]:
+    """(functional env, params) of a gymnasium id; see the module doc for the options."""
+    if env_id not in ENV_IDS:
+        raise KeyError(f"unknown JaxCraft env id {env_id!r}; known: {', '.join(ENV_IDS)}")
+    families = ENV_IDS[env_id]
+    valid = WORLD_OPTIONS if families is None else TASK_OPTIONS + (("families",) if env_id == CROSS_VIEW_ID else ())
+    # JSON round trips (gymnasium EnvSpec, Minari metadata) turn tuples into lists.
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    bad = sorted(set(options) - set(valid))
+    if bad:
+        raise TypeError(f"{env_id}: unknown option(s) {bad}; valid: {', '.join(valid)}")
+    if families is None:
+        from jaxcraft.world.env import JaxCraftEnv
+        from jaxcraft.world.params import WorldStatic
+
+        frame = int(options.get("frame_size", 64))
+        side = int(options.get("world_size", 64))
+        static = WorldStatic(size_x=side, size_z=side, size_y=int(options.get("world_height", 32)),
+                             height=frame, width=frame, view_distance=float(options.get("view_distance", 32.0)))
+        env = JaxCraftEnv(static)
+        params = env.default_params
+        if "max_steps" in options:
+            params = params.replace(max_steps_in_episode=np.int32(options["max_steps"]))
+        return env, params
+    from jaxcraft.tasks import make_task_env
+
+    config = TaskConfig(**{"families": families, **options})
+    try:
+        config.validate()
+    except ValueError as e:
+        raise ValueError(f"{env_id}: {e}") from None
+    return make_task_env(config)
+
+
+def to_gym_space(space: Any) -> gym.Space:
+    """The gymnasium space of a jaxcraft space (or a dict of them, as the task observation)."""
+    if isinstance(space, dict):
+        return gym.spaces.Dict({k: to_gym_space(v) for k, v in space.items()})
+    if isinstance(space, S.Discrete):
+        return gym.spaces.Discrete(int(space.n))
+    if isinstance(space, S.MultiDiscrete):
+        return gym.spaces.MultiDiscrete(np.asarray(space.nvec, np.int64))
+    if isinstance(space, S.Box):
+        dtype = np.dtype(space.dtype)
+        shape = tuple(space.shape)
+        low, high = (np.broadcast_to(np.asarray(b, dtype), shape) for b in (space.low, space.high))
+        return gym.spaces.Box(low, high, shape, dtype)
+    raise TypeError(f"no gymnasium space for {type(space).__name__}")
+
+
+def register_gymnasium_envs() -> tuple[str, ...]:
+    """Register every JaxCraft id with gymnasium (idempotent); returns the ids."""
+    for env_id in ENV_IDS:
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point="jaxcraft.gym_single:JaxCraftGymEnv",
+                         vector_entry_point="jaxcraft.gym_vec:JaxCraftVectorEnv", kwargs={"env_id": env_id})
+    return tuple(ENV_IDS)

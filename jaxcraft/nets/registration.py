@@ -1,0 +1,61 @@
+"""The built-in network kinds, registered into `jaxcraft.registry.NETS` by `register`.
+
+    mlp        MLPEncoder → ActorCritic (vector observations)
+    cnn        CNNEncoder → ActorCritic (image observations)
+    world_cnn  CNN over obs["rgb"] (the JaxCraft world's dict observation) → ActorCritic
+    goal_cnn   GoalConditionedActorCritic over {"rgb", "goal_rgb", "goal_mask", "family"}
+
+Every factory is `factory(net_config, observation_space, action_space) -> module` and reads
+the number of logits from the action space (and goal_cnn its number of families from the
+observation space).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from jaxcraft.envs.spaces import action_distribution
+from jaxcraft.nets.actor_critic import ActorCritic
+from jaxcraft.nets.encoders import CNNEncoder, DictEncoder, MLPEncoder
+from jaxcraft.nets.goal import GoalConditionedActorCritic
+
+
+def _actor_critic(config, action_space, make_encoder) -> ActorCritic:
+    return ActorCritic(make_encoder=make_encoder, num_logits=action_distribution(action_space).num_logits,
+                       core_size=config.core_size, act=config.activation, separate_critic=config.separate_critic)
+
+
+def mlp(config, observation_space, action_space) -> ActorCritic:
+    return _actor_critic(config, action_space, functools.partial(MLPEncoder, hidden=config.hidden, act=config.activation))
+
+
+def cnn(config, observation_space, action_space) -> ActorCritic:
+    return _actor_critic(config, action_space, functools.partial(CNNEncoder, channels=config.channels,
+                                                                 hidden=config.hidden, act=config.activation))
+
+
+def world_cnn(config, observation_space, action_space) -> ActorCritic:
+    encoder = CNNEncoder(channels=config.channels, hidden=config.hidden, act=config.activation)
+    return _actor_critic(config, action_space, functools.partial(DictEncoder, key="rgb", encoder=encoder))
+
+
+def _num_families(observation_space: Any) -> int:
+    """Families from the observation space's `family` field (Discrete(n)); 4 when unknown."""
+    family = observation_space.get("family") if isinstance(observation_space, dict) else None
+    n = getattr(family, "n", None)
+    return int(n) if n is not None else 4
+
+
+def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCritic:
+    # NetConfig.separate_critic is not read: actor and critic share the goal-conditioned torso.
+    return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
+                                      channels=tuple(config.channels), hidden=tuple(config.hidden),
+                                      core_size=config.core_size, act=config.activation,
+                                      aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
+                                      num_families=_num_families(observation_space))
+
+
+def register(nets) -> None:
+    """Register the built-in kinds into `nets` (a `jaxcraft.registry.Registry`)."""
+    for name, factory in (("mlp", mlp), ("cnn", cnn), ("world_cnn", world_cnn), ("goal_cnn", goal_cnn)):
+        nets.register(name, factory)

@@ -1,0 +1,89 @@
+"""Acting: one policy step, shared by the fused rollout, the bridged actor and evaluation.
+
+    acting = Acting(network.apply, dist, value_norm=config.ppo.value_norm)
+    carry, out = acting.step(params, vn, carry, obs, reset, keys)      # sample a_t ~ π(·|o_t)
+    ref_carry, ref_logits = acting.reference(ref_params, ref_carry, obs, reset)
+    v_final = acting.final_value(params, vn, carry_after, final_obs, truncated)
+
+Shapes: one time step of B envs — obs leaves [B, ...], reset bool[B] (o_t starts an
+episode: the net resets its hidden state there), keys [B] (one PRNG key per env).
+Values are in reward units: with `value_norm` the net predicts EWMA-normalised targets and
+`value = denormalize(vn, v_net)`.
+
+Truncation bootstrap: an episode cut by a time limit (or a crashed simulator) is not
+terminal, so GAE bootstraps from v(o_final), the value of its last observation, seen with
+the hidden state after the step that produced it. `final_value` computes it only when some
+env was truncated (a `lax.cond`) and returns 0 elsewhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+
+from jaxcraft.ppo.distributions import FactorisedCategorical
+from jaxcraft.ppo.value_norm import ValueNormState, denormalize
+
+
+class StepOut(NamedTuple):
+    """The policy's output for one step of B envs."""
+
+    action: jax.Array     # [B, ...] sampled (or greedy) action
+    log_prob: jax.Array   # [B] log π(a_t | o_t)
+    value: jax.Array      # [B] v(o_t) in reward units
+    logits: jax.Array     # [B, num_logits]
+
+
+def _time1(tree: Any) -> Any:
+    """[B, ...] → [1, B, ...]: the network contract is over [L, N] sequences."""
+    return jax.tree.map(lambda x: x[None], tree)
+
+
+@dataclasses.dataclass(frozen=True)
+class Acting:
+    """The policy step of one network: `apply(params, carry, obs[L, N], reset[L, N])`."""
+
+    apply_fn: Callable
+    dist: FactorisedCategorical
+    value_norm: bool = False
+
+    def values(self, vn: Optional[ValueNormState], v: jax.Array) -> jax.Array:
+        """Net value outputs → reward units."""
+        return denormalize(vn, v) if self.value_norm else v
+
+    def step(self, params: Any, vn: Optional[ValueNormState], carry: Any, obs: Any, reset: jax.Array,
+             keys: jax.Array, greedy: bool = False) -> tuple[Any, StepOut]:
+        """(carry after o_t, StepOut) with a_t ~ π(·|o_t) (the mode when `greedy`)."""
+        new_carry, logits, v = self.apply_fn(params, carry, _time1(obs), reset[None])
+        logits, v = logits[0], self.values(vn, v[0])
+        action = self.dist.mode(logits) if greedy else jax.vmap(self.dist.sample)(keys, logits)
+        return new_carry, StepOut(action=action, log_prob=self.dist.log_prob(logits, action), value=v,
+                                  logits=logits)
+
+    def reference(self, ref_params: Any, ref_carry: Any, obs: Any, reset: jax.Array) -> tuple[Any, jax.Array]:
+        """(reference carry after o_t, reference logits [B, num_logits]) of the frozen KL reference."""
+        ref_carry, ref_logits, _ = self.apply_fn(ref_params, ref_carry, _time1(obs), reset[None])
+        return ref_carry, ref_logits[0]
+
+    def value(self, params: Any, vn: Optional[ValueNormState], carry: Any, obs: Any, reset: jax.Array) -> jax.Array:
+        """v(o) [B] in reward units (the bootstrap value after a rollout's last step)."""
+        _, _, v = self.apply_fn(params, carry, _time1(obs), reset[None])
+        return self.values(vn, v[0])
+
+    def final_value(self, params: Any, vn: Optional[ValueNormState], carry: Any, final_obs: Any,
+                    truncated: jax.Array) -> jax.Array:
+        """v(o_final) [B] where `truncated`, else 0; `carry` is the hidden state that saw the
+        step producing o_final (no reset: o_final continues its episode)."""
+        def compute():
+            return self.value(params, vn, carry, final_obs, jnp.zeros_like(truncated))
+
+        v_final = jax.lax.cond(truncated.any(), compute, lambda: jnp.zeros(truncated.shape, jnp.float32))
+        return jnp.where(truncated, v_final, 0.0)
+
+
+def split_per_env(keys: jax.Array, n: int) -> tuple[jax.Array, ...]:
+    """Per-env keys [B] → n independent per-env key arrays [B] (the env's own stream)."""
+    out = jax.vmap(lambda k: jax.random.split(k, n))(keys)  # [B, n]
+    return tuple(out[:, i] for i in range(n))

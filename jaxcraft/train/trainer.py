@@ -1,0 +1,37 @@
+"""The `Trainer` protocol: what the run loop, evaluation and benchmarks may rely on.
+
+    trainer = jaxcraft.build.make_trainer(config)     # FusedTrainer or BridgedTrainer
+    state = trainer.init(key)                         # or init(key, params, ref_params)
+    state, metrics = trainer.run(state, n)            # n updates; metrics {name: [n] array}
+    trainer.state_sharding(state)                     # NamedShardings (checkpoint restore)
+    trainer.close()                                   # release workers/threads (idempotent)
+
+Both trainers act with `jaxcraft.train.acting.Acting`, build one `Trajectory` per update and
+learn with the same `jaxcraft.train.learner.Learner`, so their metric names are the same.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    config: Any          # the ExperimentConfig it was built from
+    network: Any         # the flax module (network contract of jaxcraft.ppo)
+    dist: Any            # the action distribution
+
+    def init(self, key: Any, params: Any = None, ref_params: Any = None) -> Any:
+        """A fresh training state (params from `params` or a fresh init)."""
+
+    def run(self, state: Any, num_updates: int) -> tuple[Any, dict]:
+        """`num_updates` updates → (state, metrics stacked over updates)."""
+
+    def state_sharding(self, state: Any) -> Any:
+        """The NamedShardings of `state` (same tree structure)."""
+
+    def close(self) -> None:
+        """Stop anything the trainer started (threads, simulator workers); idempotent."""
+
+    @property
+    def env_steps_per_update(self) -> int:
+        """Env steps consumed by one update (num_envs · rollout_len)."""

@@ -1,0 +1,56 @@
+"""The config package: nested sections, typed --set, one-line errors, finite numbers, one validation."""
+import pytest
+
+from jaxcraft.config import (ConfigError, ExperimentConfig, GoalNetConfig, NetConfig, from_dict, load_experiment,
+                             override, valid_keys, validate)
+
+
+def test_nested_sections_are_keys_and_overrides():
+    keys = valid_keys(ExperimentConfig())
+    assert {"net.goal.fusion", "net.goal.aux_heads", "bridge.load.latency_s", "ppo.lr", "task.families"} <= set(keys)
+    c = override(ExperimentConfig(), ["net.goal.fusion=conv", "bridge.load.latency_s=0.5", "net.hidden=(8, 4)"])
+    assert c.net.goal == GoalNetConfig(fusion="conv") and c.bridge.load.latency_s == 0.5 and c.net.hidden == (8, 4)
+    assert from_dict(c.to_dict()) == c
+
+
+@pytest.mark.parametrize("assignment, field", [
+    ("ppo.lr=inf", "ppo.lr"), ("ppo.lr=nan", "ppo.lr"), ("net.activation=foo", "net.activation"),
+    ("net.goal.fusion=early", "net.goal.fusion"),
+    ("env.num_envs=0", "env.num_envs"), ("run.checkpoint_every=3", "run.checkpoint_every"),
+])
+def test_bad_values_are_rejected_before_building_naming_the_field(assignment, field):
+    config = override(ExperimentConfig(), [assignment])
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as e:
+        validate(config, 1)
+    assert "\n" not in str(e.value)
+
+
+def test_bad_experiment_files_give_one_line_naming_file_and_line(tmp_path):
+    syntax = tmp_path / "syntax.py"
+    syntax.write_text("from jaxcraft.config import ExperimentConfig\nCONFIG = ExperimentConfig(\n")
+    failing = tmp_path / "failing.py"
+    failing.write_text("import os\n\nimport not_a_module_xyz\nCONFIG = None\n")
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("from jaxcraft.config import NetConfig\nCONFIG = NetConfig()\n")
+    for path, pattern in [(syntax, rf"{syntax}:\d+: syntax error"),
+                          (failing, rf"{failing}:3: ModuleNotFoundError: No module named 'not_a_module_xyz'"),
+                          (wrong, "must define CONFIG = ExperimentConfig")]:
+        with pytest.raises(ConfigError, match=pattern) as e:
+            load_experiment(path)
+        assert "\n" not in str(e.value)
+
+
+def test_bridge_only_checks_apply_to_bridged_envs():
+    fused = ExperimentConfig(bridge=override(ExperimentConfig(), ["bridge.num_workers=999"]).bridge)
+    assert validate(fused, 1) == 1   # the bridge section is not read by a JAX env
+    bridged = override(fused, ["env.name=bridge:load"])
+    with pytest.raises(ConfigError, match=r"bridge\.num_workers=999"):
+        validate(bridged, 1)
+    with pytest.raises(ConfigError, match=r"bridge\.load\.latency_s=-1\.0 must be >= 0"):
+        validate(override(bridged, ["bridge.num_workers=1", "bridge.load.latency_s=-1"]), 1)
+    with pytest.raises(ConfigError, match=r"env\.reset_pool_size"):
+        validate(override(bridged, ["bridge.num_workers=1", "env.reset_pool_size=4"]), 1)
+
+
+def test_net_sections_compare_by_value():
+    assert NetConfig(goal=GoalNetConfig(aux_heads=True)) != NetConfig()

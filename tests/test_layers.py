@@ -1,0 +1,80 @@
+"""The layering of docs/architecture.md holds: imports point down only, ppo and bridge stand alone."""
+import ast
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# Layer of every jaxcraft package/module, bottom first (docs/architecture.md). A module may import
+# its own layer or lower ones; CLI modules (`cli.py`, `*/cli_*.py`) sit on top of everything.
+LAYERS = [
+    {"jaxcraft.ppo", "jaxcraft.registry"},
+    {"jaxcraft.config"},
+    {"jaxcraft.envs"},
+    {"jaxcraft.nets", "jaxcraft.world"},
+    {"jaxcraft.tasks"},
+    {"jaxcraft.train"},
+    {"jaxcraft.eval"},
+    {"jaxcraft.build", "jaxcraft.restore", "jaxcraft.gym_ids", "jaxcraft.gym_vec", "jaxcraft.gym_single",
+     "jaxcraft.gym_hook"},
+]
+TOP = len(LAYERS)
+
+
+def layer_of(module: str) -> int:
+    if module == "jaxcraft.cli" or module.rsplit(".", 1)[-1].startswith("cli_"):
+        return TOP
+    for i, names in enumerate(LAYERS):
+        if any(module == n or module.startswith(n + ".") for n in names):
+            return i
+    if module == "jaxcraft":
+        return 0
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS (and docs/architecture.md)")
+
+
+def imports_of(path: pathlib.Path, module: str) -> list[tuple[int, str]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:   # relative import: resolve against the package
+                base = module.rsplit(".", node.level)[0]
+                name = f"{base}.{node.module}" if node.module else base
+            else:
+                name = node.module or ""
+            out.append((node.lineno, name))
+    return out
+
+
+def test_imports_point_down_the_layers():
+    bad = []
+    for path in sorted((ROOT / "jaxcraft").rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        # The package root is the public facade (lazy `jaxcraft.make_vec`): it may import anything;
+        # everything may import it (it loads nothing at import time).
+        mine = TOP if module == "jaxcraft" else layer_of(module)
+        for line, name in imports_of(path, module):
+            if name.startswith("jaxcraft.") and layer_of(name) > mine:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name} (layer {layer_of(name)} > {mine})")
+    assert not bad, "imports running up a layer:\n" + "\n".join(bad)
+
+
+def test_registry_imports_nothing_of_jaxcraft():
+    names = [n for _, n in imports_of(ROOT / "jaxcraft/registry.py", "jaxcraft.registry")]
+    assert not [n for n in names if n.startswith("jaxcraft")], names
+
+
+def test_importing_jaxcraft_ppo_loads_no_other_jaxcraft_module():
+    code = ("import sys, jaxcraft.ppo; "
+            "print(sorted(m for m in sys.modules if m.startswith('jaxcraft') and not m.startswith('jaxcraft.ppo')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "['jaxcraft']", out.stdout
+
+
+def test_family_names_agree_with_the_family_table():
+    from jaxcraft.config.task import FAMILIES
+    from jaxcraft.tasks.families import FAMILY_TABLE
+    assert FAMILIES == tuple(f.name for f in FAMILY_TABLE)
