@@ -19,6 +19,7 @@ import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
+from jaxcraft.train.memory_estimate import check_fits_memory
 from jaxcraft.train.metrics import MetricsLogger
 from jaxcraft.train.trainer import Trainer
 
@@ -108,6 +109,7 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         aside = archive_previous_run(run_dir, RUN_FILES)
         if aside is not None:
             print(f"jaxcraft: --no-resume: moved the earlier run's files to {aside}", file=sys.stderr)
+    check_fits_memory(config, trainer)   # abstract shapes only: before anything is allocated or compiled
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
     state = trainer.init(jax.random.key(config.run.seed))
     if config.run.init_params:
