@@ -27,7 +27,7 @@ class WandbSink:
             id_file.write_text(uuid.uuid4().hex[:16])
         self.run = wandb.init(project=project, dir=str(run_dir), id=id_file.read_text().strip(),
                               resume="allow", config=config, mode=mode or None,
-                              name=pathlib.Path(run_dir).name, reinit="create_new")
+                              name=pathlib.Path(run_dir).name)
         # Steps a resumed W&B run already holds are skipped rather than re-sent (W&B would drop them
         # with a warning each).
         self.last_step = self.run.step - 1 if self.run.resumed else -1
