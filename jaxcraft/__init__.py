@@ -6,8 +6,8 @@ def make_vec(env_id: str, num_envs: int = 8, **kwargs):
     """A `gymnasium.vector.VectorEnv` of `num_envs` JaxCraft envs stepped in one jitted call.
 
     Ids: JaxCraft-World-v0, JaxCraft-CrossView-v0, JaxCraft-{Approach,Break,Interact,Hunt}-v0.
-    See `jaxcraft.gym_vec` for the options and the auto-reset semantics (gymnasium's NEXT_STEP).
+    See `jaxcraft.gym.vec` for the options and the auto-reset semantics (gymnasium's NEXT_STEP).
     """
-    from jaxcraft.gym_vec import make_vec as _make_vec
+    from jaxcraft.gym.vec import make_vec as _make_vec
 
     return _make_vec(env_id, num_envs=num_envs, **kwargs)

@@ -12,9 +12,9 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
 import jaxcraft
-from jaxcraft.gym_ids import ENV_IDS, register_gymnasium_envs
-from jaxcraft.gym_single import JaxCraftGymEnv
-from jaxcraft.gym_vec import JaxCraftVectorEnv
+from jaxcraft.gym.ids import ENV_IDS, register_gymnasium_envs
+from jaxcraft.gym.single import JaxCraftGymEnv
+from jaxcraft.gym.vec import JaxCraftVectorEnv
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WORLD = dict(frame_size=8, world_size=16, world_height=16, max_steps=3)   # every episode truncates at step 3
@@ -181,3 +181,15 @@ def test_readme_pytorch_loop_runs_with_a_numpy_stand_in(monkeypatch, capsys):
     exec(compile(snippet, "README.md:make_vec", "exec"), {"__name__": "readme"})
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("update")]
     assert len(lines) == 3 and _Tensor.backward_calls == 3, lines
+
+
+def test_registration_is_explicit_and_the_gymnasium_hook_module_makes_it():
+    import subprocess
+
+    code = ("import gymnasium as gym, jaxcraft, jaxcraft.gym.vec\n"
+            "assert 'JaxCraft-World-v0' not in gym.registry      # importing registers nothing\n"
+            "e = gym.make_vec('jaxcraft.gym.hook:JaxCraft-Break-v0', 2, frame_size=16)\n"
+            "print(type(e.unwrapped).__name__, e.single_observation_space['goal_mask'].shape)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["JaxCraftVectorEnv", "(16,", "16)"]

@@ -16,8 +16,7 @@ LAYERS = [
     {"jaxcraft.tasks"},
     {"jaxcraft.train"},
     {"jaxcraft.eval"},
-    {"jaxcraft.build", "jaxcraft.restore", "jaxcraft.gym_ids", "jaxcraft.gym_vec", "jaxcraft.gym_single",
-     "jaxcraft.gym_hook"},
+    {"jaxcraft.build", "jaxcraft.restore", "jaxcraft.gym"},
 ]
 TOP = len(LAYERS)
 

@@ -11,7 +11,10 @@ import dataclasses
 from jaxcraft.config.fields import check_all, documented
 
 FAMILIES = ("approach", "break", "interact", "hunt")
-DISTANCES = (20, 40, 60)
+# Spawn distances a task id can encode, in index order (new ones are appended: ids keep their tasks).
+# The paper's are 20/40/60; 5 and 10 are easy curriculum stages.
+DISTANCES = (20, 40, 60, 5, 10)
+PAPER_DISTANCES = (20, 40, 60)
 SPLITS = ("train", "unseen", "unseen_seeds")
 
 
@@ -21,7 +24,7 @@ class TaskConfig:
 
     families: tuple[str, ...] = documented(FAMILIES, "Task families drawn at reset: any of approach, break, interact, hunt.")
     family_weights: tuple[float, ...] = documented((), "Sampling weight per entry of `families`; () = uniform.")
-    distances: tuple[int, ...] = documented(DISTANCES, "Agent spawn distances (Manhattan blocks from the target), any of 20, 40, 60.")
+    distances: tuple[int, ...] = documented(PAPER_DISTANCES, "Agent spawn distances (Manhattan blocks from the target), any of 20, 40, 60 (the paper's) or 5, 10 (easy curriculum stages).")
     distance_weights: tuple[float, ...] = documented((), "Sampling weight per entry of `distances`; () = uniform (the paper's mixed curriculum). Hard-only: distances=(60,).")
     split: str = documented("train", "World split: train (train seeds + train biomes), unseen (held-out seeds + held-out biomes), unseen_seeds (held-out seeds, train biomes).")
     max_steps: int = documented(600, "Episode time limit in steps (paper: 600); success ends the episode earlier.")

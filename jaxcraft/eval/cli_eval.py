@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed0", type=int, default=0, help="first task seed of each cell")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed of the policy's and env's randomness")
     parser.add_argument("--batch-size", type=int, default=64, help="episodes run in parallel")
+    parser.add_argument("--sim", choices=("jaxcraft", "minetest"), default="jaxcraft",
+                        help="minetest: Minetest 5.6 through the bridge (jaxcraft.eval.bridged_eval; also 'fresh')")
+    parser.add_argument("--num-envs", type=int, default=2, help="--sim minetest: Minetest instances")
 
 
 def _choices(text: str | None, valid: tuple, flag: str, parse=str) -> tuple:
@@ -127,6 +130,9 @@ def _load(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
+    if getattr(args, "sim", "jaxcraft") == "minetest":
+        from jaxcraft.eval.bridged_eval import run_minetest
+        return run_minetest(args)
     try:
         families = _choices(args.families, FAMILIES, "--families")
         distances = _choices(args.distances, DISTANCES, "--distances", int)
@@ -157,10 +163,16 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.eval.runner import evaluate, write_report
 
     out_dir = pathlib.Path(args.out) if args.out else out_dir
+    from jaxcraft.progress import EpisodeProgress
+
     t0 = time.perf_counter()
-    result = evaluate(env, params, policy, families, distances, args.episodes, args.split, seed0=args.seed0,
-                      max_steps=args.max_steps, record=args.videos, key=jax.random.key(args.seed),
-                      batch_size=args.batch_size)
+    bar = EpisodeProgress(len(families) * len(distances) * args.episodes, "eval")
+    try:
+        result = evaluate(env, params, policy, families, distances, args.episodes, args.split, seed0=args.seed0,
+                          max_steps=args.max_steps, record=args.videos, key=jax.random.key(args.seed),
+                          batch_size=args.batch_size, progress=bar)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - t0
     paths = write_report(result, out_dir, f"{result.policy} on the {args.split} split")
     print(f"{len(result.success)} episodes in {seconds:.0f} s; wrote {paths['json']}, {paths['md']} "

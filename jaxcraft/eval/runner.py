@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.eval.stats import SuccessTable, success_table
+from jaxcraft.config.task import PAPER_DISTANCES
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, with_split
 
 
@@ -107,13 +108,14 @@ def _rollout(env, params, policy, obs, state, keys, max_steps: int, n_record: in
     return out, jnp.concatenate([obs["rgb"][None, :n_record], frames])
 
 
-def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances: Sequence[int] = DISTANCES,
+def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances: Sequence[int] = PAPER_DISTANCES,
              episodes_per_cell: int = 10, split: str = "unseen", seed0: int = 0, max_steps: int = 600,
-             record: int = 0, key: Optional[jax.Array] = None, batch_size: int = 64) -> EvalResult:
+             record: int = 0, key: Optional[jax.Array] = None, batch_size: int = 64, progress=None) -> EvalResult:
     """Run `policy` once on every task of `task_list(...)` on `split`; see `EvalResult`.
 
     Episodes run `batch_size` at a time (the last batch is padded, so one program serves all
     batches); episode i's randomness is `fold_in(key, i)`, so results do not depend on it.
+    progress: optional callable(episodes done, successes so far, total) after each batch.
     """
     if max_steps < 1 or batch_size < 1 or record < 0:
         raise ValueError(f"need max_steps >= 1, batch_size >= 1, record >= 0; got {max_steps}, {batch_size}, {record}")
@@ -133,6 +135,8 @@ def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances:
         out, frames = jax.device_get(_rollout(env, params, policy, obs, state, keys[idx], max_steps, n_rec))
         real = min(size, total - start)
         parts.append({k: v[:real] for k, v in out.items() if k not in ("goal_rgb", "goal_mask")})
+        if progress is not None:
+            progress(start + real, int(sum((p["success_step"] >= 0).sum() for p in parts)), total)
         for i in range(min(n_rec, real, record - start)):
             videos.append({"index": start + i, "rgb": frames[: out["length"][i] + 1, i],
                            "goal_rgb": out["goal_rgb"][i], "goal_mask": out["goal_mask"][i]})

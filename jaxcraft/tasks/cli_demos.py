@@ -6,7 +6,7 @@
     jaxcraft demos experiments/quickstart.py --episodes 256 --format minari --out jaxcraft/quickstart-v0
 
 `--format minari` writes a Minari dataset named by `--out` (under MINARI_DATASETS_PATH; see
-`jaxcraft.tasks.minari_io`) instead of the default .npz directory.
+`jaxcraft.gym.minari`) instead of the default .npz directory.
 `--teacher expert` (default) plans over the map; `--teacher servo` steers by the target's
 pixels only, which a reactive pixel policy can clone (see `jaxcraft.tasks.teachers`).
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.tasks import make_task_env, sample_task_id
     from jaxcraft.tasks.demos import record_demos
     if args.format == "minari":
-        from jaxcraft.tasks.minari_io import dataset_exists
+        from jaxcraft.gym.minari import dataset_exists
         try:
             if dataset_exists(args.out):
                 print(f"jaxcraft: Minari dataset {args.out!r} exists; choose a new --out", file=sys.stderr)
@@ -68,17 +68,21 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "minari":   # record the .npz shards to a scratch directory, then convert
         import tempfile
         tmp = tempfile.TemporaryDirectory(prefix="jaxcraft_demos_")
+    from jaxcraft.progress import EpisodeProgress
+    bar = EpisodeProgress(args.episodes, f"demos ({args.teacher})")
     try:
         manifest = record_demos(env, params, ids, tmp.name if tmp else args.out, max_steps=args.max_steps or config.task.max_steps,
                                 shard_size=args.shard_size, key_seed=args.seed, config=config.task,
-                                teacher=args.teacher, noise=args.noise)
+                                teacher=args.teacher, noise=args.noise,
+                                progress=lambda shard: bar.add(shard["episodes"], shard["successes"]))
         if tmp:
-            from jaxcraft.tasks.minari_io import export_minari
+            from jaxcraft.gym.minari import export_minari
             export_minari(tmp.name, args.out)
     except (FileExistsError, ValueError) as e:
         print(f"jaxcraft: {e}", file=sys.stderr)
         return 2
     finally:
+        bar.close()
         if tmp:
             tmp.cleanup()
     print(f"recorded {manifest['num_episodes']} {args.teacher} episodes ({manifest['num_success']} successful) to {args.out}")

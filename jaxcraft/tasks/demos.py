@@ -135,12 +135,14 @@ def _atomic_write(path: pathlib.Path, write) -> None:
 
 
 def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_size: int = 32, key_seed: int = 0,
-                 config=None, overwrite: bool = False, teacher: str = "expert", noise: float = 0.0) -> dict:
+                 config=None, overwrite: bool = False, teacher: str = "expert", noise: float = 0.0,
+                 progress=None) -> dict:
     """Record `teacher` episodes of `task_ids` into `out_dir` (see the module doc); returns the manifest.
 
     Shards hold `shard_size` episodes (the last one fewer; it is padded for the rollout so all
     shards share one compiled program). `config`: the TaskConfig, stored in the manifest.
     Memory per shard ≈ shard_size · max_steps · H · W · 3 bytes of frames.
+    progress: optional callable(shard dict: file, episodes, successes) after each shard is written.
     """
     out_dir = pathlib.Path(out_dir)
     ids = np.asarray(task_ids, np.int32).reshape(-1)
@@ -163,6 +165,8 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
         name = f"shard_{i:05d}.npz"
         _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))
         shards.append(dict(file=name, episodes=len(chunk), successes=int(arrays["success"].sum())))
+        if progress is not None:
+            progress(shards[-1])
     split = {v: k for k, v in SPLIT_CODE.items()}[int(params.task.split_code)]
     manifest = dict(
         format=FORMAT, version=VERSION, teacher=teacher, noise=float(noise), world_static=dataclasses.asdict(env.static),

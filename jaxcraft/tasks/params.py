@@ -37,8 +37,8 @@ class TaskStatic:
 class TaskParams:
     """Dynamic task parameters (a pytree): sampling weights, split, reward terms."""
 
-    family_probs: jax.Array       # float32[4] over FAMILIES
-    distance_probs: jax.Array     # float32[3] over DISTANCES
+    family_probs: jax.Array       # float32[len(FAMILIES)] over FAMILIES
+    distance_probs: jax.Array     # float32[len(DISTANCES)] over DISTANCES
     split_code: jax.Array         # int32, SPLIT_CODE[split]: which seed domain
     success_reward: jax.Array     # float32
     shaping_distance: jax.Array   # float32, reward per block of distance closed

@@ -12,12 +12,13 @@ import dataclasses
 import json
 import pathlib
 import sys
+import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose env/task/net sections define the policy")
     p.add_argument("--demos", required=True, help="directory written by `jaxcraft demos` (jaxcraft.tasks.demos), "
-                                                  "or minari:<dataset id> (jaxcraft.tasks.minari_io)")
+                                                  "or minari:<dataset id> (jaxcraft.gym.minari)")
     p.add_argument("--out", required=True, help="directory to save the pretrained params to (must not exist)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--steps", type=int, default=2000, help="gradient steps")
@@ -25,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=int, default=64, help="steps per window")
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=10, help="steps between metric rows (progress bar, JSONL, TensorBoard)")
+    p.add_argument("--no-tensorboard", action="store_true", help="only metrics.jsonl in the log directory")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from jaxcraft.build import make_env, make_network
     from jaxcraft.envs.spaces import action_distribution
-    from jaxcraft.tasks.minari_io import load_demo_source
+    from jaxcraft.gym.minari import load_demo_source
     from jaxcraft.train.demo_fit import check_demos_fit
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
     env, params = make_env(config.env, config.task)
@@ -53,10 +56,29 @@ def run(args: argparse.Namespace) -> int:
         return 2
     network = make_network(config.net, env.observation_space(params), space)
     icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed)
-    trained, rows = pretrain(network, action_distribution(space), demos, icfg)
+    from jaxcraft.progress import progress_bar
+    from jaxcraft.train.metrics import ScalarLog
+    log_dir = out.parent / f"{out.name}_log"        # metrics.jsonl + tb/, beside the params directory
+    if log_dir.exists():                            # an earlier, unfinished attempt: keep its logs aside
+        log_dir.rename(log_dir.with_name(f"{log_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
+    sink = ScalarLog(log_dir, tensorboard=not args.no_tensorboard)
+    bar = progress_bar(total=icfg.steps, desc="pretrain", unit="step")
+
+    def on_row(row: dict) -> None:
+        sink.write(row, row["step"], skip=("step",))
+        sink.flush()
+        bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['action_exact_match']:.3f}", refresh=False)
+        bar.update(row["step"] - bar.n)
+
+    try:
+        trained, rows = pretrain(network, action_distribution(space), demos, icfg,
+                                 log_every=max(1, args.log_every), log=None, on_row=on_row)
+    finally:
+        bar.close()
+        sink.close()
     save_params(out, trained)
     (out.parent / f"{out.name}_pretrain.json").write_text(json.dumps(
         {"experiment": str(args.experiment), "imitation": dataclasses.asdict(icfg), "metrics": rows}, indent=2))
-    print(f"pretrained params saved to {out} (final nll {rows[-1]['nll']:.3f}, "
+    print(f"pretrained params saved to {out}, logs in {log_dir} (final nll {rows[-1]['nll']:.3f}, "
           f"exact-action match {rows[-1]['action_exact_match']:.3f})")
     return 0

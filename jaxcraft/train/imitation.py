@@ -103,8 +103,10 @@ def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float =
 
 
 def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, params: Any = None,
-             log_every: int = 100, log=print) -> tuple[Any, list[dict]]:
-    """Behaviour cloning: returns (params, metric rows every `log_every` steps)."""
+             log_every: int = 100, log=print, on_row=None) -> tuple[Any, list[dict]]:
+    """Behaviour cloning: returns (params, metric rows every `log_every` steps).
+
+    log: callable(JSON line) per row (None = quiet); on_row: callable(row dict) per row (progress, logs)."""
     _check(demos)
     demos = {k: jnp.asarray(v) for k, v in demos.items()}
     key = jax.random.key(config.seed)
@@ -131,6 +133,8 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
             rows.append(row)
             if log:
                 log(json.dumps(row))
+            if on_row is not None:
+                on_row(row)
     return params, rows
 
 

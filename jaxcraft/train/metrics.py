@@ -1,10 +1,12 @@
-"""Metrics sinks: JSONL (one line per update), TensorBoard, optional W&B, and a tqdm progress bar.
+"""Metrics sinks: JSONL (one line per update), TensorBoard, optional W&B, and a progress bar (jaxcraft.progress).
+
+`ScalarLog` (metrics.jsonl + tb/ under a directory) is shared by `train` and `pretrain`.
 
 Keys under `time/` (steps per second, wall time) vary between runs; every other key is a
 deterministic function of the config and seed, which is what the resume test compares.
 
-`metrics.jsonl` is the record; the TensorBoard events are derived from it. On resume from
-update u, lines after u are dropped (a torn last line from a kill mid-write too, with a
+`metrics.jsonl` is the record of a run; its TensorBoard events are derived from it. On resume
+from update u, lines after u are dropped (a torn last line from a kill mid-write too, with a
 one-line notice) and the events are rewritten from the kept lines, so every (tag, step)
 appears once in `tb/` whatever reader is used.
 """
@@ -15,14 +17,48 @@ import math
 import pathlib
 import sys
 import time
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 
+class ScalarLog:
+    """`dir/metrics.jsonl` (one JSON row per `write`, appended) and TensorBoard scalars in `dir/tb`."""
+
+    def __init__(self, directory: pathlib.Path, tensorboard: bool = True):
+        self.dir = pathlib.Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / "metrics.jsonl"
+        self.file = open(self.path, "a")
+        self.writer = None
+        if tensorboard:
+            from tensorboardX import SummaryWriter
+            self.writer = SummaryWriter(str(self.dir / "tb"))
+
+    def write(self, row: dict, step: int, skip: tuple[str, ...] = ()) -> None:
+        """One row; every finite number not in `skip` also goes to TensorBoard at `step`."""
+        self.file.write(json.dumps(row) + "\n")
+        if self.writer is not None:
+            for k, v in row.items():
+                if k not in skip and isinstance(v, (int, float)) and math.isfinite(v):
+                    self.writer.add_scalar(k, v, step)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+RUN_STEP_KEYS = ("update", "env_steps")   # the x-axes of a run's rows, not scalars
+
+
 def scalars_of(row: dict) -> dict[str, float]:
-    """The TensorBoard/W&B scalars of a JSONL row (finite values; the step keys are the x-axis)."""
-    return {k: v for k, v in row.items() if k not in ("update", "env_steps") and math.isfinite(v)}
+    """The TensorBoard/W&B scalars of a run's JSONL row (finite numbers; the step keys are the x-axis)."""
+    return {k: v for k, v in row.items()
+            if k not in RUN_STEP_KEYS and isinstance(v, (int, float)) and math.isfinite(v)}
 
 
 class MetricsLogger:
@@ -33,20 +69,25 @@ class MetricsLogger:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "metrics.jsonl"
         kept = self._truncate_after(start_update)
-        self.file = open(self.path, "a")
-        self.steps_per_update = steps_per_update
-        self.writer = None
-        if tensorboard:
-            self.writer = self._rewrite_tensorboard(kept)
+        old_events = sorted((self.run_dir / "tb").glob("events.out.tfevents.*")) if tensorboard else []
+        self.sink = ScalarLog(self.run_dir, tensorboard)
+        if self.sink.writer is not None:   # events from the kept rows only; the older files go
+            for row in kept:
+                for k, v in scalars_of(row).items():
+                    self.sink.writer.add_scalar(k, v, row["env_steps"])
+            self.sink.writer.flush()
+            for f in old_events:
+                f.unlink()
         self.wandb = None
         if wandb_project:
             from jaxcraft.train.wandb_sink import WandbSink
             self.wandb = WandbSink(self.run_dir, wandb_project, wandb_mode, config or {})
+        self.steps_per_update = steps_per_update
         self.bar = None
         if progress:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=total_updates * steps_per_update, initial=start_update * steps_per_update,
-                            unit="step", unit_scale=True, dynamic_ncols=True, mininterval=1.0)
+            from jaxcraft.progress import progress_bar
+            self.bar = progress_bar(total=total_updates * steps_per_update, initial=start_update * steps_per_update,
+                                    desc="train", unit="step", unit_scale=True)
         # The return of the last update with finished episodes, also across a resume.
         self.last_return: Optional[float] = next(
             (r["episode_return"] for r in reversed(kept) if r.get("episodes", 0) > 0), None)
@@ -74,21 +115,6 @@ class MetricsLogger:
         tmp.replace(self.path)   # atomic: a kill here leaves the old or the new file, never a half
         return kept
 
-    def _rewrite_tensorboard(self, kept: list[dict]):
-        """A fresh events file holding the kept rows; older event files (which may hold steps after
-        the checkpoint) are removed once it is written: their content is in metrics.jsonl."""
-        from tensorboardX import SummaryWriter
-        tb = self.run_dir / "tb"
-        old = sorted(tb.glob("events.out.tfevents.*")) if tb.exists() else []
-        writer = SummaryWriter(str(tb))
-        for row in kept:
-            for k, v in scalars_of(row).items():
-                writer.add_scalar(k, v, row["env_steps"])
-        writer.flush()
-        for f in old:
-            f.unlink()
-        return writer
-
     def log(self, metrics: dict[str, np.ndarray], seconds: float) -> list[dict]:
         """`metrics`: arrays stacked over the updates of one call."""
         n = len(np.asarray(metrics["update"]))
@@ -101,27 +127,22 @@ class MetricsLogger:
             row["time/sps"] = sps
             row["time/wall"] = time.perf_counter() - self._t0
             rows.append(row)
-            self.file.write(json.dumps(row) + "\n")
-            if self.writer is not None:
-                for k, v in scalars_of(row).items():
-                    self.writer.add_scalar(k, v, row["env_steps"])
+            self.sink.write(row, row["env_steps"], skip=RUN_STEP_KEYS)
             if self.wandb is not None:
                 self.wandb.log(row)
             if row.get("episodes", 0) > 0:
                 self.last_return = row["episode_return"]
-        self.file.flush()
+        self.sink.flush()
         if self.bar is not None:
-            self.bar.update(n * self.steps_per_update)
             post = {"sps": f"{sps:,.0f}"}
             if self.last_return is not None:
                 post["return"] = f"{self.last_return:.2f}"
-            self.bar.set_postfix(post)
+            self.bar.set_postfix(post, refresh=False)
+            self.bar.update(n * self.steps_per_update)
         return rows
 
     def close(self) -> None:
-        self.file.close()
-        if self.writer is not None:
-            self.writer.close()
+        self.sink.close()
         if self.wandb is not None:
             self.wandb.close()
         if self.bar is not None:

@@ -130,8 +130,11 @@ class CountdownEnv:
 
 def test_evaluate_counts_first_success_and_stops_at_the_end():
     env, params = CountdownEnv(), from_config(TaskConfig())[2]
+    calls = []
     r = evaluate(env, params, RandomPolicy(env), ("approach", "hunt"), (20, 60), 4, "unseen", max_steps=6, record=3,
-                 batch_size=3)                          # 16 episodes in 6 padded batches of 3
+                 batch_size=3, progress=lambda *a: calls.append(a))   # 16 episodes in 6 padded batches of 3
+    done = [3, 6, 9, 12, 15, 16]
+    assert calls == [(d, int(r.success[:d].sum()), 16) for d in done]    # running successes after each batch
     expect = np.asarray([s % 3 + 1 for s in range(4)] * 2)
     assert r.task_id.tolist() == task_list(("approach", "hunt"), (20, 60), 4)["task_id"].tolist()
     assert r.success.tolist() == [True] * 8 + [False] * 8
@@ -253,7 +256,6 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     """))
     config = load_experiment(exp)
     env, params = make_task_env(config.task)
-    import jaxcraft.tasks.registration  # noqa: F401
     from jaxcraft.build import make_network
     net = make_network(config.net, env.observation_space(params), env.action_space(params))
     obs = jax.tree.map(lambda x: jnp.asarray(x)[None, None], env.reset_to_task(0, params)[0])
@@ -264,6 +266,8 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     out = tmp_path / "out"
     assert cli_main(["eval", str(tmp_path / "bc"), "--experiment", str(exp), "--episodes", "1", "--max-steps", "3",
                      "--videos", "0", "--out", str(out)]) == 0
+    err = capsys.readouterr().err                 # not a terminal: plain progress lines, no carriage returns
+    assert "eval: 1/1 episode" in err and "success=" in err and "\r" not in err
     assert json.loads((out / "eval.json").read_text())["episodes"] == 1
     other = make_network(dataclasses.replace(config.net, hidden=(8,)), env.observation_space(params),
                          env.action_space(params))

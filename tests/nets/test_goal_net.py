@@ -7,7 +7,6 @@ import numpy as np
 import optax
 import pytest
 
-import jaxcraft.nets.goal_registration  # noqa: F401 — registers net.kind="goal_cnn"
 from jaxcraft.envs.spaces import MultiDiscrete
 from jaxcraft.nets import GoalConditionedActorCritic
 from jaxcraft.nets.goal import aux_loss, large_net_config, small_net_config

@@ -25,7 +25,10 @@ MAX_STEPS = 600
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demos")
-    record_demos(ENV, PARAMS, IDS, out, max_steps=MAX_STEPS, shard_size=8, config=CFG)
+    shards = []
+    manifest = record_demos(ENV, PARAMS, IDS, out, max_steps=MAX_STEPS, shard_size=8, config=CFG,
+                            progress=shards.append)
+    assert shards == manifest["shards"] and [s["episodes"] for s in shards] == [8, 4]   # one call per shard
     return out
 
 

@@ -78,8 +78,10 @@ def test_bc_loss_of_a_uniform_policy_is_the_sum_of_log_factor_sizes():
 
 def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
     demos = _demos()
+    seen = []
     params, rows = pretrain(NET, DIST, demos, ImitationConfig(steps=300, batch_episodes=8, window=4, lr=3e-3),
-                            log_every=100, log=None)
+                            log_every=100, log=None, on_row=seen.append)
+    assert seen == rows and [r["step"] for r in rows] == [100, 200, 300]
     uniform_nll = 9 * np.log(2) + 2 * np.log(11)
     assert rows[-1]["nll"] < 0.1 * uniform_nll and rows[-1]["action_exact_match"] > 0.8, rows
     path = save_params(tmp_path / "pre", params)

@@ -21,7 +21,7 @@ One episode of length L (`jaxcraft.tasks.demos` fields) becomes:
 Frames are stored raw (no JPEG), so export → import gives back exactly the arrays of the demo
 directory (tested). The dataset metadata key `jaxcraft_demos` holds the demo manifest minus its
 shard list; when the manifest has the TaskConfig, the dataset's env spec is the matching gymnasium
-id (`jaxcraft.gym_ids`) with that config, so `dataset.recover_environment()` rebuilds the task env.
+id (`jaxcraft.gym.ids`) with that config, so `dataset.recover_environment()` rebuilds the task env.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _spaces_and_spec(manifest: dict):
     import gymnasium as gym
 
     from jaxcraft.envs.spaces import MultiDiscrete
-    from jaxcraft.gym_ids import ENV_IDS, register_gymnasium_envs
+    from jaxcraft.gym.ids import ENV_IDS, register_gymnasium_envs
     from jaxcraft.tasks import families as F
     from jaxcraft.world import actions as A
 
@@ -123,7 +123,7 @@ def export_minari(demo_dir, dataset_id: str, author: str = "jaxcraft", progress=
         dataset_id, _buffers(demos, 0, min(n, _CHUNK), reward), env=spec, eval_env=spec, observation_space=obs_space,
         action_space=act_space, algorithm_name=f"jaxcraft-{manifest.get('teacher', 'expert')}-teacher",
         author=author, description=f"jaxcraft cross-view task demonstrations ({manifest.get('teacher', 'expert')} "
-                                   f"teacher, noise {manifest.get('noise', 0.0)}); see jaxcraft.tasks.minari_io",
+                                   f"teacher, noise {manifest.get('noise', 0.0)}); see jaxcraft.gym.minari",
         data_format="hdf5", **raw)
     if progress:
         progress(min(n, _CHUNK))

@@ -1,10 +1,10 @@
-"""gymnasium's `module:id` hook: `gymnasium.make_vec("jaxcraft.gym_hook:JaxCraft-Approach-v0", 8)`.
+"""gymnasium's `module:id` hook: `gymnasium.make_vec("jaxcraft.gym.hook:JaxCraft-Approach-v0", 8)`.
 
 gymnasium imports the module named before the colon and then looks the id up; gymnasium 1.x
 reads no package entry points, so this module's only job is to call
 `register_gymnasium_envs()` when gymnasium imports it. Everywhere else registration is an
 explicit call (`jaxcraft.make_vec` makes it).
 """
-from jaxcraft.gym_ids import register_gymnasium_envs
+from jaxcraft.gym.ids import register_gymnasium_envs
 
 ENV_IDS = register_gymnasium_envs()

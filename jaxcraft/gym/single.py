@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.envs.base import step_without_reset
-from jaxcraft.gym_ids import build_env, to_gym_space
+from jaxcraft.gym.ids import build_env, to_gym_space
 
 
 # Module-level and keyed by the (hashable) env: every instance of one config shares the compilation.

@@ -13,11 +13,11 @@ split="unseen"`); the world takes `frame_size`, `world_size`, `world_height`, `v
 `max_steps`. Unknown options raise a `TypeError` listing the valid ones.
 
 `register_gymnasium_envs()` registers every id with `gymnasium.register` (idempotent): a
-`vector_entry_point` (one jitted call per batch step, `jaxcraft.gym_vec.JaxCraftVectorEnv`) and
-an `entry_point` (one env, `jaxcraft.gym_single.JaxCraftGymEnv`, for `check_env` and for
+`vector_entry_point` (one jitted call per batch step, `jaxcraft.gym.vec.JaxCraftVectorEnv`) and
+an `entry_point` (one env, `jaxcraft.gym.single.JaxCraftGymEnv`, for `check_env` and for
 gymnasium's Sync/AsyncVectorEnv). gymnasium 1.x loads no plugins from package entry points, so
 the call is explicit: `jaxcraft.make_vec` makes it, or name the hook module in the id,
-`gymnasium.make_vec("jaxcraft.gym_hook:JaxCraft-Approach-v0", 8)` (gymnasium imports the part
+`gymnasium.make_vec("jaxcraft.gym.hook:JaxCraft-Approach-v0", 8)` (gymnasium imports the part
 before the colon; that module exists only to make this call).
 """
 from __future__ import annotations
@@ -96,6 +96,6 @@ def register_gymnasium_envs() -> tuple[str, ...]:
     """Register every JaxCraft id with gymnasium (idempotent); returns the ids."""
     for env_id in ENV_IDS:
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point="jaxcraft.gym_single:JaxCraftGymEnv",
-                         vector_entry_point="jaxcraft.gym_vec:JaxCraftVectorEnv", kwargs={"env_id": env_id})
+            gym.register(id=env_id, entry_point="jaxcraft.gym.single:JaxCraftGymEnv",
+                         vector_entry_point="jaxcraft.gym.vec:JaxCraftVectorEnv", kwargs={"env_id": env_id})
     return tuple(ENV_IDS)

@@ -37,7 +37,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from jaxcraft.envs.batched import BatchedEnv, BatchedEnvState
-from jaxcraft.gym_ids import build_env, register_gymnasium_envs, to_gym_space
+from jaxcraft.gym.ids import build_env, register_gymnasium_envs, to_gym_space
 
 
 def _select(mask: jax.Array, a: Any, b: Any) -> Any:

@@ -10,7 +10,7 @@ minari = pytest.importorskip("minari")
 
 from jaxcraft.tasks import TaskConfig
 from jaxcraft.tasks.demos import FIELDS, FORMAT, VERSION, DemoFormatError, load_demos
-from jaxcraft.tasks.minari_io import export_minari, load_demo_source, load_minari_demos
+from jaxcraft.gym.minari import export_minari, load_demo_source, load_minari_demos
 
 T, H = 7, 16
 TASK = TaskConfig(families=("approach",), distances=(20,), frame_size=H, max_steps=T, success_reward=2.0)
@@ -121,12 +121,19 @@ def test_cli_records_to_minari_and_pretrains_from_it(tmp_path, capsys):
     exp.write_text(EXPERIMENT)
     assert main(["demos", str(exp), "--teacher", "servo", "--episodes", "2", "--max-steps", "5",
                  "--format", "minari", "--out", "jaxcraft/cli-v0"]) == 0
+    err = capsys.readouterr().err
+    assert "demos (servo): 2/2 episode" in err and "success=" in err and "\r" not in err
     demos = load_minari_demos("jaxcraft/cli-v0")
     assert demos["rgb"].shape == (2, 5, 16, 16, 3) and demos["length"].min() >= 1
     assert main(["demos", str(exp), "--episodes", "2", "--format", "minari", "--out", "jaxcraft/cli-v0"]) == 2
     assert "exists" in capsys.readouterr().err
     assert main(["pretrain", str(exp), "--demos", "minari:jaxcraft/cli-v0", "--out", str(tmp_path / "pre"),
-                 "--steps", "2", "--batch", "2", "--window", "2"]) == 0
+                 "--steps", "2", "--batch", "2", "--window", "2", "--log-every", "1"]) == 0
     assert (tmp_path / "pre").exists()
+    rows = [json.loads(line) for line in (tmp_path / "pre_log" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2] and {"loss", "nll", "action_exact_match"} <= set(rows[0])
+    assert list((tmp_path / "pre_log" / "tb").iterdir())                     # TensorBoard events
+    err = capsys.readouterr().err
+    assert "pretrain: 2/2 step" in err and "acc=" in err
     assert main(["pretrain", str(exp), "--demos", "minari:jaxcraft/nope-v0", "--out", str(tmp_path / "p2")]) == 2
     assert "no such local Minari dataset" in capsys.readouterr().err

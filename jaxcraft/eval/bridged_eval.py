@@ -1,0 +1,249 @@
+"""Evaluate a policy on Minetest cross-view tasks through a bridge pool; Wilson table + GIFs.
+
+    result = evaluate_minetest(mt_config, TeacherActions(), ("approach",), (20,), episodes=4, num_envs=2)
+    write_minetest_report(result, "runs/eval/minetest_servo", "servo teacher on Minetest")
+
+The task list is fixed as in `jaxcraft.eval.runner`: seeds seed0 … seed0 + n − 1 of each
+family × distance cell, ids packed like `jaxcraft.tasks.encode_task_id`, dealt round-robin to
+the envs (`MinetestFactory.schedules`), each env running its list in order through the
+pool's auto-reset. An episode succeeds when it terminates (the mod's success event); a crash
+of the engine (truncated + crashed) counts as a failure and is reported. Actors map a batch's
+observation dict (NumPy) to int32[B, 11]: `RandomActions`, `TeacherActions` (privileged: the
+mod's state) and `NetworkActions` (a jaxcraft `NetworkPolicy`, seeing only the task fields).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from jaxcraft.eval.stats import SuccessTable, success_table
+from jaxcraft.tasks.config import DISTANCES, FAMILIES
+
+Actor = Callable[[dict, np.ndarray], np.ndarray]   # (obs dict [B, ...], reset bool[B]) -> int32[B, 11]
+
+
+class RandomActions:
+    """Uniform over each factor (the chance baseline)."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0):
+        from bridge.adapters.minetest_env import NVEC
+        self.nvec, self.rng = NVEC, np.random.default_rng(seed)
+
+    def __call__(self, obs, reset):
+        return self.rng.integers(0, self.nvec, (len(reset), len(self.nvec))).astype(np.int32)
+
+
+class TeacherActions:
+    """The privileged servo teacher (`bridge.adapters.minetest.teacher`)."""
+
+    name = "servo-teacher"
+
+    def __init__(self):
+        self.t = 0
+
+    def __call__(self, obs, reset):
+        from bridge.adapters.minetest.teacher import teacher_actions
+        self.t += 1
+        return teacher_actions(obs["info"], self.t)
+
+
+class NetworkActions:
+    """A jaxcraft `NetworkPolicy` (trained in the JaxCraft world) acting on the task fields only."""
+
+    def __init__(self, policy: Any, num_envs: int, seed: int = 0):
+        import jax
+        self.policy, self.name = policy, policy.name
+        self.carry = policy.init(num_envs)
+        self.key = jax.random.key(seed)
+        self._act = jax.jit(lambda p, c, o, r, k: p.act(c, o, None, r, k))
+
+    def __call__(self, obs, reset):
+        import jax
+        import jax.numpy as jnp
+        from jaxcraft.train.bridged_minetest import POLICY_FIELDS
+        self.key, sub = jax.random.split(self.key)
+        o = {k: jnp.asarray(obs[k]) for k in POLICY_FIELDS}
+        self.carry, a = self._act(self.policy, self.carry, o, jnp.asarray(reset), jax.random.split(sub, len(reset)))
+        return np.asarray(a, np.int32)
+
+
+def fresh_network_policy(config: Any, seed: int = 0):
+    """A `NetworkPolicy` of `config.net` with freshly initialised weights (no run to load)."""
+    import jax
+    import jax.numpy as jnp
+
+    import jaxcraft.tasks.registration  # noqa: F401  (registers the task nets, e.g. goal_cnn)
+    from jaxcraft.eval.policies import NetworkPolicy
+    from jaxcraft.registry import action_distribution, make_network
+    from jaxcraft.tasks import make_task_env
+    env, params = make_task_env(config.task)
+    space = env.action_space(params)
+    network = make_network(config.net, env.observation_space(params), space)
+    obs, _ = env.reset_to_task(0, params)
+    weights = network.init(jax.random.key(seed), network.initial_carry(1), jax.tree.map(lambda x: x[None, None], obs),
+                           jnp.zeros((1, 1), bool))
+    return NetworkPolicy(network, weights, action_distribution(space), name="fresh-init")
+
+
+@dataclasses.dataclass
+class MinetestEvalResult:
+    """Per-episode arrays [E] (task-list order) and the first episode's frames."""
+
+    task_id: np.ndarray
+    family: np.ndarray
+    distance: np.ndarray
+    success: np.ndarray
+    length: np.ndarray
+    crashed: np.ndarray
+    policy: str
+    families: tuple
+    distances: tuple
+    step_seconds: np.ndarray            # wall time per pool step (all envs)
+    video: dict = dataclasses.field(default_factory=dict)
+
+    def table(self) -> SuccessTable:
+        return success_table(np.asarray(FAMILIES)[self.family], self.distance, self.success, self.families,
+                             self.distances)
+
+
+def task_ids(families: Sequence[str], distances: Sequence[int], episodes: int, seed0: int = 0) -> list[int]:
+    from bridge.adapters.minetest.scene import encode_task_id
+    return [encode_task_id(s, DISTANCES.index(d), FAMILIES.index(f))
+            for f in families for d in distances for s in range(seed0, seed0 + episodes)]
+
+
+def evaluate_minetest(mt_config: Any, actor: Actor, families: Sequence[str], distances: Sequence[int],
+                      episodes: int, num_envs: int = 2, seed0: int = 0, record: bool = True) -> MinetestEvalResult:
+    """Run every task of the list once through a `bridge.Pool` of `num_envs` Minetest instances."""
+    import time
+
+    from bridge import Pool, PoolConfig
+    from bridge.adapters.minetest.scene import decode_task_id
+    from bridge.adapters.minetest_env import INFO, MinetestFactory
+    tasks = task_ids(families, distances, episodes, seed0)
+    num_envs = max(1, min(num_envs, len(tasks)))
+    schedules = tuple(tuple(tasks[i::num_envs]) for i in range(num_envs))
+    cfg = dataclasses.replace(mt_config, families=tuple(families), distances=tuple(distances))
+    factory = MinetestFactory(cfg, schedules)
+    outcome: dict[int, tuple[bool, int, bool]] = {}
+    counts = np.zeros(num_envs, int)
+    video = {"rgb": []}
+    step_s = []
+    with Pool(factory, PoolConfig(num_envs=num_envs, num_workers=num_envs, on_simulator_error="restart",
+                                  step_timeout=60.0, reset_timeout=180.0), spec=factory.spec()) as pool:
+        batch = pool.reset(seed0)
+        reset = np.ones(num_envs, bool)
+        if record:
+            video.update(goal_rgb=batch.obs["goal_rgb"][0].copy(), goal_mask=batch.obs["goal_mask"][0].copy())
+            video["rgb"].append(batch.obs["rgb"][0].copy())
+        while (counts < [len(s) for s in schedules]).any():
+            t0 = time.monotonic()
+            batch = pool.step({"action": actor(batch.obs, reset)})
+            step_s.append(time.monotonic() - t0)
+            reset = batch.done.copy()
+            if record and video.get("open", True):
+                video["rgb"].append(batch.obs["rgb"][0].copy() if not batch.done[0] else batch.final_obs["rgb"][0].copy())
+                if batch.done[0]:
+                    video["open"] = False
+            for i in np.flatnonzero(batch.done):
+                if counts[i] < len(schedules[i]):
+                    tid = int(batch.final_obs["info"][i, INFO["task_id"]])
+                    outcome[tid] = (bool(batch.terminated[i]), int(batch.episode_length[i]), bool(batch.crashed[i]))
+                    counts[i] += 1
+    fam = np.array([decode_task_id(t)[2] for t in tasks])
+    dist = np.array([DISTANCES[decode_task_id(t)[1]] for t in tasks])
+    get = lambda j: np.array([outcome.get(t, (False, 0, True))[j] for t in tasks])  # noqa: E731
+    video.pop("open", None)
+    return MinetestEvalResult(np.array(tasks), fam, dist, get(0), get(1), get(2), getattr(actor, "name", "policy"),
+                              tuple(families), tuple(distances), np.array(step_s), video if record else {})
+
+
+def write_minetest_report(result: MinetestEvalResult, out_dir: str | pathlib.Path, title: str) -> dict:
+    """eval.json (cells with Wilson 95 % intervals, episodes), eval.md and episode.gif
+    (agent view | goal image | goal mask) in `out_dir`."""
+    import imageio.v2 as imageio
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = result.table()
+    episodes = [{"task_id": int(t), "family": FAMILIES[int(f)], "distance": int(d), "success": bool(s),
+                 "length": int(n), "crashed": bool(c)}
+                for t, f, d, s, n, c in zip(result.task_id, result.family, result.distance, result.success,
+                                            result.length, result.crashed)]
+    (out / "eval.json").write_text(json.dumps({"policy": result.policy, "sim": "minetest", "cells": table.records(),
+                                               "episodes": episodes,
+                                               "pool_step_seconds_mean": float(np.mean(result.step_seconds))
+                                               if len(result.step_seconds) else None}, indent=1))
+    (out / "eval.md").write_text(f"# {title}\n\n{table.to_markdown()}\n\n{int(result.crashed.sum())} of "
+                                 f"{len(result.crashed)} episodes ended by an engine crash.\n")
+    paths = {"json": out / "eval.json", "md": out / "eval.md"}
+    v = result.video
+    if v and v.get("rgb"):
+        mask = np.repeat(v["goal_mask"][..., None] * 255, 3, -1).astype(np.uint8)
+        frames = [np.concatenate([f, v["goal_rgb"], mask], 1) for f in v["rgb"]]
+        frames = [np.kron(f, np.ones((2, 2, 1), np.uint8)) for f in frames]
+        imageio.mimsave(out / "episode.gif", frames, duration=0.05, loop=0)
+        paths["gif"] = out / "episode.gif"
+    return paths
+
+
+def run_minetest(args: Any) -> int:
+    """`jaxcraft eval CHECKPOINT --sim minetest`: random / servo (the privileged Minetest teacher) /
+    fresh (a freshly initialised network of --experiment) / a run directory / pretrained params."""
+    import sys
+    import time
+
+    from jaxcraft.config import ConfigError, load_experiment
+    from jaxcraft.eval.cli_eval import _experiment_path
+    from jaxcraft.train.bridged_minetest import minetest_config
+
+    def bad(msg: str) -> int:
+        print(f"jaxcraft eval --sim minetest: {msg}", file=sys.stderr)
+        return 2
+
+    name = args.checkpoint
+    try:
+        if name in ("random", "servo", "fresh"):
+            config = load_experiment(_experiment_path(args.experiment))
+        elif pathlib.Path(name).is_dir() and (pathlib.Path(name) / "config.json").is_file():
+            from jaxcraft.eval.policies import load_checkpoint_policy
+            policy, config = load_checkpoint_policy(name, args.step, greedy=args.greedy)
+        elif pathlib.Path(name).is_dir() and args.experiment:
+            config = load_experiment(args.experiment)
+        else:
+            return bad(f"checkpoint {name!r} is none of random, servo, fresh, a run directory or pretrained params "
+                       f"(with --experiment); the planning expert has no Minetest counterpart")
+        families = tuple(f for f in (args.families.split(",") if args.families else config.task.families)
+                         if f != "hunt")
+        distances = tuple(int(d) for d in args.distances.split(",")) if args.distances else tuple(config.task.distances)
+        mt = minetest_config(config, max_steps=args.max_steps, families=families, distances=distances)
+    except (ConfigError, ValueError) as e:
+        return bad(str(e))
+    n = max(1, args.num_envs)
+    if name == "random":
+        actor = RandomActions(args.seed)
+    elif name == "servo":
+        actor = TeacherActions()
+    else:
+        if name == "fresh":
+            policy = fresh_network_policy(config, args.seed)
+        elif not (pathlib.Path(name) / "config.json").is_file():
+            from jaxcraft.eval.policies import load_pretrained_policy
+            from jaxcraft.tasks import make_task_env
+            env, params = make_task_env(config.task)
+            policy = load_pretrained_policy(name, config, env, params, greedy=args.greedy)
+        actor = NetworkActions(policy, n, args.seed)
+    out = pathlib.Path(args.out) if args.out else pathlib.Path("runs/eval") / f"minetest_{pathlib.Path(name).name}"
+    t0 = time.perf_counter()
+    result = evaluate_minetest(mt, actor, families, distances, args.episodes, num_envs=n, seed0=args.seed0,
+                               record=args.videos > 0)
+    paths = write_minetest_report(result, out, f"{result.policy} on Minetest 5.6 ({mt.frame_size}² frames, "
+                                                f"{mt.max_steps}-step episodes)")
+    print(result.table().to_markdown())
+    print(f"{len(result.success)} episodes in {time.perf_counter() - t0:.0f} s; wrote {', '.join(map(str, paths.values()))}")
+    return 0

@@ -1,0 +1,67 @@
+"""`bridge:minetest`: Minetest cross-view tasks as a `BridgedEnv` for the bridged trainer/eval.
+
+    from jaxcraft.train.bridged_minetest import minetest_bridged_env
+    env = minetest_bridged_env(config)      # config.task: families, distances, frame size ...
+
+The policy sees {"rgb", "goal_rgb", "goal_mask", "family"} exactly as in `jaxcraft:tasks` and
+acts with the world's MultiDiscrete (9 buttons + 2 camera bins), so a policy trained in the
+JaxCraft world runs on Minetest unchanged; the simulator's privileged `info` field is hidden
+from it. Families without a Minetest counterpart (hunt) are dropped; frames are
+`bridge.frame_size` or `task.frame_size`; episodes `env.max_episode_steps` or `task.max_steps`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import jax.numpy as jnp
+
+from jaxcraft.config import ConfigError, ExperimentConfig
+from jaxcraft.envs.spaces import Box, Discrete, MultiDiscrete
+from jaxcraft.train.bridged_envs import BridgedEnv
+
+POLICY_FIELDS = ("rgb", "goal_rgb", "goal_mask", "family")
+
+
+@dataclasses.dataclass(frozen=True)
+class MinetestBridgedEnv(BridgedEnv):
+    """A `BridgedEnv` whose policy observation leaves out the privileged `info` field."""
+
+    def policy_obs(self, obs: Mapping[str, Any]) -> Any:
+        return {k: obs[k] for k in POLICY_FIELDS}
+
+
+def minetest_config(config: ExperimentConfig, **overrides):
+    """The `MinetestConfig` of an experiment (its task section)."""
+    from bridge.adapters.minetest.scene import SUPPORTED_FAMILIES
+    from bridge.adapters.minetest_env import MinetestConfig
+    t = config.task
+    families = tuple(f for f in t.families if f in SUPPORTED_FAMILIES)
+    if not families:
+        raise ConfigError(f"task.families={t.families!r}: Minetest supports {SUPPORTED_FAMILIES}")
+    kw = dict(frame_size=config.bridge.frame_size or t.frame_size, families=families, distances=tuple(t.distances),
+              max_steps=config.env.max_episode_steps or t.max_steps, num_distractors=t.num_distractors,
+              success_reward=t.success_reward)
+    kw.update(overrides)
+    try:
+        return MinetestConfig(**kw)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def minetest_bridged_env(config: ExperimentConfig, schedules: tuple = ()) -> MinetestBridgedEnv:
+    """Builder for `register_bridged_env("bridge:minetest", minetest_bridged_env)`."""
+    from bridge.adapters.minetest.process import missing_reason
+    from bridge.adapters.minetest_env import NVEC, MinetestFactory
+    from jaxcraft.world import actions as A
+    why = missing_reason()
+    if why is not None:
+        raise ConfigError(f"env.name='bridge:minetest': {why}")
+    factory = MinetestFactory(minetest_config(config), schedules)
+    spec = factory.spec()
+    s = factory.config.frame_size
+    obs_space = {"rgb": Box(0, 255, (s, s, 3), jnp.uint8), "goal_rgb": Box(0, 255, (s, s, 3), jnp.uint8),
+                 "goal_mask": Box(0, 1, (s, s), jnp.uint8), "family": Discrete(4)}
+    assert tuple(NVEC) == tuple(A.NVEC)
+    return MinetestBridgedEnv(factory=factory, spec=spec, observation_space=obs_space,
+                              action_space=MultiDiscrete(A.NVEC, A.NAMES), obs_key=None)
