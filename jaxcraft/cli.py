@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", help="path to experiments/<name>.py defining CONFIG")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--run-dir", help="override run.run_dir")
-    p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in run_dir (they are kept)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh: an earlier run in run_dir is moved to run_dir/previous_runs/<time>/ untouched")
     p.add_argument("--resume-step", type=int, help="resume from this update's checkpoint instead of the latest")
     p.add_argument("--show-config", action="store_true", help="print every key with its value and doc, then exit")
     p.set_defaults(func=_train)

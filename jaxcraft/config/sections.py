@@ -79,6 +79,8 @@ class RunConfig:
     run_dir: str = documented("runs/{name}", "Where metrics.jsonl, TensorBoard events, checkpoints and summary.json go ({name} = experiment name).")
     tensorboard: bool = documented(True, "Also write TensorBoard event files.")
     progress: bool = documented(True, "Show a progress bar with steps/s and return.")
+    wandb_project: str = documented("", "Also log metrics to this Weights & Biases project (needs the 'wandb' extra); '' = no W&B.")
+    wandb_mode: str = documented("", "W&B mode: 'online', 'offline' (no network; `wandb sync` later) or 'disabled'; '' = W&B's default (WANDB_MODE, else online).")
     init_params: str = documented("", "Start from these params (e.g. imitation-pretrained, saved by `jaxcraft pretrain`); with ppo.kl_coef > 0 they are also the frozen KL reference. '' = random init.")
 
     def validate(self) -> None:
@@ -87,6 +89,7 @@ class RunConfig:
             ("checkpoint_every", self.checkpoint_every >= 0, "must be >= 0"),
             ("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1"),
             ("num_devices", self.num_devices >= 0, "must be >= 0"),
+            ("wandb_mode", self.wandb_mode in ("", "online", "offline", "disabled"), "must be '', online, offline or disabled"),
             ("checkpoint_every", not self.checkpoint_every or self.checkpoint_every % self.updates_per_call == 0,
              f"must be a multiple of run.updates_per_call={self.updates_per_call}"),
         ])

@@ -102,6 +102,10 @@ def _load(args: argparse.Namespace):
         raise _BadArgument(f"checkpoint {str(run_dir)!r} is neither a run directory nor one of {', '.join(BASELINES)}")
     if not (run_dir / "config.json").is_file() and args.experiment is not None:
         # Params saved by `jaxcraft pretrain`: the experiment file names their network.
+        from jaxcraft.train.imitation import params_saved_at
+        if not params_saved_at(run_dir):   # check before the env and network are built
+            raise _BadArgument(f"{run_dir} holds neither a run (config.json) nor params saved by "
+                               "`jaxcraft pretrain` (no orbax _METADATA in it)")
         try:
             config = load_experiment(args.experiment)
         except ConfigError as e:

@@ -1,14 +1,20 @@
 """Orbax checkpoints of a whole run: train state (params, optimiser, env, keys, counter) + config.
 
 Saves are synchronous and atomic (orbax writes to a temporary directory and renames it
-when complete), so a run killed mid-save leaves only finished checkpoints behind. A
-checkpoint that cannot be read raises `CheckpointError` naming it; nothing is deleted.
+when complete), so a run killed mid-save leaves only finished checkpoints behind. Each
+checkpoint's metadata carries a sha256 per array of the saved state (`state_checksums`),
+recomputed after restore: bytes that still decode but differ (bit rot, an overwrite) are
+reported like any other damage. A checkpoint that cannot be read raises `CheckpointError`
+naming it in one line; nothing is deleted.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
+import re
 import shutil
+import sys
 import time
 from typing import Any, Optional
 
@@ -37,6 +43,57 @@ def from_saveable(tree: Any, like: Any) -> Any:
                         tree, like)
 
 
+def state_checksums(tree: Any) -> dict[str, str]:
+    """sha256 of each leaf's dtype, shape and bytes (host copy), keyed by its tree path."""
+    out = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(to_saveable(tree))[0]:
+        a = np.ascontiguousarray(np.asarray(jax.device_get(leaf)))
+        h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+        out[jax.tree_util.keystr(path)] = h.hexdigest()
+    return out
+
+
+def _first_line(e: BaseException, limit: int = 300) -> str:
+    """`Type: first line` of an exception, before any TensorStore spec/byte-range dump, at most `limit` chars."""
+    line = (str(e).strip().splitlines() or [""])[0]
+    text = re.split(r"\s*[\[{]", line)[0].rstrip(" :")[:limit]
+    return f"{type(e).__name__}: {text}{' …' if len(text) < len(line) else ''}"
+
+
+def _drop_closed_loop_callbacks() -> None:
+    """When one read of a restore fails, orbax closes its event loop while TensorStore still
+    completes the other reads; each late completion callback then raises "Event loop is closed"
+    as an unraisable exception (hundreds of tracebacks on stderr, during and after the restore).
+    Installed (once) before a restore, this hook drops exactly those and passes on the rest."""
+    previous = sys.unraisablehook
+    if getattr(previous, "drops_closed_loop_callbacks", False):
+        return
+
+    def hook(unraisable):
+        if not (unraisable.exc_type is RuntimeError and "Event loop is closed" in str(unraisable.exc_value)):
+            previous(unraisable)
+
+    hook.drops_closed_loop_callbacks = True
+    sys.unraisablehook = hook
+
+
+def archive_previous_run(run_dir: pathlib.Path, names: tuple[str, ...]) -> Optional[pathlib.Path]:
+    """Move the files of an earlier run in `run_dir` (checkpoints, metrics, events, summary) into
+    `run_dir/previous_runs/<time>/` by rename (their bytes are untouched), so a fresh start neither
+    prunes nor overwrites them. Returns the archive directory, or None if there was nothing to move."""
+    present = [n for n in names if (run_dir / n).exists()]
+    if not present:
+        return None
+    aside = run_dir / "previous_runs" / time.strftime("%Y%m%d-%H%M%S")
+    while aside.exists():
+        aside = aside.with_name(aside.name + "+")
+    aside.mkdir(parents=True)
+    for n in present:
+        (run_dir / n).rename(aside / n)
+    return aside
+
+
 class Checkpointer:
     """Thin wrapper over `ocp.CheckpointManager` with run metadata and clear errors."""
 
@@ -63,11 +120,13 @@ class Checkpointer:
             aside.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(self.directory / str(step)), str(aside))
             self.manager.reload()
+        meta = {**meta, "state_checksums": state_checksums(state)}
         self.manager.save(step, args=ocp.args.Composite(
             state=ocp.args.StandardSave(to_saveable(state)), meta=ocp.args.JsonSave(meta)), force=True)
         self.manager.wait_until_finished()
 
     def read_meta(self, step: int) -> dict:
+        self._require(step)
         path = self.directory / str(step) / "meta" / "metadata"
         try:
             return json.loads(path.read_text())
@@ -76,8 +135,6 @@ class Checkpointer:
 
     def restore(self, step: int, like: Any, shardings: Any = None) -> tuple[Any, dict]:
         """Restore `step` into the structure (and shardings) of `like`."""
-        if step not in self.steps():
-            raise CheckpointError(f"no checkpoint at update {step} in {self.directory}; available: {self.steps()}")
         meta = self.read_meta(step)
         saveable = to_saveable(like)
         if shardings is None:
@@ -85,15 +142,28 @@ class Checkpointer:
         abstract = jax.tree.map(
             lambda x, s: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=s), saveable,
             jax.tree.map(lambda x, s: s, saveable, shardings))
+        _drop_closed_loop_callbacks()
         try:
             restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))
         except Exception as e:  # noqa: BLE001 - orbax raises many types for a damaged directory
-            raise CheckpointError(self._corrupt(step, f"{type(e).__name__}: {str(e)[:300]}")) from None
-        state = restored["state"]
-        return from_saveable(state, like), meta
+            raise CheckpointError(self._corrupt(step, _first_line(e))) from None
+        state = from_saveable(restored["state"], like)
+        saved = meta.get("state_checksums")   # absent in checkpoints written before checksums
+        if saved is not None:
+            now = state_checksums(state)
+            bad = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+            if bad:
+                raise CheckpointError(self._corrupt(
+                    step, f"sha256 of {len(bad)} array(s) differs from the one saved, e.g. {bad[0]}"))
+        return state, meta
+
+    def _require(self, step: int) -> None:
+        if step not in self.steps():
+            raise CheckpointError(f"no checkpoint at update {step} in {self.directory}; "
+                                  f"available: {self.steps() or 'none'}")
 
     def _corrupt(self, step: int, why: str) -> str:
         others = [s for s in self.steps() if s != step]
         return (f"checkpoint at update {step} ({self.directory / str(step)}) is corrupt, partial or "
                 f"incompatible: {why}. Nothing was deleted; other checkpoints: {others or 'none'} "
-                f"(resume from one with --resume-step N, or start afresh with --no-resume).")
+                f"(resume from one with --resume-step N, or start afresh with --no-resume, which moves this run aside).")

@@ -44,14 +44,16 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.build import make_env, make_network
     from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.gym.minari import load_demo_source
+    from jaxcraft.train.demo_fit import check_demos_fit
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
-    try:
+    env, params = make_env(config.env, config.task)
+    space = env.action_space(params)
+    try:   # the format, then the fit to this experiment, before anything is compiled
         demos = load_demo_source(args.demos)
+        check_demos_fit(demos, env.observation_space(params), space, config.task.families, where=str(args.demos))
     except (OSError, ValueError, ImportError) as e:
         print(f"jaxcraft: demos error: {e}", file=sys.stderr)
         return 2
-    env, params = make_env(config.env, config.task)
-    space = env.action_space(params)
     network = make_network(config.net, env.observation_space(params), space)
     icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed)
     from jaxcraft.progress import progress_bar

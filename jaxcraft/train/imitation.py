@@ -152,6 +152,12 @@ def _checkpointer() -> ocp.Checkpointer:
     return ocp.Checkpointer(ocp.StandardCheckpointHandler())
 
 
+def params_saved_at(path: str | pathlib.Path) -> bool:
+    """Cheap check (no restore, no network): does `path` look like params written by `save_params`?"""
+    path = pathlib.Path(path)
+    return (path / "_METADATA").is_file() or (path / "_CHECKPOINT_METADATA").is_file()
+
+
 def load_params(path: str | pathlib.Path, like: Any) -> Any:
     """Load params saved by `save_params` into the structure of `like` (clear error otherwise)."""
     path = pathlib.Path(path).absolute()

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import pathlib
 import signal
+import sys
 import time
 from typing import Any, Optional
 
@@ -17,13 +18,17 @@ import jax
 import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
-from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
+from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
+from jaxcraft.train.memory_estimate import check_fits_memory
 from jaxcraft.train.metrics import MetricsLogger
 from jaxcraft.train.trainer import Trainer
 
+# What a run leaves in its run_dir; `--no-resume` moves these of an earlier run aside.
+RUN_FILES = ("checkpoints", "replaced_checkpoints", "metrics.jsonl", "tb", "wandb", "summary.json", "config.json")
+
 # Config keys that may change when resuming (budget and cosmetics); anything else must match.
 RESUMABLE_CHANGES = {"run.total_env_steps", "run.progress", "run.tensorboard", "run.checkpoint_every",
-                     "run.keep_checkpoints", "run.run_dir"}
+                     "run.keep_checkpoints", "run.run_dir", "run.wandb_project", "run.wandb_mode"}
 
 
 class TrainingDiverged(RuntimeError):
@@ -100,6 +105,11 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         raise TypeError(f"trainer must implement jaxcraft.train.trainer.Trainer, got {type(trainer).__name__}")
     run_dir = run_dir_of(config)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume and resume_step is None:   # a fresh start never prunes or overwrites an earlier run
+        aside = archive_previous_run(run_dir, RUN_FILES)
+        if aside is not None:
+            print(f"jaxcraft: --no-resume: moved the earlier run's files to {aside}", file=sys.stderr)
+    check_fits_memory(config, trainer)   # abstract shapes only: before anything is allocated or compiled
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
     state = trainer.init(jax.random.key(config.run.seed))
     if config.run.init_params:
@@ -122,7 +132,9 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
     if max_updates is not None:
         total = min(total, start + max_updates)
     logger = MetricsLogger(run_dir, config.num_updates, trainer.env_steps_per_update, start,
-                           tensorboard=config.run.tensorboard, progress=config.run.progress)
+                           tensorboard=config.run.tensorboard, progress=config.run.progress,
+                           wandb_project=config.run.wandb_project, wandb_mode=config.run.wandb_mode,
+                           config=config.to_dict())
 
     def save(update: int):
         ckpt.save(update, state, {"update": update, "env_steps": update * trainer.env_steps_per_update,
@@ -162,6 +174,13 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
     result = RunResult(status=status, run_dir=run_dir, updates=update,
                        env_steps=update * trainer.env_steps_per_update, final_return=logger.last_return,
                        steps_per_second=steps_done / max(elapsed, 1e-9), trainer=trainer, state=state)
+    try:   # nothing ran (a finished run started again): keep its summary
+        old = json.loads((run_dir / "summary.json").read_text()) if steps_done == 0 else None
+    except (OSError, ValueError):
+        old = None
+    if old is not None:
+        result.final_return, result.steps_per_second = old.get("final_return"), old.get("steps_per_second", 0.0)
+        return result
     summary = {"status": status, "run_dir": str(run_dir), "updates": update, "env_steps": result.env_steps,
                "final_return": result.final_return, "steps_per_second": result.steps_per_second}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -5,6 +5,11 @@ An action is int32[11]: forward, back, left, right, jump, sneak, sprint, attack,
 VPT's camera quantiser (max 10°, bin size 2 in mu-law space, mu = 10): bin b decodes to
 x = (2b − 10)/10, degrees = sign(x)·((1+mu)^|x| − 1)/mu·10, so the middle bin 5 is no move
 and the all-zeros button vector is the no-op. Positive pitch looks up, positive yaw turns right.
+
+Out-of-range values: an action given as a concrete array (eager `env.step`, outside `jit`)
+is checked and a bad factor raises `ValueError` naming it. Inside `jit`/`vmap` values cannot
+be inspected without a host round trip, so they are clipped (buttons to {0, 1}, bins to
+[0, 10]); the trainer's action distribution (`ppo.multi_discrete(NVEC)`) only samples valid ones.
 """
 from __future__ import annotations
 
@@ -61,7 +66,7 @@ def make_action(*, camera_pitch_bin: int = NOOP_CAMERA_BIN, camera_yaw_bin: int 
 
 
 def check_action(action) -> jax.Array:
-    """Validate the static shape/dtype of one action; raise a clear error otherwise."""
+    """Validate the shape/dtype of one action and, when it is concrete, its values; raise a clear error otherwise."""
     action = jnp.asarray(action)
     if action.shape != (NUM_FACTORS,):
         raise ValueError(
@@ -69,11 +74,19 @@ def check_action(action) -> jax.Array:
             " (batch envs with jax.vmap or BatchedEnv, not by passing a batched action)")
     if not (jnp.issubdtype(action.dtype, jnp.integer) or jnp.issubdtype(action.dtype, jnp.bool_)):
         raise ValueError(f"jaxcraft world action must be integer-valued, got dtype {action.dtype}")
+    if not isinstance(action, jax.core.Tracer):   # concrete (outside jit): check the values too
+        values = np.asarray(action).astype(np.int64)
+        bad = np.flatnonzero((values < 0) | (values >= np.asarray(NVEC)))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"jaxcraft world action {NAMES[i]}={values[i]} is out of range [0, {NVEC[i]}) "
+                             f"(action {values.tolist()}; factors {NAMES})")
     return action.astype(jnp.int32)
 
 
 def decode(action: jax.Array) -> Controls:
-    """int32[11] → Controls. Out-of-range values are clipped (buttons to {0,1}, bins to [0,10])."""
+    """int32[11] → Controls. Concrete out-of-range actions raise; traced ones are clipped (buttons
+    to {0,1}, bins to [0,10]) — see the module docstring."""
     action = check_action(action)
     pressed = jnp.clip(action[: len(BUTTONS)], 0, 1).astype(bool)
     table = jnp.asarray(np.radians(camera_bin_degrees()), jnp.float32)
