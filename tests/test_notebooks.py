@@ -1,8 +1,9 @@
 """Every notebook executes top to bottom in its small mode."""
-import os
+import json
 import pathlib
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -10,10 +11,31 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
+def check_entropy_kl(outputs: str, out_dir: pathlib.Path) -> None:
+    assert "final return" in outputs
+
+
+def check_rocket3_ablations(outputs: str, out_dir: pathlib.Path) -> None:
+    summary = json.loads((out_dir / "summary.json").read_text())
+    arms = ("recipe", "no KL", "scratch", "hard only")
+    assert summary["small"] and tuple(summary["arms"]) == arms
+    for arm in arms:   # finite curves of shape [seeds, updates] for every arm
+        for curve in summary["arms"][arm].values():
+            c = np.asarray(curve, float)
+            assert c.shape == (len(summary["seeds"]), summary["updates"]) and np.isfinite(c).all(), arm
+    cells = {(r["arm"], r["distance"]): r for r in summary["table"]}
+    for arm in ("cloned (no RL)",) + arms:   # every arm scored on the same episodes
+        assert cells[(arm, "all")]["episodes"] == cells[("cloned (no RL)", "all")]["episodes"] > 0, arm
+
+
+CHECKS = {"ablation_entropy_kl.ipynb": check_entropy_kl, "rocket3_ablations.ipynb": check_rocket3_ablations}
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(path, monkeypatch):
+def test_notebook_runs(path, monkeypatch, tmp_path):
     monkeypatch.setenv("JAXCRAFT_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("JAXCRAFT_NOTEBOOK_OUT", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "final return" in outputs
+    CHECKS[path.name](outputs, tmp_path)
