@@ -14,8 +14,7 @@ env steps/s per instance, so 2 instances × 32 steps × 4 updates take a few min
 Warm start: `run.init_params` = params cloned in the JaxCraft world (e.g. runs/quickstart_pretrained);
 '' = a fresh network (what this file uses: no cloned run exists on a fresh clone).
 """
-from jaxcraft.bridge_config import BridgeConfig
-from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
+from jaxcraft.config import BridgeConfig, EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.tasks import TaskConfig
 

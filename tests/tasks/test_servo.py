@@ -94,7 +94,9 @@ def test_servo_solves_most_distance_20_tasks():
     ids = jnp.asarray([int(encode_task_id(seed, 0, f)) for f in (F.APPROACH, F.HUNT) for seed in range(8)], jnp.int32)
     out = rollout(ENV, PARAMS, ids, jnp.asarray(0, jnp.int32), 400, "servo")
     ok = np.asarray(out["success_t"]).any(1)
-    assert ok.sum() >= 9, ok      # ~75 % measured on 100 tasks per family; a broken servo gets ~0
+    # ~75 % measured on 100 tasks per family: a working servo solves ≥ 7 of 16 with probability > 99 %
+    # (binomial tail P(X ≤ 6 | n=16, p=0.75) < 0.01); a broken servo gets ~0.
+    assert ok.sum() >= 7, ok
 
 
 def test_noise_records_the_teachers_action_but_executes_random_ones(tmp_path):

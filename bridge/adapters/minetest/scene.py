@@ -23,7 +23,8 @@ import math
 import numpy as np
 
 FAMILIES = ("approach", "break", "interact", "hunt")
-DISTANCES = (20, 40, 60)
+DISTANCES = (20, 40, 60, 5, 10)
+FAMILY_SLOTS, DISTANCE_SLOTS = 16, 8   # jaxcraft's task-id layout (jaxcraft/tasks/families.py; a test checks they agree)
 SUPPORTED_FAMILIES = ("approach", "break", "interact")  # hunt: no mobs in this scene
 KINDS = {
     "approach": ("diamond_ore", "gold_ore", "mese_ore", "chest", "bookshelf"),
@@ -40,13 +41,13 @@ JITTER = math.radians(8.0)
 
 def encode_task_id(seed: int, distance_index: int, family: int) -> int:
     """jaxcraft's task id packing (jaxcraft.tasks.synthesis.encode_task_id), in plain ints."""
-    return (int(seed) * len(DISTANCES) + int(distance_index)) * len(FAMILIES) + int(family)
+    return (int(seed) * DISTANCE_SLOTS + int(distance_index)) * FAMILY_SLOTS + int(family)
 
 
 def decode_task_id(task_id: int) -> tuple[int, int, int]:
     """(seed, distance index, family index) of a task id."""
     t = int(task_id)
-    return t // (len(FAMILIES) * len(DISTANCES)), (t // len(FAMILIES)) % len(DISTANCES), t % len(FAMILIES)
+    return t // (FAMILY_SLOTS * DISTANCE_SLOTS), (t // FAMILY_SLOTS) % DISTANCE_SLOTS, t % FAMILY_SLOTS
 
 
 @dataclasses.dataclass(frozen=True)
