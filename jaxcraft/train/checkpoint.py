@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 
 
 class CheckpointError(RuntimeError):
@@ -59,9 +60,12 @@ class Checkpointer:
         """Save `state` at `step`. A checkpoint already at `step` (e.g. a corrupt one, or one from
         a branch resumed at an earlier step) is moved to `../replaced_checkpoints/`, never deleted."""
         if step in self.steps():
-            aside = self.directory.parent / "replaced_checkpoints" / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(self.directory / str(step)), str(aside))
+            if jax.process_index() == 0:  # multi-process: one host moves it, the others wait
+                aside = self.directory.parent / "replaced_checkpoints" / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(self.directory / str(step)), str(aside))
+            if jax.process_count() > 1:
+                multihost_utils.sync_global_devices(f"jaxcraft-checkpoint-aside-{step}")
             self.manager.reload()
         self.manager.save(step, args=ocp.args.Composite(
             state=ocp.args.StandardSave(to_saveable(state)), meta=ocp.args.JsonSave(meta)), force=True)

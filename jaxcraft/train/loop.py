@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
+from jaxcraft.train import distributed
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
 from jaxcraft.train.metrics import MetricsLogger
 from jaxcraft.train.trainer import Trainer
@@ -100,6 +101,9 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         raise TypeError(f"trainer must implement jaxcraft.train.trainer.Trainer, got {type(trainer).__name__}")
     run_dir = run_dir_of(config)
     run_dir.mkdir(parents=True, exist_ok=True)
+    # Multi-process: one experiment everywhere; process 0 alone writes the shared outputs.
+    distributed.check_same_everywhere("the experiment config", config.to_json())
+    main = distributed.is_main_process()
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
     state = trainer.init(jax.random.key(config.run.seed))
     if config.run.init_params:
@@ -116,13 +120,14 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         _check_resume_config(meta["config"], config)
         state, meta = ckpt.restore(step, state, trainer.state_sharding(state))
         start = int(meta["update"])
-    (run_dir / "config.json").write_text(config.to_json())
+    if main:
+        (run_dir / "config.json").write_text(config.to_json())
 
     total = config.num_updates
     if max_updates is not None:
         total = min(total, start + max_updates)
     logger = MetricsLogger(run_dir, config.num_updates, trainer.env_steps_per_update, start,
-                           tensorboard=config.run.tensorboard, progress=config.run.progress)
+                           tensorboard=config.run.tensorboard, progress=config.run.progress, write=main)
 
     def save(update: int):
         ckpt.save(update, state, {"update": update, "env_steps": update * trainer.env_steps_per_update,
@@ -149,9 +154,11 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
                 update += n
                 steps_done += n * trainer.env_steps_per_update
                 every = config.run.checkpoint_every
-                if (every and update % every == 0) or update == total or stop.received:
+                # A signal on any host stops every host after the same update (pods preempt host by host).
+                stopping = distributed.any_process(stop.received is not None)
+                if (every and update % every == 0) or update == total or stopping:
                     save(update)
-                if stop.received:
+                if stopping:
                     status = "preempted"
                     break
     finally:
@@ -164,5 +171,6 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
                        steps_per_second=steps_done / max(elapsed, 1e-9), trainer=trainer, state=state)
     summary = {"status": status, "run_dir": str(run_dir), "updates": update, "env_steps": result.env_steps,
                "final_return": result.final_return, "steps_per_second": result.steps_per_second}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    if main:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return result

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
 import time
 from typing import Any, Optional
@@ -16,19 +17,22 @@ import numpy as np
 
 class MetricsLogger:
     def __init__(self, run_dir: pathlib.Path, total_updates: int, steps_per_update: int, start_update: int = 0,
-                 tensorboard: bool = True, progress: bool = True):
+                 tensorboard: bool = True, progress: bool = True, write: bool = True):
+        """`write=False` (processes other than 0 of a multi-process run): nothing is written
+        (no metrics.jsonl, TensorBoard or progress bar); `last_return` is still tracked."""
         self.run_dir = pathlib.Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "metrics.jsonl"
-        self._truncate_after(start_update)
-        self.file = open(self.path, "a")
+        if write:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._truncate_after(start_update)
+        self.file = open(self.path if write else os.devnull, "a")
         self.steps_per_update = steps_per_update
         self.writer = None
-        if tensorboard:
+        if tensorboard and write:
             from tensorboardX import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir / "tb"))
         self.bar = None
-        if progress:
+        if progress and write:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=total_updates * steps_per_update, initial=start_update * steps_per_update,
                             unit="step", unit_scale=True, dynamic_ncols=True, mininterval=1.0)
