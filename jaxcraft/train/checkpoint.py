@@ -3,6 +3,10 @@
 Saves are synchronous and atomic (orbax writes to a temporary directory and renames it
 when complete), so a run killed mid-save leaves only finished checkpoints behind. A
 checkpoint that cannot be read raises `CheckpointError` naming it; nothing is deleted.
+
+Multi-process runs: every process calls `save` and `restore` with its global arrays; orbax
+writes each process's shards and commits once (process 0), and restores into the current
+mesh, which may have another process count (docs/pods.md).
 """
 from __future__ import annotations
 

@@ -69,6 +69,17 @@ def shard_batch(tree: Any, mesh: Mesh, axis: int = 0) -> Any:
     return jax.tree.map(put, tree)
 
 
+def put_process_local(tree: Any, shardings: Any) -> Any:
+    """Host arrays → global arrays with `shardings` (a matching tree). Single process: a
+    `device_put`; multi-process: each leaf is this process's part of the global array
+    (`jax.make_array_from_process_local_data`)."""
+    def put(x, s):
+        if s.is_fully_addressable:
+            return jax.device_put(x, s)
+        return jax.make_array_from_process_local_data(s, np.asarray(x))
+    return jax.tree.map(put, tree, shardings)
+
+
 def replicate(tree: Any, mesh: Mesh) -> Any:
     return jax.device_put(tree, replicated(mesh))
 

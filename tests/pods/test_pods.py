@@ -108,7 +108,22 @@ def test_sigterm_on_one_host_stops_both_at_the_same_update_and_resumes(reference
 
 def test_docs_show_the_tested_commands():
     doc = (ROOT / "docs" / "pods.md").read_text()
-    args = train_args(ROOT / "runs" / "pod", 12, "--set", "run.checkpoint_every=4")
+    args = train_args(ROOT / "runs" / "pod", UPDATES, "--set", "run.checkpoint_every=4")
     shown = " ".join(args).replace(str(ROOT) + "/", "")
     assert f"jaxcraft {shown} --coordinator 127.0.0.1:" in doc
     assert "--num-processes 2 --process-id 1" in doc and "xla_force_host_platform_device_count=2" in doc
+
+
+def test_bridged_cartpole_on_two_processes(tmp_path, cache):
+    """Each process runs its own bridge pool (CartPole through gymnasium) for its 2 of the 4 envs,
+    acts on its own devices and joins the global update."""
+    run = tmp_path / "bridged"
+    args = train_args(run, 3, "--set", "env.name=bridge:gym:CartPole-v1", "--set", "bridge.num_workers=1")
+    results = wait_all(launch(args, 2, 2, cache))
+    _ok(results)
+    rows = _rows(run)
+    assert sorted(rows) == [1, 2, 3] and len((run / "metrics.jsonl").read_text().splitlines()) == 3
+    assert all(np.isfinite(r["loss"]) for r in rows.values())
+    # Every step of the global batch was a real simulator step: 4 envs × 16 steps per update.
+    assert rows[3]["env_steps"] == 3 * 64 and sum(r["episodes"] for r in rows.values()) >= 1
+    assert all(f"status=finished updates=3" in out for _, out, _ in results)
