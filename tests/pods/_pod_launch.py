@@ -28,7 +28,7 @@ def free_port() -> int:
 def job_env(devices: int, cache_dir: pathlib.Path | None) -> dict:
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT),
                XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
-    if cache_dir is not None:  # the runs of a test session share compiled programs
+    if cache_dir is not None:  # single-process runs of a test session share compiled programs
         env.update(JAX_COMPILATION_CACHE_DIR=str(cache_dir), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
     return env
 
@@ -50,7 +50,10 @@ def launch(args: list[str], processes: int, devices: int, cache_dir: pathlib.Pat
         if per_process:
             job = per_process[i]
         procs.append(subprocess.Popen([sys.executable, "-m", "jaxcraft.cli", *args, *job], cwd=ROOT,
-                                      env=job_env(devices, cache_dir), stdout=subprocess.PIPE,
+                                      # No persistent compilation cache across processes of a job: a
+                                      # multi-process run that loaded process 0's cached programs failed
+                                      # on fetching its metrics (jax 0.10.2, CPU).
+                                      env=job_env(devices, cache_dir if processes == 1 else None), stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     return procs
 

@@ -88,7 +88,8 @@ def test_sigterm_on_one_host_stops_both_at_the_same_update_and_resumes(reference
         if (run / "metrics.jsonl").exists() and len((run / "metrics.jsonl").read_text().splitlines()) >= 2:
             break
         time.sleep(0.05)
-    assert all(p.poll() is None for p in procs), "a process ended before the signal"
+    if not all(p.poll() is None for p in procs):
+        raise AssertionError("a process ended before the signal: " + " | ".join(e[-3000:] for _, _, e in wait_all(procs)))
     procs[1].send_signal(signal.SIGTERM)          # one host only
     results = wait_all(procs, timeout=300)
     assert [rc for rc, _, _ in results] == [143, 143], [e[-2000:] for _, _, e in results]
