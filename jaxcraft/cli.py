@@ -2,6 +2,7 @@
 
     jaxcraft train experiments/quickstart.py --set ppo.lr=1e-4 --set env.num_envs=64
     jaxcraft train experiments/quickstart.py --show-config      # every key, its value and doc
+    jaxcraft train EXP --coordinator HOST:PORT --num-processes N --process-id I   # on every host (docs/pods.md)
 """
 from __future__ import annotations
 
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="start afresh: an earlier run in run_dir is moved to run_dir/previous_runs/<time>/ untouched")
     p.add_argument("--resume-step", type=int, help="resume from this update's checkpoint instead of the latest")
     p.add_argument("--show-config", action="store_true", help="print every key with its value and doc, then exit")
+    from jaxcraft.train.distributed import add_arguments as add_distributed_arguments
+
+    add_distributed_arguments(p)  # read (and the job joined) in main(), before anything touches JAX
     p.set_defaults(func=_train)
 
     # Sub-commands implemented elsewhere: each module has add_arguments(parser) and run(args).
@@ -83,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"] and "--show-config" not in argv:
+        # Join a multi-process job first: building the parser imports modules that touch JAX devices.
+        from jaxcraft.train.distributed import DistributedError, join_from_argv
+        try:
+            join_from_argv(argv[1:])
+        except DistributedError as e:
+            print(f"jaxcraft: distributed setup error: {e}", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -23,8 +23,8 @@ class LoadSimConfig:
 class BridgeConfig:
     """Worker processes, async batching, policy lag and fault policy of the simulator bridge."""
 
-    num_workers: int = documented(2, "Simulator worker processes; env.num_envs are spread over them.")
-    recv_batch_size: int = documented(0, "Envs per async recv() batch (EnvPool batch_size), capped at env.num_envs; 0 = env.num_envs (synchronous). Must be divisible by the device count.")
+    num_workers: int = documented(2, "Simulator worker processes (per host in a multi-process job); the host's envs are spread over them.")
+    recv_batch_size: int = documented(0, "Envs per async recv() batch (EnvPool batch_size), capped at env.num_envs; 0 = env.num_envs (synchronous). Must be divisible by the device count. Multi-process: per host, of the host's env.num_envs / processes envs and its devices.")
     step_timeout: float = documented(60.0, "Seconds before a silent worker is declared hung and restarted.")
     reset_timeout: float = documented(300.0, "Seconds a worker may take to start or reset its simulators.")
     on_simulator_error: str = documented("restart", "'restart' (episode reported truncated) or 'raise'.")

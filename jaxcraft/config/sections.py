@@ -15,7 +15,7 @@ class EnvConfig:
     """Which environment, how many copies, and how long each rollout is."""
 
     name: str = documented("gymnax:CartPole-v1", "Environment id: 'gymnax:<gymnax id>', 'jaxcraft:<world/task id>' or 'bridge:<adapter>' (see jaxcraft.build).")
-    num_envs: int = documented(4, "Parallel envs in total (split over devices); must be divisible by the device count.")
+    num_envs: int = documented(4, "Parallel envs in total (split over devices, of every process in a multi-process job); must be divisible by the global device count.")
     rollout_len: int = documented(128, "Steps per env per update (T of the [T, B] batch).")
     reset_pool_size: int = documented(0, "Pre-generated reset states per run (split over devices); 0 = fresh reset for each finished env (cheap envs only).")
     pool_refresh_per_step: int = documented(1, "Reset-pool entries regenerated per env step (per device).")
@@ -71,7 +71,7 @@ class RunConfig:
 
     seed: int = documented(0, "PRNG seed of the whole run (params, envs, actions, minibatches).")
     total_env_steps: int = documented(500_000, "Env steps over the run; updates = total_env_steps // (num_envs · rollout_len).")
-    num_devices: int = documented(0, "Devices on the data mesh axis; 0 = all local devices.")
+    num_devices: int = documented(0, "Devices on the data mesh axis; 0 = all devices (a multi-process run must use all of them).")
     updates_per_call: int = documented(10, "Updates fused into one jitted call (a lax.scan); metrics, NaN checks and SIGTERM are handled between calls.")
     scan_updates: Optional[bool] = documented(None, "Fuse the updates of a call into one lax.scan (True) or loop over one jitted update on the host (False); None = scan on GPU/TPU, loop on CPU (XLA:CPU is slow inside while-loops).")
     checkpoint_every: int = documented(50, "Save a checkpoint every this many updates (a multiple of updates_per_call); 0 = only at the end.")

@@ -17,8 +17,13 @@ def is_bridged(config: ExperimentConfig) -> bool:
     return config.env.name.startswith("bridge:")
 
 
-def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Optional[bool] = None) -> int:
-    """Check everything that can be checked before compiling; returns the device count to use."""
+def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Optional[bool] = None,
+             num_processes: int = 1) -> int:
+    """Check everything that can be checked before compiling; returns the device count to use.
+
+    `num_devices_available` is the *global* device count (`jax.device_count()`: every device of
+    every process of a multi-process job); `num_processes` is `jax.process_count()`.
+    """
     from jaxcraft.ppo.update import check_batch_layout
 
     check_types(config)
@@ -37,14 +42,19 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
         raise ConfigError(f"run.total_env_steps={run.total_env_steps} must be >= num_envs·rollout_len = "
                           f"{config.batch_size} (at least one update)")
     devices = run.num_devices or num_devices_available
+    where = f" ({num_processes} processes)" if num_processes > 1 else ""
     if devices > num_devices_available:
-        raise ConfigError(f"run.num_devices={devices} but only {num_devices_available} devices are available")
+        raise ConfigError(f"run.num_devices={devices} but only {num_devices_available} devices are available{where}")
+    if num_processes > 1 and devices != num_devices_available:
+        raise ConfigError(f"run.num_devices={devices}: a multi-process run uses all {num_devices_available} "
+                          f"devices of its {num_processes} processes; set run.num_devices=0")
     if env.num_envs % devices:
-        raise ConfigError(f"env.num_envs={env.num_envs} must be divisible by the number of devices ({devices})")
+        raise ConfigError(f"env.num_envs={env.num_envs} must be divisible by the number of devices ({devices}{where})")
     if is_bridged(config):
         if env.reset_pool_size:
             raise ConfigError("env.reset_pool_size applies to JAX envs only; set it to 0 for bridge:<adapter> envs")
-        config.bridge.check(env.num_envs, devices)
+        # Each process runs its own simulators for its share of the envs, on its own devices.
+        config.bridge.check(env.num_envs // num_processes, devices // num_processes)
     elif env.reset_pool_size:
         if env.reset_pool_size % devices:
             raise ConfigError(f"env.reset_pool_size={env.reset_pool_size} must be divisible by the number of devices ({devices})")

@@ -48,7 +48,7 @@ from jaxcraft.train.acting import Acting
 from jaxcraft.train.bridged_actor import Actor
 from jaxcraft.train.bridged_envs import BridgedEnv
 from jaxcraft.train.learner import make_learner
-from jaxcraft.train.sharding import DATA_AXIS, make_mesh
+from jaxcraft.train.sharding import DATA_AXIS, local_mesh, make_mesh, put_process_local, to_local
 from jaxcraft.train.trajectory import Trajectory, stack_fragments
 
 
@@ -72,22 +72,28 @@ class BridgedTrainer:
 
     def __init__(self, config: ExperimentConfig, env: BridgedEnv, network: Any, mesh: Optional[Mesh] = None):
         recurrent = bool(getattr(network, "core_size", 0))
-        num_devices = validate(config, len(jax.local_devices()), recurrent=recurrent)  # incl. the bridge section
+        num_devices = validate(config, jax.device_count(), recurrent=recurrent,  # incl. the bridge section
+                               num_processes=jax.process_count())
         self.mesh = mesh if mesh is not None else make_mesh(num_devices)
         self.num_devices = self.mesh.devices.size
+        # Multi-process: each process runs simulators for its envs and acts on its own devices;
+        # only the learner's update runs on the global mesh.
+        self.local_mesh = local_mesh(self.mesh)
+        self.process, self.num_local_envs = jax.process_index(), config.env.num_envs // jax.process_count()
         self.config, self.env, self.network = config, env, network
         self.dist = action_distribution(env.action_space)
         self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
         self.learner = make_learner(config, network, self.dist, self.axis_name)
         self.use_ref = self.learner.use_ref
-        self.recv_batch_size = min(config.bridge.recv_batch_size, config.env.num_envs) or config.env.num_envs
+        self.recv_batch_size = min(config.bridge.recv_batch_size, self.num_local_envs) or self.num_local_envs
         self._act = jax.jit(self._act_fn)
         self._learn = jax.jit(self._sharded_update)
         self.pool: Optional[Pool] = None
         self.actor: Optional[Actor] = None
         self._version: Optional[int] = None
         self._closed_pools = 0
+        self._init_jit = None
         ref = weakref.WeakMethod(self.close)
         atexit.register(lambda: ref() and ref()())
 
@@ -97,14 +103,19 @@ class BridgedTrainer:
         return self.network.init(key, self.network.initial_carry(1), obs, jnp.ones((1, 1), bool))
 
     def init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
-        """A fresh state. Stops a running actor: the next `run` resets the simulators."""
+        """A fresh state (jitted onto the mesh). Stops a running actor: the next `run` resets the simulators."""
         self._stop_actor()
+        if self._init_jit is None:
+            shapes = jax.eval_shape(self._init_state, jax.random.key(0))
+            self._init_jit = jax.jit(self._init_state, out_shardings=self.state_sharding(shapes))
+        return self._init_jit(key, params, ref_params)
+
+    def _init_state(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
         k_params, k_keys, k_actor = jax.random.split(key, 3)
         if params is None:
             params = self.init_params(k_params)
         ppo = self.learner.init_state(params, ref_params)
-        state = BridgedState(ppo=ppo, keys=jax.random.split(k_keys, self.config.env.num_envs), actor_key=k_actor)
-        return jax.device_put(state, self.state_sharding(state))
+        return BridgedState(ppo=ppo, keys=jax.random.split(k_keys, self.config.env.num_envs), actor_key=k_actor)
 
     def state_sharding(self, state: BridgedState) -> BridgedState:
         rep, split = NamedSharding(self.mesh, P()), NamedSharding(self.mesh, P(DATA_AXIS))
@@ -131,19 +142,21 @@ class BridgedTrainer:
         return (table, ref_table), out
 
     def _initial_tables(self):
-        n = self.config.env.num_envs
-        rep = NamedSharding(self.mesh, P())
+        n = self.num_local_envs
+        rep = NamedSharding(self.local_mesh, P())
         table = jax.device_put(self.network.initial_carry(n), rep)
         return table, (table if self.use_ref else None)
 
     def _bundle(self, state: BridgedState):
-        return (state.ppo.params, state.ppo.value_norm, state.ppo.ref_params)
+        """The acting policy, on this process's devices (the actor thread never runs global programs)."""
+        return to_local((state.ppo.params, state.ppo.value_norm, state.ppo.ref_params), self.mesh)
 
     def _ensure_pool(self) -> Pool:
         if self.pool is None:
-            b, n = self.config.bridge, self.config.env.num_envs
+            b, n = self.config.bridge, self.num_local_envs
             self.pool = Pool(self.env.factory, PoolConfig(
-                num_envs=n, num_workers=b.num_workers, batch_size=self.recv_batch_size, seed=self.config.run.seed,
+                num_envs=n, num_workers=b.num_workers, batch_size=self.recv_batch_size,
+                seed=self.config.run.seed + 104729 * self.process,  # each host's simulators differ
                 step_timeout=b.step_timeout, reset_timeout=b.reset_timeout,
                 on_simulator_error=b.on_simulator_error), spec=self.env.spec)
         return self.pool
@@ -155,10 +168,12 @@ class BridgedTrainer:
         if pool.broken:  # a 'raise'-policy simulator error poisoned it: start over
             self._close_pool()
             pool = self._ensure_pool()
-        actor_key = jax.random.fold_in(state.actor_key, version)
+        actor_key = jax.random.fold_in(to_local(state.actor_key, self.mesh), version)
+        if self.process:
+            actor_key = jax.random.fold_in(actor_key, self.process)
         self.actor = Actor(pool, self.env, self._act, self._initial_tables(), actor_key,
-                           self.config.env.rollout_len, capacity=self.config.env.num_envs, mesh=self.mesh,
-                           reset_seed=self.config.run.seed + 7919 * version)
+                           self.config.env.rollout_len, capacity=self.num_local_envs, mesh=self.local_mesh,
+                           reset_seed=self.config.run.seed + 7919 * version + 104729 * self.process)
         self.actor.publish(self._bundle(state), version)
         self.actor.start()
         self._version = version
@@ -212,9 +227,11 @@ class BridgedTrainer:
                              out_specs=(state_spec, P()), check_vma=False)(state, traj)
 
     def _to_device(self, traj: Trajectory) -> Trajectory:
-        traj = traj._replace(env_ids=traj.env_ids.astype(np.int32), version=None)
+        # This process's columns of the global batch; env ids become global (process-major).
+        env_ids = traj.env_ids.astype(np.int32) + np.int32(self.process * self.num_local_envs)
+        traj = traj._replace(env_ids=env_ids, version=None)
         shardings = jax.tree.map(lambda s: NamedSharding(self.mesh, s), self._traj_spec(traj))
-        return jax.device_put(traj, shardings)
+        return put_process_local(traj, shardings)
 
     def run(self, state: BridgedState, num_updates: int):
         """`num_updates` PPO updates on fresh simulator data → (state, metrics stacked over updates)."""
@@ -223,7 +240,7 @@ class BridgedTrainer:
         rows = []
         for _ in range(num_updates):
             t0 = time.perf_counter()
-            frags, lags = self.actor.take(self.config.env.num_envs, self._version, self.config.bridge.max_policy_lag)
+            frags, lags = self.actor.take(self.num_local_envs, self._version, self.config.bridge.max_policy_lag)
             wait = time.perf_counter() - t0
             traj = self._to_device(stack_fragments(frags))
             state, metrics = self._learn(state, traj)

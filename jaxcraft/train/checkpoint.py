@@ -6,6 +6,11 @@ checkpoint's metadata carries a sha256 per array of the saved state (`state_chec
 recomputed after restore: bytes that still decode but differ (bit rot, an overwrite) are
 reported like any other damage. A checkpoint that cannot be read raises `CheckpointError`
 naming it in one line; nothing is deleted.
+
+Multi-process runs: every process calls `save` and `restore` with its global arrays; orbax
+writes each process's shards and commits once (process 0), and restores into the current
+mesh, which may have another process count (docs/pods.md). Their checkpoints carry no
+checksums (no process holds every array's bytes), so they restore unverified.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 
 
 class CheckpointError(RuntimeError):
@@ -116,11 +122,15 @@ class Checkpointer:
         """Save `state` at `step`. A checkpoint already at `step` (e.g. a corrupt one, or one from
         a branch resumed at an earlier step) is moved to `../replaced_checkpoints/`, never deleted."""
         if step in self.steps():
-            aside = self.directory.parent / "replaced_checkpoints" / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(self.directory / str(step)), str(aside))
+            if jax.process_index() == 0:  # multi-process: one host moves it, the others wait
+                aside = self.directory.parent / "replaced_checkpoints" / f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(self.directory / str(step)), str(aside))
+            if jax.process_count() > 1:
+                multihost_utils.sync_global_devices(f"jaxcraft-checkpoint-aside-{step}")
             self.manager.reload()
-        meta = {**meta, "state_checksums": state_checksums(state)}
+        if jax.process_count() == 1:   # multi-process: no process holds every array's bytes
+            meta = {**meta, "state_checksums": state_checksums(state)}
         self.manager.save(step, args=ocp.args.Composite(
             state=ocp.args.StandardSave(to_saveable(state)), meta=ocp.args.JsonSave(meta)), force=True)
         self.manager.wait_until_finished()

@@ -52,7 +52,7 @@ class FusedTrainer:
     def __init__(self, config: ExperimentConfig, env: Any, env_params: Any, network: Any,
                  mesh: Optional[Mesh] = None):
         recurrent = bool(getattr(network, "core_size", 0))
-        num_devices = validate(config, len(jax.local_devices()), recurrent=recurrent)
+        num_devices = validate(config, jax.device_count(), recurrent=recurrent, num_processes=jax.process_count())
         self.config = config
         self.mesh = mesh if mesh is not None else make_mesh(num_devices)
         self.num_devices = self.mesh.devices.size
@@ -70,9 +70,18 @@ class FusedTrainer:
         self.learner = make_learner(config, network, self.dist, self.axis_name)
         self.use_ref = self.learner.use_ref
         self._run_cache: dict[int, Any] = {}
-        self.init = jax.jit(self._init)
+        self._init_jit = None
 
     # -- initialisation -----------------------------------------------------------------
+    def init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
+        """A fresh TrainState laid out on the mesh (jitted). Multi-process: each process
+        materialises only its devices' env shards; `params` (host values, the same on every
+        process) become replicated."""
+        if self._init_jit is None:
+            shapes = jax.eval_shape(self._init, jax.random.key(0))
+            self._init_jit = jax.jit(self._init, out_shardings=self.state_sharding(shapes))
+        return self._init_jit(key, params, ref_params)
+
     def init_params(self, key: jax.Array) -> Any:
         """Fresh network params (from a sample observation of the env)."""
         obs, _ = self.env.env.reset_env(key, self.env.params)

@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
+from jaxcraft.train import distributed
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
 from jaxcraft.train.memory_estimate import check_fits_memory
 from jaxcraft.train.metrics import MetricsLogger
@@ -105,7 +106,10 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         raise TypeError(f"trainer must implement jaxcraft.train.trainer.Trainer, got {type(trainer).__name__}")
     run_dir = run_dir_of(config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume and resume_step is None:   # a fresh start never prunes or overwrites an earlier run
+    # Multi-process: one experiment everywhere; process 0 alone writes the shared outputs.
+    distributed.check_same_everywhere("the experiment config", config.to_json())
+    main = distributed.is_main_process()
+    if main and not resume and resume_step is None:   # a fresh start never prunes or overwrites an earlier run
         aside = archive_previous_run(run_dir, RUN_FILES)
         if aside is not None:
             print(f"jaxcraft: --no-resume: moved the earlier run's files to {aside}", file=sys.stderr)
@@ -126,7 +130,8 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         _check_resume_config(meta["config"], config)
         state, meta = ckpt.restore(step, state, trainer.state_sharding(state))
         start = int(meta["update"])
-    (run_dir / "config.json").write_text(config.to_json())
+    if main:
+        (run_dir / "config.json").write_text(config.to_json())
 
     total = config.num_updates
     if max_updates is not None:
@@ -134,7 +139,7 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
     logger = MetricsLogger(run_dir, config.num_updates, trainer.env_steps_per_update, start,
                            tensorboard=config.run.tensorboard, progress=config.run.progress,
                            wandb_project=config.run.wandb_project, wandb_mode=config.run.wandb_mode,
-                           config=config.to_dict())
+                           config=config.to_dict(), write=main)
 
     def save(update: int):
         ckpt.save(update, state, {"update": update, "env_steps": update * trainer.env_steps_per_update,
@@ -161,9 +166,11 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
                 update += n
                 steps_done += n * trainer.env_steps_per_update
                 every = config.run.checkpoint_every
-                if (every and update % every == 0) or update == total or stop.received:
+                # A signal on any host stops every host after the same update (pods preempt host by host).
+                stopping = distributed.any_process(stop.received is not None)
+                if (every and update % every == 0) or update == total or stopping:
                     save(update)
-                if stop.received:
+                if stopping:
                     status = "preempted"
                     break
     finally:
@@ -183,5 +190,6 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
         return result
     summary = {"status": status, "run_dir": str(run_dir), "updates": update, "env_steps": result.env_steps,
                "final_return": result.final_return, "steps_per_second": result.steps_per_second}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    if main:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return result

@@ -64,10 +64,17 @@ def scalars_of(row: dict) -> dict[str, float]:
 class MetricsLogger:
     def __init__(self, run_dir: pathlib.Path, total_updates: int, steps_per_update: int, start_update: int = 0,
                  tensorboard: bool = True, progress: bool = True, wandb_project: str = "", wandb_mode: str = "",
-                 config: Optional[dict] = None):
+                 config: Optional[dict] = None, write: bool = True):
+        """`write=False` (processes other than 0 of a multi-process run): nothing is written or
+        shown (no metrics.jsonl, TensorBoard, W&B or progress bar); `last_return` is still tracked."""
         self.run_dir = pathlib.Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "metrics.jsonl"
+        self.steps_per_update = steps_per_update
+        self.sink, self.wandb, self.bar, self.last_return = None, None, None, None
+        self._t0 = time.perf_counter()
+        if not write:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         kept = self._truncate_after(start_update)
         old_events = sorted((self.run_dir / "tb").glob("events.out.tfevents.*")) if tensorboard else []
         self.sink = ScalarLog(self.run_dir, tensorboard)
@@ -78,12 +85,9 @@ class MetricsLogger:
             self.sink.writer.flush()
             for f in old_events:
                 f.unlink()
-        self.wandb = None
         if wandb_project:
             from jaxcraft.train.wandb_sink import WandbSink
             self.wandb = WandbSink(self.run_dir, wandb_project, wandb_mode, config or {})
-        self.steps_per_update = steps_per_update
-        self.bar = None
         if progress:
             from jaxcraft.progress import progress_bar
             self.bar = progress_bar(total=total_updates * steps_per_update, initial=start_update * steps_per_update,
@@ -91,7 +95,6 @@ class MetricsLogger:
         # The return of the last update with finished episodes, also across a resume.
         self.last_return: Optional[float] = next(
             (r["episode_return"] for r in reversed(kept) if r.get("episodes", 0) > 0), None)
-        self._t0 = time.perf_counter()
 
     def _truncate_after(self, update: int) -> list[dict]:
         """Keep the rows of updates ≤ `update` (those after it were written after the checkpoint we
@@ -127,12 +130,14 @@ class MetricsLogger:
             row["time/sps"] = sps
             row["time/wall"] = time.perf_counter() - self._t0
             rows.append(row)
-            self.sink.write(row, row["env_steps"], skip=RUN_STEP_KEYS)
+            if self.sink is not None:
+                self.sink.write(row, row["env_steps"], skip=RUN_STEP_KEYS)
             if self.wandb is not None:
                 self.wandb.log(row)
             if row.get("episodes", 0) > 0:
                 self.last_return = row["episode_return"]
-        self.sink.flush()
+        if self.sink is not None:
+            self.sink.flush()
         if self.bar is not None:
             post = {"sps": f"{sps:,.0f}"}
             if self.last_return is not None:
@@ -142,7 +147,8 @@ class MetricsLogger:
         return rows
 
     def close(self) -> None:
-        self.sink.close()
+        if self.sink is not None:
+            self.sink.close()
         if self.wandb is not None:
             self.wandb.close()
         if self.bar is not None:
