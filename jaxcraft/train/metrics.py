@@ -101,17 +101,10 @@ class MetricsLogger:
         resume from); a torn last line (killed mid-write) is dropped with a notice. Returns the kept rows."""
         if not self.path.exists():
             return []
-        lines = [l for l in self.path.read_text().splitlines() if l.strip()]
-        rows = []
-        for i, line in enumerate(lines):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                if i != len(lines) - 1:
-                    raise ValueError(f"{self.path}: line {i + 1} is not JSON (only a torn last line is "
-                                     "expected after a kill); move the file aside to start its log afresh") from None
-                print(f"jaxcraft: {self.path}: dropped a torn last line (the run was killed mid-write): "
-                      f"{line[:60]!r}", file=sys.stderr)
+        rows, torn = _rows(self.path)
+        if torn is not None:
+            print(f"jaxcraft: {self.path}: dropped a torn last line (the run was killed mid-write): "
+                  f"{torn[:60]!r}", file=sys.stderr)
         kept = [r for r in rows if r["update"] <= update]
         tmp = self.path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
@@ -155,16 +148,24 @@ class MetricsLogger:
             self.bar.close()
 
 
-def read_metrics(path: str | pathlib.Path, deterministic_only: bool = False) -> list[dict]:
-    """The rows of a metrics.jsonl; a torn last line (a run killed mid-write) is skipped."""
-    lines = [l for l in pathlib.Path(path).read_text().splitlines() if l.strip()]
+def _rows(path: pathlib.Path) -> tuple[list[dict], Optional[str]]:
+    """(rows, torn last line or None) of a metrics.jsonl; a bad line elsewhere is a ValueError."""
+    lines = [l for l in path.read_text().splitlines() if l.strip()]
     rows = []
     for i, line in enumerate(lines):
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
             if i != len(lines) - 1:
-                raise
+                raise ValueError(f"{path}: line {i + 1} is not JSON (only a torn last line is expected after a "
+                                 "kill); move the file aside to start its log afresh") from None
+            return rows, line
+    return rows, None
+
+
+def read_metrics(path: str | pathlib.Path, deterministic_only: bool = False) -> list[dict]:
+    """The rows of a metrics.jsonl; a torn last line (a run killed mid-write) is skipped."""
+    rows, _ = _rows(pathlib.Path(path))
     if deterministic_only:
         rows = [{k: v for k, v in r.items() if not k.startswith("time/")} for r in rows]
     return rows
