@@ -275,7 +275,8 @@ def test_timeouts_are_multiprocessing_timeouts(impl, closing):
     # raises multiprocessing.TimeoutError, never another type)
     env.step_async(np.zeros(N, int))
     try:
-        env.step_wait(timeout=10)
+        obs, rewards, terminated, truncated, infos = env.step_wait(timeout=10)
+        assert rewards.shape == terminated.shape == truncated.shape == (N,)
     except multiprocessing.TimeoutError:
         pass
 
