@@ -35,6 +35,7 @@ CHECKS = {"ablation_entropy_kl.ipynb": check_entropy_kl, "rocket3_ablations.ipyn
 def test_notebook_runs(path, monkeypatch, tmp_path):
     if path.name == "rocket3_ablations.ipynb" and not __import__("os").environ.get("JAXCRAFT_ABLATION_NOTEBOOK"):
         pytest.skip("never executed to completion yet (issue 13): opt in with JAXCRAFT_ABLATION_NOTEBOOK=1")
+    assert path.name in CHECKS, f"{path.name} has no output check in CHECKS"
     monkeypatch.setenv("JAXCRAFT_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("JAXCRAFT_NOTEBOOK_OUT", str(tmp_path))
     nb = nbformat.read(path, as_version=4)
