@@ -14,7 +14,7 @@ env steps/s per instance, so 2 instances × 32 steps × 4 updates take a few min
 Warm start: `run.init_params` = params cloned in the JaxCraft world (e.g. runs/quickstart_pretrained);
 '' = a fresh network (what this file uses: no cloned run exists on a fresh clone).
 """
-from jaxcraft.config import BridgeConfig, EnvConfig, ExperimentConfig, NetConfig, RunConfig
+from jaxcraft.config import BridgeConfig, EnvConfig, ExperimentConfig, GoalNetConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.tasks import TaskConfig
 
@@ -23,7 +23,7 @@ CONFIG = ExperimentConfig(
     env=EnvConfig(name="bridge:minetest", num_envs=2, rollout_len=32),
     task=TaskConfig(families=("approach",), distances=(20,), frame_size=32, max_steps=300, num_distractors=3),
     net=NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=0, activation="relu",
-                  separate_critic=False, aux_heads=True, goal_fusion="conv"),
+                  separate_critic=False, goal=GoalNetConfig(aux_heads=True, fusion="conv")),
     ppo=PPOConfig(lr=1e-4, num_epochs=2, num_minibatches=2, gamma=0.99, gae_lambda=0.95, ent_coef=0.01,
                   vf_coef=0.25, max_grad_norm=0.5),
     run=RunConfig(total_env_steps=256, updates_per_call=1, checkpoint_every=2, seed=0, init_params=""),
