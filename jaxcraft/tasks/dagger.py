@@ -41,18 +41,18 @@ def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: j
     action distribution (`jaxcraft.ppo.FactorisedCategorical`); student_carry: its initial
     carry for N envs (`()` for feed-forward nets).
     """
-    teacher_init, teacher_act = get_teacher(teacher)
+    labeller = get_teacher(teacher)
     obs, state = jax.vmap(lambda i: env.reset_to_task(i, params))(task_ids)
     frame = jax.vmap(lambda s: render(env.static, s.world, agent_camera(s.world)))(state)
     vis, cen = jax.vmap(target_in_frame)(frame, state.task.target_id)
-    t_carry = jax.vmap(lambda s: teacher_init(env, s))(state)
+    t_carry = jax.vmap(lambda s: labeller.init(env, s))(state)
     n = task_ids.shape[0]
 
     def step(c, t):
         state, t_carry, s_carry, obs, vis, cen = c
         keys = jax.vmap(lambda i: step_keys(key_seed, i, t))(task_ids)
         k_teacher, k_env = keys
-        t_carry, label = jax.vmap(lambda s, tc, k: teacher_act(env, params, s, tc, k))(state, t_carry, k_teacher)
+        t_carry, label = jax.vmap(lambda s, tc, k: labeller.act(env, params, s, tc, k))(state, t_carry, k_teacher)
         s_carry, logits, _ = student_apply(student_params, s_carry, jax.tree.map(lambda x: x[None], obs),
                                            jnp.full((1, n), t == 0))
         k_student = jax.vmap(lambda k: jax.random.fold_in(k, 2))(k_teacher)
