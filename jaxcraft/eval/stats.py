@@ -30,7 +30,10 @@ def wilson_interval(successes: Any, n: Any, z: float = Z95) -> tuple[np.ndarray,
         denom = 1.0 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # At k = 0 (k = n) the bound is exactly 0 (1); rounding can leave it 1e-17 off, above the rate.
+    lo = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    hi = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return np.where(n == 0, np.nan, lo), np.where(n == 0, np.nan, hi)
 
 
 def clopper_pearson_interval(successes: Any, n: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:

@@ -45,6 +45,18 @@ def test_wilson_interval_matches_hand_values(k, lo, hi):
     assert np.isclose(wilson_interval(0, 10)[1], Z * Z / (10 + Z * Z))
 
 
+def test_wilson_bounds_never_cross_the_rate_at_zero_and_all_successes():
+    # Closed forms: at k = 0 the lower bound is 0, at k = n the upper bound is 1; the general
+    # formula leaves them ~1e-17 off for many n (e.g. n = 7), so that rate - lo < 0 (a plot's
+    # error bar refused it).
+    n = np.arange(1, 400)
+    lo0, hi0 = wilson_interval(np.zeros_like(n), n)
+    lon, hin = wilson_interval(n, n)
+    assert (lo0 == 0.0).all() and (hin == 1.0).all()
+    np.testing.assert_allclose(hi0, Z * Z / (n + Z * Z), rtol=1e-12)
+    np.testing.assert_allclose(lon, n / (n + Z * Z), rtol=1e-12)
+
+
 def test_wilson_interval_arrays_empty_and_errors():
     lo, hi = wilson_interval(np.array([0, 3]), np.array([0, 4]))
     assert np.isnan(lo[0]) and np.isnan(hi[0]) and np.isclose(lo[1], wilson_by_hand(3, 4)[0])
