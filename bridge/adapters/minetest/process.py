@@ -227,11 +227,15 @@ class MinetestProcess:
     def close(self) -> None:
         # Signal both, delete the directory, then reap: a worker SIGKILLed during a slow reap
         # (the pool gives it 2 s to close) leaves no directory behind.
+        # SIGKILL is not instant: an engine thread still in a write (the mod rewrites its state
+        # file every server step, the client its caches) can recreate entries while the first
+        # rmtree runs, so delete once more after the reap.
         for p in (self.client, self.xvfb):
             _signal_group(p)
         shutil.rmtree(self.directory, ignore_errors=True)
         for p in (self.client, self.xvfb):
             _kill(p)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _read_display(fd: int, xvfb: subprocess.Popen, timeout: float) -> str:
