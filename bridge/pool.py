@@ -278,6 +278,24 @@ class Pool:
         return self._collect(batch_size or self.batch_size, sort=ordered, timeout=timeout,
                              copy=copy)
 
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait (at most `timeout` s) until no env is in flight; their results are discarded
+        and every env is the caller's again. True if none is left in flight.
+
+        For an orderly stop, before close(): a worker reads CLOSE only after the step or
+        reset it is running, and close() SIGKILLs a worker still busy 2 s later, which skips
+        its simulators' own clean-up (a Minetest instance's directory, for one).
+        """
+        self._check_usable()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while self._envs.inflight.sum():
+                self._poll(deadline)
+        except TimeoutError:
+            return False
+        self._envs.release_ready()
+        return True
+
     def close(self) -> None:
         """Stop workers (politely, then SIGKILL), reap them and unlink the shared memory."""
         if self._closed:

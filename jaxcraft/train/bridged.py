@@ -51,6 +51,8 @@ from jaxcraft.train.learner import make_learner
 from jaxcraft.train.sharding import DATA_AXIS, local_mesh, make_mesh, put_process_local, to_local
 from jaxcraft.train.trajectory import Trajectory, stack_fragments
 
+CLOSE_DRAIN_S = 30.0  # close(): how long the simulators' steps and resets in flight may take to finish
+
 
 @struct.dataclass
 class BridgedState:
@@ -184,16 +186,24 @@ class BridgedTrainer:
             self.actor = None
         self._version = None
 
-    def _close_pool(self) -> None:
+    def _close_pool(self, drain: bool = False) -> None:
         if self.pool is not None:
+            if drain and not self.pool.broken:
+                # Let the steps and resets in flight finish, so that each worker reads CLOSE
+                # while idle and closes its simulators itself (a busy one is SIGKILLed after 2 s).
+                try:
+                    self.pool.drain(CLOSE_DRAIN_S)
+                except Exception:  # noqa: BLE001 - closing anyway
+                    pass
             self.pool.close()
             self.pool = None
             self._closed_pools += 1
 
     def close(self) -> None:
         """Stop the actor thread and the simulator workers (idempotent; `run` restarts them)."""
+        actor = self.actor
         self._stop_actor()
-        self._close_pool()
+        self._close_pool(drain=actor is None or not actor.alive)  # never beside a live actor thread
 
     def __enter__(self) -> "BridgedTrainer":
         return self

@@ -11,7 +11,9 @@ Lifetime rules:
   * each child leads its own session/process group, and `close()` kills the group;
   * the instance directory `<tmp>/jaxcraft-minetest/<owner pid>_<token>` (world, config,
     Xvfb frame buffer) is deleted by `close()`; directories whose owner pid is dead are
-    removed by the next `start()` (what SIGKILL leaves behind).
+    removed by the next `start()` (what SIGKILL leaves behind). The client's media cache is
+    shared by all instances (`<tmp>/jaxcraft-minetest/cache`), so an instance directory holds
+    a dozen files and deletes in milliseconds.
 Xvfb picks a free display itself (`-displayfd`), and the frame buffer is a memory-mappable
 XWD file (`-fbdir`), so pixels are read without X round trips.
 """
@@ -32,6 +34,12 @@ import time
 
 _PR_SET_PDEATHSIG = 1
 ROOT = pathlib.Path(tempfile.gettempdir()) / "jaxcraft-minetest"
+# The client's media cache ($XDG_CACHE_HOME/minetest/media: ~560 texture files named by their
+# SHA-1, written atomically), shared by every instance. Inside each instance directory it made
+# close() slow (deleting a long-running instance's files took 1-2 s on this 2-core machine's
+# disk, past the 2 s a bridge pool gives its workers before SIGKILL, which then left the
+# directory behind) and every start rewrote them.
+CACHE = ROOT / "cache"
 MOD_DIR = pathlib.Path(__file__).with_name("mod") / "jaxcraft_bridge"
 SEARCH_PATH = os.environ.get("PATH", "") + ":/usr/games:/usr/bin"
 
@@ -173,7 +181,7 @@ class MinetestProcess:
     def start(launch: MinetestLaunch) -> "MinetestProcess":
         mt, xvfb_bin = binaries()
         remove_stale_dirs()
-        ROOT.mkdir(parents=True, exist_ok=True)
+        CACHE.mkdir(parents=True, exist_ok=True)
         d = ROOT / f"{os.getpid()}_{secrets.token_hex(4)}"
         (d / "fb").mkdir(parents=True)
         world = d / "world"
@@ -193,7 +201,7 @@ class MinetestProcess:
             os.close(w)
             w = -1
             display = ":" + _read_display(r, xvfb, launch.start_timeout_s)
-            env = dict(os.environ, DISPLAY=display, LP_NUM_THREADS="1", HOME=str(d),
+            env = dict(os.environ, DISPLAY=display, LP_NUM_THREADS="1", HOME=str(d), XDG_CACHE_HOME=str(CACHE),
                        MINETEST_USER_PATH=str(d / "user"))
             argv, kw = _owned([mt, "--go", "--world", str(world), "--config", str(d / "minetest.conf"),
                                "--name", "agent", "--password", "", "--port", str(port),
@@ -227,11 +235,15 @@ class MinetestProcess:
     def close(self) -> None:
         # Signal both, delete the directory, then reap: a worker SIGKILLed during a slow reap
         # (the pool gives it 2 s to close) leaves no directory behind.
+        # SIGKILL is not instant: an engine thread still in a write (the mod rewrites its state
+        # file every server step, the client its caches) can recreate entries while the first
+        # rmtree runs, so delete once more after the reap.
         for p in (self.client, self.xvfb):
             _signal_group(p)
         shutil.rmtree(self.directory, ignore_errors=True)
         for p in (self.client, self.xvfb):
             _kill(p)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _read_display(fd: int, xvfb: subprocess.Popen, timeout: float) -> str:
