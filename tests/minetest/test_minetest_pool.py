@@ -42,7 +42,9 @@ def test_engine_crash_mid_episode_is_a_truncation_and_close_leaves_nothing():
         engine = _engine_pids(worker)
         assert set(engine) == {"minetest", "Xvfb"}, engine
         os.kill(engine["minetest"], signal.SIGKILL)             # the engine crashes mid-episode
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10   # tearing down ~1 GB takes a while on a loaded machine:
+        while alive(engine["minetest"]) and time.monotonic() < deadline:   # step once it is dead
+            time.sleep(0.05)
         b = pool.step({"action": NOOP})
         assert b.truncated[0] and b.crashed[0] and not b.terminated[0]
         assert b.episode_length[0] == 3                         # the crashed episode's 3 steps
