@@ -53,12 +53,13 @@ def test_killed_worker_is_a_bootstrapped_truncation_and_training_continues(train
     victim = trainer.pool.worker_pids()[0]
     os.kill(victim, signal.SIGKILL)
     # Training goes on with the other worker's envs while the victim restarts (no hang, no
-    # error); the restarted worker's envs report their lost episodes once it is up again.
+    # error); the restarted worker's envs report their lost episodes once it is up again, and
+    # its two envs may report in different batches (the pool returns whichever envs are ready).
     rows = []
     for _ in range(40):
         state, m = trainer.run(state, 1)
         rows.append(m)
-        if m["lost_episodes"][-1] >= 1:
+        if m["lost_episodes"][-1] >= 2:
             break
     m1 = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
     assert m1["update"].tolist() == list(range(2, 2 + len(rows)))
