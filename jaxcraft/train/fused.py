@@ -46,6 +46,17 @@ def _spec_like(state: TrainState) -> TrainState:
     return TrainState(ppo=P(), actor=P(DATA_AXIS))
 
 
+def _strongly_typed(tree: Any) -> Any:
+    """`tree` without weak types (e.g. gymnax's `time=0` in an env state): arrays restored from a
+    checkpoint are never weakly typed, and a weak leaf would make a resumed run trace (and compile)
+    a different update program from a fresh run's."""
+    def strong(x):
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            return x
+        return jax.lax.convert_element_type(x, x.dtype)   # drops weak_type; a no-op otherwise
+    return jax.tree.map(strong, tree)
+
+
 class FusedTrainer:
     """Holds the compiled functions of one experiment (shared across calls and tests); a `Trainer`."""
 
@@ -108,7 +119,7 @@ class FusedTrainer:
 
         actor = self._shard(init_local, in_specs=(P(DATA_AXIS), P(DATA_AXIS)), out_specs=P(DATA_AXIS))(
             env_keys, pool_keys)
-        return TrainState(ppo=ppo_state, actor=actor)
+        return _strongly_typed(TrainState(ppo=ppo_state, actor=actor))
 
     # -- one update ---------------------------------------------------------------------
     def _local_update(self, state: TrainState):

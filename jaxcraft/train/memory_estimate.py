@@ -61,8 +61,14 @@ def estimate_fused(trainer: Any) -> MemoryEstimate:
     ppo = state.ppo
     from jaxcraft.train.rollout import make_rollout
     rollout = make_rollout(trainer.env, trainer.acting, trainer.config.env.rollout_len)
-    _, traj = jax.eval_shape(rollout, ppo.params, ppo.ref_params, ppo.value_norm, state.actor)
-    traj_bytes = tree_bytes(traj)
+    # The rollout runs on each device's shard (inside `shard_map`): trace it on one shard's shapes
+    # (every actor leaf is split over devices along its leading axis; the reset pool's cursor and
+    # key have one entry per device) and count the trajectory of all `n` shards.
+    n = max(1, int(getattr(trainer, "num_devices", 1)))
+    local_actor = jax.tree.map(lambda s: jax.ShapeDtypeStruct((s.shape[0] // n, *s.shape[1:]), s.dtype),
+                               state.actor)
+    _, traj = jax.eval_shape(rollout, ppo.params, ppo.ref_params, ppo.value_norm, local_actor)
+    traj_bytes = n * tree_bytes(traj)
     steps = trainer.config.batch_size
     _ESTIMATES[trainer] = MemoryEstimate(tree_bytes(state), traj_bytes, traj_bytes + 2 * 4 * steps)
     return _ESTIMATES[trainer]

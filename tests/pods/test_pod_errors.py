@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from _pod_launch import free_port, launch, train_args, wait_all
+from _pod_launch import free_port, kill_all, launch, train_args, wait_all
 from jaxcraft.train.distributed import DistributedConfig, DistributedError
 
 
@@ -26,20 +26,29 @@ def test_settings_come_from_arguments_then_environment():
 def test_unreachable_coordinator_fails_within_the_timeout(tmp_path):
     port = free_port()  # nobody listens there
     job = ["--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", "1", "--init-timeout", "2"]
-    rc, out, err = wait_all(launch(train_args(tmp_path, 4), 1, 2, per_process=[job]))[0]
+    rc, out, err = wait_all(launch(train_args(tmp_path, 4), 1, 2, per_process=[job]), timeout=300)[0]
     assert rc == 2, err[-2000:]
     assert f"cannot reach the coordinator --coordinator=127.0.0.1:{port}" in err and "--init-timeout=2s" in err
 
 
 def test_indivisible_global_batch_and_mismatched_process_counts(tmp_path):
+    # Two bad jobs at once (each on its own free port; both fail before compiling).
+    first, port = free_port(), free_port()
+    while port == first:
+        port = free_port()
     # 6 envs on 2 processes × 2 devices: the global device count (4) is what must divide env.num_envs.
-    results = wait_all(launch(train_args(tmp_path / "a", 4, "--set", "env.num_envs=6"), 2, 2))
-    for rc, out, err in results:
-        assert rc == 2 and "env.num_envs=6 must be divisible by the number of devices (4 (2 processes))" in err, err[-2000:]
+    indivisible = launch(train_args(tmp_path / "a", 4, "--set", "env.num_envs=6"), 2, 2, port=first)
     # Process 1 believes the job has 3 processes: both processes stop, naming --num-processes.
-    port = free_port()
     jobs = [["--coordinator", f"127.0.0.1:{port}", "--num-processes", str(n), "--process-id", str(i)]
             for i, n in ((0, 2), (1, 3))]
-    results = wait_all(launch(train_args(tmp_path / "b", 4), 2, 2, per_process=jobs))
-    for rc, out, err in results:
+    try:
+        mismatched = launch(train_args(tmp_path / "b", 4), 2, 2, per_process=jobs)
+    except BaseException:
+        kill_all(indivisible)
+        raise
+    # Each process must end by itself with its own message: give a slower peer time to do so.
+    results = wait_all(indivisible + mismatched, grace=180)
+    for rc, out, err in results[:2]:
+        assert rc == 2 and "env.num_envs=6 must be divisible by the number of devices (4 (2 processes))" in err, err[-2000:]
+    for rc, out, err in results[2:]:
         assert rc == 2 and "--num-processes disagrees between processes: they asked for [2, 3]" in err, err[-2000:]

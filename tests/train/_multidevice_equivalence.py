@@ -12,6 +12,7 @@ from jaxcraft.ppo import PPOConfig  # noqa: E402
 from jaxcraft.train.sharding import make_mesh  # noqa: E402
 from jaxcraft.train.fused import FusedTrainer  # noqa: E402
 from jaxcraft.build import make_trainer  # noqa: E402
+from jaxcraft.train.memory_estimate import estimate_fused  # noqa: E402
 
 
 def run(core_size: int, devices: int):
@@ -22,18 +23,21 @@ def run(core_size: int, devices: int):
         run=RunConfig(total_env_steps=8 * 16 * 3, num_devices=devices))
     trainer = make_trainer(cfg)
     assert trainer.num_devices == devices
+    # The memory estimate traces the rollout on one device's shard: the same trajectory at any device count.
+    estimate = estimate_fused(trainer)
     state = trainer.init(jax.random.key(7))
     state, metrics = trainer.run(state, 3)
     shards = {len(x.sharding.device_set) for x in jax.tree.leaves(state.actor)}
-    return jax.device_get(state.ppo.params), jax.device_get(metrics), shards
+    return jax.device_get(state.ppo.params), jax.device_get(metrics), shards, estimate
 
 
 def main():
     assert len(jax.devices()) == 4, jax.devices()
     for core in (0, 8):
-        p1, m1, s1 = run(core, 1)
-        p4, m4, s4 = run(core, 4)
+        p1, m1, s1, e1 = run(core, 1)
+        p4, m4, s4, e4 = run(core, 4)
         assert s1 == {1} and s4 == {4}, (s1, s4)
+        assert (e1.trajectory_bytes, e1.batch_bytes) == (e4.trajectory_bytes, e4.batch_bytes), (e1, e4)
         for a, b in zip(jax.tree.leaves(p1), jax.tree.leaves(p4)):
             np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
         for k in ("loss", "value_loss", "episode_return", "approx_kl"):
