@@ -145,8 +145,7 @@ class Pool:
 
     def async_reset(self, seed: int | None = None) -> None:
         """Start resetting every env; results come from recv(). Drains in-flight steps."""
-        self._check_usable()
-        self._drain()
+        self.drain()
         base = self.config.seed if seed is None else int(seed)
         self._envs.start_reset_all()
         for w, (start, stop) in enumerate(self._env_range):
@@ -342,11 +341,6 @@ class Pool:
         if self._extras:
             extras = {e: self._extras.pop(e) for e in ids.tolist() if e in self._extras}
         return self._views.gather(ids, copy, extras)
-
-    def _drain(self) -> None:
-        while self._envs.inflight.sum():
-            self._poll(None)
-        self._envs.release_ready()
 
     def _poll(self, deadline: float | None) -> None:
         """Wait for worker messages or deaths (bounded by the next hang deadline)."""
