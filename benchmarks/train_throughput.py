@@ -34,7 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jaxcraft.config import load_experiment, override  # noqa: E402
-from jaxcraft.train.loop import build_trainer  # noqa: E402
+from jaxcraft.build import make_trainer  # noqa: E402
 
 
 def machine() -> str:
@@ -67,7 +67,7 @@ def _timed(fn, args, repeats: int):
 def measure(name: str, repeats: int, sets: list[str]) -> list[dict]:
     config = load_experiment(ROOT / "experiments" / f"{name}.py")
     config = override(config, ["run.init_params="] + sets)
-    trainer = build_trainer(config)
+    trainer = make_trainer(config)
     state = trainer.init(jax.random.key(0))
     env, dist, T = trainer.env, trainer.dist, config.env.rollout_len
     steps = config.env.num_envs * T
@@ -82,12 +82,12 @@ def measure(name: str, repeats: int, sets: list[str]) -> list[dict]:
         return jax.lax.scan(step, env_state, jax.random.split(key, T))
 
     def rollout(ppo, actor):
-        return trainer._rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
+        return trainer.rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
 
     rows = []
     for part, fn, args in [("env only", env_only, (state.actor.env, jax.random.key(1))),
                            ("rollout", rollout, (state.ppo, state.actor)),
-                           ("update", trainer._one_update, (state,))]:
+                           ("update", trainer.update, (state,))]:
         c, ms, mem, _ = _timed(fn, args, repeats)
         rows.append(dict(experiment=name, part=part, ms=ms, sps=steps / (ms / 1e3), compile=c, mem=mem))
     learner = rows[2]["ms"] - rows[1]["ms"]

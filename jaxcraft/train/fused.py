@@ -74,7 +74,8 @@ class FusedTrainer:
                               refresh_per_step=config.env.pool_refresh_per_step)
         self.dist = action_distribution(self.env.action_space())
         self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
-        self._rollout = make_rollout(self.env, self.acting, config.env.rollout_len)
+        # (params, ref_params, value_norm, actor) -> (actor, trajectory): one device's acting scan.
+        self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len)
         # On one device there is nothing to reduce over: run the per-shard code directly
         # (no shard_map, no collectives), which also keeps `jax.vmap(train)` cheap.
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
@@ -125,7 +126,7 @@ class FusedTrainer:
     def _local_update(self, state: TrainState):
         """Runs on each device's shard: rollout → trajectory → learner."""
         ppo, actor = state.ppo, state.actor
-        actor, traj = self._rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
+        actor, traj = self.rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
         ppo, keys, metrics = self.learner.learn(ppo, traj, actor.keys)
         return TrainState(ppo=ppo, actor=actor.replace(keys=keys)), metrics
 
@@ -141,9 +142,10 @@ class FusedTrainer:
         return jax.shard_map(fn, mesh=self.mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
 
     def _run(self, state: TrainState, num_updates: int):
-        return jax.lax.scan(lambda s, _: self._one_update(s), state, None, length=num_updates)
+        return jax.lax.scan(lambda s, _: self.update(s), state, None, length=num_updates)
 
-    def _one_update(self, state: TrainState):
+    def update(self, state: TrainState):
+        """One whole update (rollout → learner on every device), pure and unjitted."""
         state, m = self._sharded_update(state)
         m["update"] = state.ppo.update_step
         return state, m
@@ -160,7 +162,7 @@ class FusedTrainer:
             scan = jax.default_backend() != "cpu"
         if not scan:
             if "one" not in self._run_cache:
-                self._run_cache["one"] = jax.jit(self._one_update, donate_argnums=0)
+                self._run_cache["one"] = jax.jit(self.update, donate_argnums=0)
             step, rows = self._run_cache["one"], []
             for _ in range(num_updates):
                 state, m = step(state)
