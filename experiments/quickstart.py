@@ -31,7 +31,7 @@ CONFIG = ExperimentConfig(
     # Feed-forward (the servo teacher is reactive); spatial goal fusion and the aux heads help
     # the frame torso find the target (docs/tasks.md).
     net=NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=0, activation="relu",
-                  separate_critic=False, goal=GoalNetConfig(aux_heads=True, fusion="conv")),
+                  separate_critic=False, goal=GoalNetConfig(aux_heads=True, fusion="conv", goal_table=256)),
     # A gentle fine-tuning of the cloned policy: strong KL (ρ = 0.5, ×0.9995 per update), small
     # step, no entropy bonus, normalised values, and the critic fitted alone for 10 updates first.
     ppo=PPOConfig(lr=1e-4, num_epochs=2, num_minibatches=2, gamma=0.99, gae_lambda=0.95, ent_coef=0.0,

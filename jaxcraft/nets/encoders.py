@@ -7,6 +7,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from jaxcraft.nets.conv import StridedConv3x3
+
 _ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu}
 
 
@@ -49,9 +51,12 @@ class CNNEncoder(nn.Module):
             raise ValueError(f"CNNEncoder expects [N, H, W, C] observations, got shape {obs.shape}")
         for i, c in enumerate(self.channels):
             # Downsample big frames; keep small grids (MinAtar 10×10) at full resolution.
-            stride = 2 if x.shape[1] > 16 else 1
-            x = activation(self.act)(nn.Conv(c, (3, 3), strides=stride, padding="SAME",
-                                              kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(x))
+            init = nn.initializers.orthogonal(np.sqrt(2))
+            if x.shape[1] > 16:  # nn.Conv's params and name, gradients as matmuls (fast on XLA:CPU)
+                conv = StridedConv3x3(c, kernel_init=init, name=f"Conv_{i}")
+            else:
+                conv = nn.Conv(c, (3, 3), strides=1, padding="SAME", kernel_init=init, name=f"Conv_{i}")
+            x = activation(self.act)(conv(x))
         x = x.reshape(x.shape[0], -1)
         for h in self.hidden:
             x = activation(self.act)(nn.Dense(h, kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(x))
