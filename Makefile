@@ -23,7 +23,7 @@ $(VENV)/.test: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The main job (ROCKET-3's recipe, about 40 min on an idle 2-core AMD EPYC, far longer on a shared one; the 20-min target is open): record demonstrations of the
+# The main job (ROCKET-3's recipe, about 33 min on an idle 2-core AMD EPYC, far longer on a shared one; the 20-min target is open): record demonstrations of the
 # visual-servo teacher (with noise injection), behaviour-clone the goal-conditioned net, fine-tune
 # it with PPO + KL to the cloned policy, then evaluate the cloned policy, the fine-tuned one and a
 # random policy on the same *unseen* tasks (held-out seeds and biomes).
