@@ -2,8 +2,7 @@
 
 Why: XLA:CPU computes the two gradients of a strided convolution (w.r.t. the kernel and
 w.r.t. the input) at ~7 GFLOP/s on 2 AMD EPYC cores, where its forward convolution reaches ~30;
-in PPO's update they
-were most of the learner's time (benchmarks/train_throughput.py). Here the forward pass is
+in PPO's update they were most of the learner's time (benchmarks/train_throughput.py). Here the forward pass is
 XLA's convolution and the backward pass is written as dense slices and matmuls, the same
 maths in another evaluation order (equal to float reduction order; tested against JAX's
 own autodiff of `lax.conv_general_dilated`). On other backends the default is XLA's own
