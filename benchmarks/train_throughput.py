@@ -15,6 +15,19 @@ depend on their values); the KL reference is the initial policy, as in `make run
 
     python benchmarks/train_throughput.py                       # quickstart
     python benchmarks/train_throughput.py --experiments quickstart world_builtin
+
+Peer comparison (`--purejaxrl DIR --purejaxrl-python PY`): PureJaxRL's `ppo.py` (a checkout of
+luchris429/purejaxrl at 31756b1, run in its own venv with gymnax 0.0.9 and distrax by
+`benchmarks/purejaxrl_peer.py`; its code is never imported here) against jaxcraft on the same
+env, hyper-parameters (PureJaxRL's CartPole settings: 128 steps per env, 4 epochs × 4
+minibatches, lr 2.5e-4 annealed, γ 0.99, λ 0.95, clip 0.2, entropy 0.01) and network (64-64
+tanh MLP, separate actor and critic) and budget, in the same run, one after the other:
+
+    jitted train   the whole run as one jitted `train(key)`: compile s and env steps/s
+    whole process  wall time of a fresh process: PureJaxRL's script (import, compile, train)
+                   against `jaxcraft train EXPERIMENT` (config, compile, train, logs, checkpoints)
+
+Without `--purejaxrl` those rows print "not measured".
 """
 from __future__ import annotations
 
@@ -95,12 +108,93 @@ def measure(name: str, repeats: int, sets: list[str]) -> list[dict]:
     return rows
 
 
+# (label, experiment stem, gymnax env id, envs, env steps, jaxcraft overrides for PureJaxRL's settings)
+PEER_CASES = [
+    ("CartPole-v1, 4 envs", "cartpole", "CartPole-v1", 4, 512_000, []),
+    ("CartPole-v1, 64 envs", "cartpole", "CartPole-v1", 64, 524_288,
+     ["env.num_envs=64", "run.updates_per_call=16", "run.checkpoint_every=32"]),
+    ("Breakout-MinAtar, 64 envs", "minatar_breakout", "Breakout-MinAtar", 64, 524_288,
+     ["env.num_envs=64", "net.kind=mlp", "net.hidden=64,64", "net.activation=tanh", "net.separate_critic=true",
+      "ppo.lr=2.5e-4", "ppo.num_minibatches=4", "run.updates_per_call=16", "run.checkpoint_every=32"]),
+]
+
+
+def _jaxcraft_cli() -> list[str]:
+    script = pathlib.Path(sys.executable).with_name("jaxcraft")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "jaxcraft.cli"]
+
+
+def measure_peer(case: tuple, purejaxrl: str | None, peer_python: str | None) -> dict:
+    """PureJaxRL vs jaxcraft on one case (see the module doc); PureJaxRL fields are None without a checkout."""
+    import json
+    import tempfile
+    label, stem, env_id, envs, total, sets = case
+    exp = ROOT / "experiments" / f"{stem}.py"
+    sets = sets + [f"run.total_env_steps={total}", "run.seed=0"]
+    row = dict(case=label, steps=total)
+    if purejaxrl:
+        cmd = [peer_python or sys.executable, str(ROOT / "benchmarks" / "purejaxrl_peer.py"), purejaxrl,
+               "--env", env_id, "--num-envs", str(envs), "--total", str(total)]
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if out.returncode:
+            raise SystemExit(f"PureJaxRL run failed ({' '.join(cmd)}):\n{out.stderr[-2000:]}")
+        peer = json.loads(out.stdout.strip().splitlines()[-1])
+        row.update(pjx_compile=peer["compile_s"], pjx_sps=peer["steps_per_s"], pjx_wall=wall,
+                   pjx_return=peer["final_return"])
+    # jaxcraft, jitted train(key), in this process
+    config = override(load_experiment(exp), sets)
+    trainer = make_trainer(config)
+    key = jax.random.key(0)
+    t0 = time.perf_counter()
+    compiled = jax.jit(trainer.train).lower(key).compile()
+    row["jc_compile"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jax.block_until_ready(compiled(key))
+    row["jc_sps"] = config.num_updates * config.batch_size / (time.perf_counter() - t0)
+    trainer.close()
+    # jaxcraft, the CLI in a fresh process
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = _jaxcraft_cli() + ["train", str(exp), "--set", f"run.run_dir={tmp}/run"] + \
+            [a for s_ in sets for a in ("--set", s_)]
+        t0 = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+        row["jc_wall"] = time.perf_counter() - t0
+        if out.returncode:
+            raise SystemExit(f"jaxcraft train failed ({' '.join(cmd)}):\n{out.stderr[-2000:]}")
+    return row
+
+
+def print_peer(rows: list[dict]) -> None:
+    f = lambda r, k, fmt: format(r[k], fmt) if k in r else "not measured"  # noqa: E731
+    ratio = lambda r, a, b: f"{r[a] / r[b]:.2f}×" if a in r and b in r else "—"  # noqa: E731
+    print(f"\njaxcraft vs PureJaxRL ppo.py (31756b1), same settings and budget, on {machine()}")
+    print("| case | env steps | PureJaxRL compile s | jaxcraft compile s | compile ratio | PureJaxRL steps/s | "
+          "jaxcraft steps/s | speed ratio | PureJaxRL script wall s | `jaxcraft train` wall s | wall ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['case']} | {r['steps']:,} | {f(r, 'pjx_compile', '.1f')} | {r['jc_compile']:.1f} | "
+              f"{ratio(r, 'jc_compile', 'pjx_compile')} | {f(r, 'pjx_sps', ',.0f')} | {r['jc_sps']:,.0f} | "
+              f"{ratio(r, 'jc_sps', 'pjx_sps')} | {f(r, 'pjx_wall', '.1f')} | {r['jc_wall']:.1f} | "
+              f"{ratio(r, 'jc_wall', 'pjx_wall')} |")
+    print("Ratios are jaxcraft / PureJaxRL: compile and wall lower is better, speed higher is better.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--experiments", nargs="+", default=["quickstart"], help="experiment file stems")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per part (median)")
     parser.add_argument("--set", action="append", default=[], help="config override key=value (repeatable)")
+    parser.add_argument("--purejaxrl", metavar="DIR", help="checkout of luchris429/purejaxrl at 31756b1 (peer rows)")
+    parser.add_argument("--purejaxrl-python", metavar="PY", help="python of a venv with gymnax 0.0.9 and distrax")
+    parser.add_argument("--peer-only", action="store_true", help="only the PureJaxRL comparison")
+    parser.add_argument("--no-peer", action="store_true", help="skip the PureJaxRL comparison")
     args = parser.parse_args()
+    if not args.no_peer:
+        print_peer([measure_peer(c, args.purejaxrl, args.purejaxrl_python) for c in PEER_CASES])
+    if args.peer_only:
+        return
     rows = [r for name in args.experiments for r in measure(name, args.repeats, args.set)]
     print(f"\nTraining-step throughput on {machine()}")
     print("| experiment | part | ms per update | env steps/s | compile s | peak temp MiB | learner share |")

@@ -73,7 +73,7 @@ class RunConfig:
     total_env_steps: int = documented(500_000, "Env steps over the run; updates = total_env_steps // (num_envs · rollout_len).")
     num_devices: int = documented(0, "Devices on the data mesh axis; 0 = all devices (a multi-process run must use all of them).")
     updates_per_call: int = documented(10, "Updates fused into one jitted call (a lax.scan); metrics, NaN checks and SIGTERM are handled between calls.")
-    scan_updates: Optional[bool] = documented(None, "Fuse the updates of a call into one lax.scan (True) or loop over one jitted update on the host (False); None = scan on GPU/TPU, loop on CPU (XLA:CPU is slow inside while-loops).")
+    scan_updates: Optional[bool] = documented(None, "Fuse the updates of a call into one lax.scan (True) or loop over one jitted update on the host (False); None = loop only for a convolutional net on CPU (XLA:CPU runs conv programs slowly inside while-loops; jaxcraft.train.xla_loops).")
     checkpoint_every: int = documented(50, "Save a checkpoint every this many updates (a multiple of updates_per_call); 0 = only at the end.")
     keep_checkpoints: int = documented(3, "How many recent checkpoints to keep.")
     run_dir: str = documented("runs/{name}", "Where metrics.jsonl, TensorBoard events, checkpoints and summary.json go ({name} = experiment name).")

@@ -38,7 +38,7 @@ class PPOConfig:
     kl_coef: float = documented(0.0, "Initial weight ρ of KL(π_θ ‖ π_ref) to a frozen reference policy (ROCKET-3: 0.2); 0 = off.")
     kl_decay: float = documented(0.9995, "ρ is multiplied by this after every update (ROCKET-3: 0.9995).")
     log_ratio_clip: Optional[float] = documented(None, "Clamp log(π_θ/π_old) to ±this before the ratio (ROCKET-3: 1.03); None = off.")
-    unroll_minibatches: Optional[bool] = documented(None, "Unroll the epochs × minibatches loops (faster conv gradients on XLA:CPU, slower compile); None = unroll on CPU only.")
+    unroll_minibatches: Optional[bool] = documented(None, "Unroll the epochs × minibatches loops (faster conv gradients on XLA:CPU, slower compile); None = unroll on CPU only (the trainers: only for a convolutional net, jaxcraft.train.xla_loops).")
     max_approx_kl: Optional[float] = documented(None, "Skip a minibatch step whose approx-KL exceeds this (or is not finite); None = never skip.")
     critic_warmup_updates: int = documented(0, "For this many first updates only the value loss (and the KL to the reference) is minimised: fits a fine-tuned policy's fresh value head before its advantages steer the policy; 0 = off.")
     value_head: str = documented("scalar", "'scalar': the critic outputs v and is regressed (½ squared error); 'hl_gauss': it outputs logits over `hl_gauss_bins` bins and is trained with the HL-Gauss cross-entropy (Farebrother et al. 2024), decoded as the expected bin centre (jaxcraft.ppo.hl_gauss).")

@@ -48,6 +48,7 @@ from jaxcraft.train.acting import Acting
 from jaxcraft.train.bridged_actor import Actor
 from jaxcraft.train.bridged_envs import BridgedEnv
 from jaxcraft.train.learner import make_learner
+from jaxcraft.train.xla_loops import resolve_loop_layout, uses_convolution
 from jaxcraft.train.sharding import DATA_AXIS, local_mesh, make_mesh, put_process_local, to_local
 from jaxcraft.train.trajectory import Trajectory, stack_fragments
 
@@ -86,7 +87,11 @@ class BridgedTrainer:
         self.dist = action_distribution(env.action_space)
         self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
-        self.learner = make_learner(config, network, self.dist, self.axis_name)
+        # The bridged update is always one jitted call per update; only its minibatch loops vary.
+        self.loops = resolve_loop_layout(config.ppo.unroll_minibatches, False,
+                                         uses_convolution(self.init_params, jax.random.key(0)))
+        self.learner = make_learner(config, network, self.dist, self.axis_name,
+                                    unroll_minibatches=self.loops.unroll_minibatches)
         self.use_ref = self.learner.use_ref
         self.recv_batch_size = min(config.bridge.recv_batch_size, self.num_local_envs) or self.num_local_envs
         self._act = jax.jit(self._act_fn)

@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, ImportError) as e:
         print(f"jaxcraft: demos error: {e}", file=sys.stderr)
         return 2
+    # A batch of `--batch` windows holds at most that many distinct goals (one per window), so the
+    # goal torso runs once per window (nets.goal's `goal_table`); same outputs and gradients.
+    if config.net.kind == "goal_cnn" and args.window > 1:
+        config = dataclasses.replace(config, net=dataclasses.replace(
+            config.net, goal=dataclasses.replace(config.net.goal, goal_table=args.batch)))
     network = make_network(config.net, env.observation_space(params), space)
     icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed)
     from jaxcraft.progress import progress_bar

@@ -89,11 +89,18 @@ class Learner:
         )
 
 
-def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_name: Optional[str]) -> Learner:
-    """The learner of experiment `config` for `network` (its recurrence decides the chunk length)."""
+def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_name: Optional[str],
+                 unroll_minibatches: Optional[bool] = None) -> Learner:
+    """The learner of experiment `config` for `network` (its recurrence decides the chunk length).
+
+    unroll_minibatches: the trainer's resolved loop layout (`jaxcraft.train.xla_loops`); None
+    keeps `ppo.unroll_minibatches` as configured."""
     recurrent = bool(getattr(network, "core_size", 0))
-    optimizer = make_optimizer(config.ppo, config.num_updates)
-    chunk_len = resolve_chunk_len(config.ppo, config.env.rollout_len, recurrent)
-    update_fn = make_update_fn(network.apply, dist, optimizer, config.ppo, chunk_len, axis_name)
-    return Learner(config=config.ppo, optimizer=optimizer, update_fn=update_fn, use_ref=config.ppo.kl_coef > 0,
+    ppo_config = config.ppo
+    if unroll_minibatches is not None:
+        ppo_config = dataclasses.replace(ppo_config, unroll_minibatches=unroll_minibatches)
+    optimizer = make_optimizer(ppo_config, config.num_updates)
+    chunk_len = resolve_chunk_len(ppo_config, config.env.rollout_len, recurrent)
+    update_fn = make_update_fn(network.apply, dist, optimizer, ppo_config, chunk_len, axis_name)
+    return Learner(config=ppo_config, optimizer=optimizer, update_fn=update_fn, use_ref=config.ppo.kl_coef > 0,
                    axis_name=axis_name)
