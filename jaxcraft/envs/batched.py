@@ -5,8 +5,9 @@ step and selects it where `done`; for a procedurally generated world that costs 
 whole world generation per env per step (Craftax's own auto-reset drops ~20× in
 throughput on CPU because of it). Here, finished envs take a fresh state from a pool
 of `pool_size` pre-generated resets, and only `refresh_per_step` pool entries are
-regenerated per step (the ones most recently handed out), so the reset cost per step
-is `refresh_per_step` resets, not `num_envs`. The hand-out scatters pool entries into only
+regenerated per step that handed any out (the ones most recently handed out), so the reset
+cost per step is at most `refresh_per_step` resets, not `num_envs`, and none on the (most)
+steps where no episode ends. The hand-out scatters pool entries into only
 the finished envs (at most `max_swaps` per step; a step with more finished envs takes a
 `lax.cond` fallback that selects over the whole batch, with the same result), so a step where
 few envs finish does not copy every env's state.
@@ -127,11 +128,15 @@ class BatchedEnv:
             n_done = done.sum(dtype=jnp.int32)
             cursor0 = state.pool_cursor[0]
             cursor = (cursor0 + n_done) % self.pool_size
-            # Regenerate the `refresh_per_step` entries handed out most recently.
+            # Regenerate the `refresh_per_step` entries handed out most recently — only on steps
+            # that handed some out: otherwise these slots were regenerated already and a world
+            # generation (most of a small batch's step cost) would be spent for nothing.
             pool_key, sub = jax.random.split(state.pool_key[0])
             k = self.refresh_per_step
             slots = (cursor - k + jnp.arange(k)) % self.pool_size
-            new_obs, new_state = self._reset_many(jax.random.split(sub, k))
+            old = (jax.tree.map(lambda p: p[slots], state.pool_obs), jax.tree.map(lambda p: p[slots], state.pool_state))
+            new_obs, new_state = jax.lax.cond(n_done > 0, lambda: self._reset_many(jax.random.split(sub, k)),
+                                              lambda: old)
 
             def full_select(operand):
                 # Every env gathers a pool entry and selects it where done: O(B · state size).

@@ -53,3 +53,24 @@ def test_sparse_swap_matches_full_select():
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     n_done = [int(o.info["done"].sum()) for o in ref]
     assert any(0 < n <= 3 for n in n_done) and any(n > 8 for n in n_done), n_done   # both paths exercised
+
+
+def test_pool_is_refreshed_only_where_entries_were_handed_out():
+    """A step where no env finishes leaves the pool as it was; a step where n finish moves the
+    cursor by n and regenerates exactly the `refresh_per_step` slots just before it."""
+    b, k = 6, 2
+    be = BatchedEnv(_Toy(), (), pool_size=7, refresh_per_step=k)
+    st = be.reset(jax.random.split(jax.random.key(0), b), jax.random.key(1))
+    step = jax.jit(be.step)
+    keys = jax.random.split(jax.random.key(2), b)
+    never = jnp.full((b,), 39)                              # no episode ends for 39 steps
+    after, out = step(st, never, keys)
+    assert not bool(out.info["done"].any())
+    np.testing.assert_array_equal(np.asarray(after.pool_state["v"]), np.asarray(st.pool_state["v"]))
+    assert int(after.pool_cursor[0]) == int(st.pool_cursor[0])
+    three = jnp.asarray([0, 39, 0, 39, 0, 39])               # envs 0, 2, 4 end on their first step
+    after, out = step(st, three, keys)
+    assert int(out.info["done"].sum()) == 3 and int(after.pool_cursor[0]) == 3
+    changed = np.flatnonzero(np.any(np.asarray(after.pool_state["v"]) != np.asarray(st.pool_state["v"]), axis=1))
+    np.testing.assert_array_equal(changed, [1, 2])          # slots cursor-k … cursor-1
+    np.testing.assert_array_equal(np.asarray(after.env_state["v"])[[0, 2, 4]], np.asarray(st.pool_state["v"])[:3])
