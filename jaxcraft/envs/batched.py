@@ -134,9 +134,9 @@ class BatchedEnv:
             pool_key, sub = jax.random.split(state.pool_key[0])
             k = self.refresh_per_step
             slots = (cursor - k + jnp.arange(k)) % self.pool_size
-            old = (jax.tree.map(lambda p: p[slots], state.pool_obs), jax.tree.map(lambda p: p[slots], state.pool_state))
+            unchanged = (jax.tree.map(lambda p: p[slots], state.pool_obs), jax.tree.map(lambda p: p[slots], state.pool_state))
             new_obs, new_state = jax.lax.cond(n_done > 0, lambda: self._reset_many(jax.random.split(sub, k)),
-                                              lambda: old)
+                                              lambda: unchanged)
 
             def full_select(operand):
                 # Every env gathers a pool entry and selects it where done: O(B · state size).
