@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test bench install clean
+.PHONY: run seeds test bench install clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,24 @@ run: $(VENV)/.base
 	$(BIN)/jaxcraft train $(EXP) $(RUN_ARGS)
 	$(BIN)/jaxcraft eval $(QS) $(EVAL_ARGS) --videos 2 --out $(QS)/eval_unseen
 	$(BIN)/jaxcraft eval random --experiment $(EXP) $(EVAL_ARGS) --videos 0 --out $(QS)/eval_unseen_random
+
+# The seed study beside `make run` (its seed 0): training seeds $(SEEDS) of the same recipe on the
+# same demos (cloning seed s, then PPO seed s from that clone), each scored on the same 200 unseen
+# tasks; then one table: per-seed successes, mean ± sd over seeds, pooled Wilson 95 %
+# (runs/quickstart_seeds.md). About 17 min per extra seed on an idle 2-core AMD EPYC.
+SEEDS ?= 1 2
+seeds: $(VENV)/.base
+	test -f $(QS)/eval_unseen/eval.json -a -f $(QS)/eval_unseen_random/eval.json || { echo "make seeds: run 'make run' first (it is seed 0)"; exit 1; }
+	set -e; for s in $(SEEDS); do \
+	  test -d $(QS)_s$${s}_pretrained || $(BIN)/jaxcraft pretrain $(EXP) --demos $(QS)_demos --out $(QS)_s$${s}_pretrained --steps 3000 --batch 32 --window 16 --seed $$s; \
+	  test -f $(QS)_s$${s}_pretrained_eval/eval.json || $(BIN)/jaxcraft eval $(QS)_s$${s}_pretrained --experiment $(EXP) $(EVAL_ARGS) --videos 0 --out $(QS)_s$${s}_pretrained_eval; \
+	  $(BIN)/jaxcraft train $(EXP) --run-dir $(QS)_s$$s --set run.seed=$$s --set run.init_params=$(QS)_s$${s}_pretrained $(RUN_ARGS); \
+	  test -f $(QS)_s$$s/eval_unseen/eval.json || $(BIN)/jaxcraft eval $(QS)_s$$s $(EVAL_ARGS) --videos 0 --out $(QS)_s$$s/eval_unseen; \
+	done
+	$(BIN)/python -m jaxcraft.eval.seed_report --out $(QS)_seeds.md \
+	  --policy cloned $(QS)_pretrained_eval $(foreach s,$(SEEDS),$(QS)_s$(s)_pretrained_eval) \
+	  --policy "cloned → PPO + KL" $(QS)/eval_unseen $(foreach s,$(SEEDS),$(QS)_s$(s)/eval_unseen) \
+	  --policy random $(QS)/eval_unseen_random
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)

@@ -37,6 +37,7 @@ class GoalNetConfig:
     aux_heads: bool = documented(False, "Add heads predicting target visibility and its image centroid (ROCKET-2), trained by imitation pretraining.")
     fusion: str = documented("late", "'late' (FiLM the frame code by the goal code) or 'conv' (also FiLM every frame conv layer: spatial fusion).")
     goal_table: int = documented(0, "Encode each distinct goal once in a call of more than this many samples (the goal is constant within an episode; exact up to float rounding); 0 = encode every sample.")
+    value_stop_gradient: bool = documented(False, "With the shared torso (separate_critic=False): the value head reads the torso's features through stop_gradient, so value gradients never move the policy (a free alternative to a second torso when fine-tuning a cloned policy; the critic is then a linear read-out of the policy's features).")
 
     def validate(self) -> None:
         check_all("net.goal", self, [("fusion", self.fusion in ("late", "conv"), "must be 'late' or 'conv'"),

@@ -94,6 +94,8 @@ class GoalConditionedActorCritic(nn.Module):
     unless `separate_critic`: then the value comes from a second, feed-forward copy of the
     torso (`critic`, its own frame/goal encoders and trunk), so value gradients never touch the
     policy's params — a fresh critic can be fitted to a cloned policy without changing it.
+    `value_stop_gradient` is the free version: one torso, but the value head reads its
+    features through `stop_gradient`, so value gradients reach only the head.
     """
 
     num_logits: int
@@ -108,6 +110,7 @@ class GoalConditionedActorCritic(nn.Module):
     goal_table: int = 0         # distinct goals encoded per call above this many samples; 0 = never dedupe
     separate_critic: bool = False  # the value head reads its own torso (see the class doc)
     value_bins: int = 0         # > 0: value logits over this many bins (ppo value_head="hl_gauss")
+    value_stop_gradient: bool = False  # shared torso: the value head reads stop_gradient(features)
 
     def setup(self):
         if self.fusion not in ("late", "conv"):
@@ -191,7 +194,8 @@ class GoalConditionedActorCritic(nn.Module):
     def _value(self, feat, obs, reset):
         if self.separate_critic:
             return self.critic((), obs, reset)[2]
-        v = self.value_head(feat)
+        # Detached: the value loss trains only the head, so a cloned policy's torso stays as cloned.
+        v = self.value_head(jax.lax.stop_gradient(feat) if self.value_stop_gradient else feat)
         return v if self.value_bins else v[..., 0]
 
     def __call__(self, carry, obs, reset):

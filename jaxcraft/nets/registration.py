@@ -52,6 +52,7 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       core_size=config.core_size, act=config.activation,
                                       aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
                                       goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
+                                      value_stop_gradient=config.goal.value_stop_gradient,
                                       num_families=_num_families(observation_space))
 
 

@@ -64,3 +64,50 @@ def test_shared_torso_has_one_value_head_and_same_param_tree_as_before():
     obs, reset = _obs(1, 2), jnp.zeros((1, 2), bool)
     params = net.init(jax.random.key(0), (), obs, reset)["params"]
     assert "value_head" in params and "critic" not in params
+
+
+def test_detached_value_head_gets_the_only_value_gradient():
+    """value_stop_gradient: d(value)/d(params) is zero everywhere but the value head; without it
+    the shared torso gets a gradient too (the oracle: which leaves are exactly zero)."""
+    obs, reset = _obs(2, 3), jnp.zeros((2, 3), bool)
+
+    def value_grads(detach):
+        net = GoalConditionedActorCritic(num_logits=3, channels=(4,), hidden=(8,), fusion="conv",
+                                         value_stop_gradient=detach)
+        params = net.init(jax.random.key(0), (), obs, reset)
+        # A non-zero value head, so gradients flowing through it into the torso are non-zero.
+        params = jax.tree_util.tree_map(lambda x: x + 0.1, params)
+        grads = jax.grad(lambda p: net.apply(p, (), obs, reset)[2].sum())(params)["params"]
+        return {name: max(float(jnp.abs(g).max()) for g in jax.tree_util.tree_leaves(sub)) for name, sub in grads.items()}
+
+    detached, shared = value_grads(True), value_grads(False)
+    assert detached["value_head"] > 0 and shared["value_head"] > 0
+    torso = [name for name in detached if name not in ("value_head", "policy_head")]
+    assert torso and all(detached[name] == 0.0 for name in torso)
+    assert all(shared[name] > 0.0 for name in torso if name != "family_embed")
+
+
+def test_detached_value_head_keeps_the_policy_bit_identical_in_the_warmup():
+    net = GoalConditionedActorCritic(num_logits=sum(NVEC), channels=(4, 8), hidden=(16,), fusion="conv",
+                                     value_stop_gradient=True)
+    T, B = 4, 4
+    obs, reset = _obs(T, B), jnp.zeros((T, B), bool)
+    params = net.init(jax.random.key(0), (), obs, reset)
+    dist = ppo.multi_discrete(NVEC)
+    _, logits, values = net.apply(params, (), obs, reset)
+    action = jax.vmap(jax.vmap(dist.sample))(jax.random.split(jax.random.key(1), T * B).reshape(T, B), logits)
+    rng = np.random.default_rng(1)
+    batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action) - 0.1, value=values,
+                         advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32), target=values + 1.0,
+                         reset=reset, carry=(), ref_logits=logits + 0.3)
+    cfg = ppo.PPOConfig(lr=1e-2, num_epochs=2, num_minibatches=2, kl_coef=0.5, critic_warmup_updates=2,
+                        critic_warmup_kl=False)
+    opt = ppo.make_optimizer(cfg, 10)
+    update = jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1))
+    keys = jax.random.split(jax.random.key(3), B)
+    state = ppo.init_ppo_state(params, opt, params)
+    for _ in range(2):
+        state, _ = update(state, batch, keys)
+    _, lg, v1 = net.apply(state.params, (), obs, reset)
+    assert np.array_equal(np.asarray(lg), np.asarray(logits))
+    assert np.abs(np.asarray(v1) - np.asarray(values + 1.0)).mean() < 1.0  # the head learnt (was 1.0 off)
