@@ -24,8 +24,12 @@ from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
 from jaxcraft.train.imitation import load_params
 
 
+def _sampling_suffix(greedy: bool, temperature: float) -> str:
+    return "-greedy" if greedy else ("" if temperature == 1.0 else f"-T{temperature:g}")
+
+
 def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any, env_params: Any,
-                           greedy: bool = False) -> NetworkPolicy:
+                           greedy: bool = False, temperature: float = 1.0) -> NetworkPolicy:
     """NetworkPolicy of params saved by `jaxcraft pretrain` (behaviour cloning) for the network
     of `config` (the experiment they were trained with) on `env`. Raises `CheckpointError`
     naming the path if they are missing or do not fit the network."""
@@ -38,12 +42,12 @@ def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any
         params = load_params(params_dir, like)
     except (FileNotFoundError, ValueError) as e:
         raise CheckpointError(str(e)) from None
-    return NetworkPolicy(network, params, action_distribution(space), greedy=greedy,
-                         name=f"{pathlib.Path(params_dir).name}" + ("-greedy" if greedy else ""))
+    return NetworkPolicy(network, params, action_distribution(space), greedy=greedy, temperature=temperature,
+                         name=f"{pathlib.Path(params_dir).name}" + _sampling_suffix(greedy, temperature))
 
 
 def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = None,
-                           greedy: bool = False) -> tuple[NetworkPolicy, Any]:
+                           greedy: bool = False, temperature: float = 1.0) -> tuple[NetworkPolicy, Any]:
     """(NetworkPolicy, ExperimentConfig) of a run directory's checkpoint (default: the latest).
 
     Raises `CheckpointError` naming the path if config.json or the checkpoints are missing,
@@ -81,8 +85,8 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     # Restore into zeros of the state's shape: no need to compile/run the trainer's init.
     like = zeros_of(jax.eval_shape(trainer.init, jax.random.key(0)))
     state, _ = ckpt.restore(step, like, trainer.state_sharding(like))
-    policy = NetworkPolicy(trainer.network, state.ppo.params, trainer.dist, greedy=greedy,
-                           name=f"{run_dir.name}@{step}" + ("-greedy" if greedy else ""))
+    policy = NetworkPolicy(trainer.network, state.ppo.params, trainer.dist, greedy=greedy, temperature=temperature,
+                           name=f"{run_dir.name}@{step}" + _sampling_suffix(greedy, temperature))
     return policy, config
 
 

@@ -42,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                              f"etc. (default: {DEFAULT_EXPERIMENT})")
     parser.add_argument("--step", type=int, help="checkpoint update to load (default: the latest)")
     parser.add_argument("--greedy", action="store_true", help="network policies: argmax actions instead of sampling")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="network policies: sample from softmax(logits / T) per action factor (1 = as trained)")
     parser.add_argument("--seed0", type=int, default=0, help="first task seed of each cell")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed of the policy's and env's randomness")
     parser.add_argument("--batch-size", type=int, default=64, help="episodes run in parallel")
@@ -114,7 +116,8 @@ def _load(args: argparse.Namespace):
 
         def make(env, params):
             try:
-                return load_pretrained_policy(run_dir, config, env, params, greedy=args.greedy)
+                return load_pretrained_policy(run_dir, config, env, params, greedy=args.greedy,
+                                              temperature=args.temperature)
             except CheckpointError as e:
                 raise _BadArgument(str(e)) from None
         return config, make, run_dir.parent / f"{run_dir.name}_eval" / args.split
@@ -122,7 +125,7 @@ def _load(args: argparse.Namespace):
         raise _BadArgument("--experiment is for baselines and pretrained params; a run directory has its own config.json")
     from jaxcraft.restore import load_checkpoint_policy
     try:
-        policy, config = load_checkpoint_policy(run_dir, args.step, greedy=args.greedy)
+        policy, config = load_checkpoint_policy(run_dir, args.step, greedy=args.greedy, temperature=args.temperature)
     except CheckpointError as e:
         raise _BadArgument(str(e)) from None
     return config, (lambda env, params: policy), run_dir / "eval" / args.split
@@ -140,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
                                  ("videos", args.videos, 0), ("batch-size", args.batch_size, 1)):
             if value < low:
                 raise _BadArgument(f"--{name} must be >= {low}, got {value}")
+        if not args.temperature > 0:
+            raise _BadArgument(f"--temperature must be > 0, got {args.temperature}")
         config, make_policy, out_dir = _load(args)
         families = families or config.task.families
         distances = distances or config.task.distances

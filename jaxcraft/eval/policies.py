@@ -107,13 +107,15 @@ class ExpertPolicy:
 class NetworkPolicy:
     """A jaxcraft actor-critic: `carry, logits, value = network.apply(params, carry, obs[1, N], reset[1, N])`.
 
-    Samples from `dist` (stochastic, as trained) unless `greedy`, which takes each factor's argmax.
+    Samples from `dist` (stochastic, as trained) unless `greedy`, which takes each factor's argmax;
+    `temperature` T ≠ 1 samples each factor from softmax(logits / T) (T < 1: sharper).
     """
 
     network: Any = struct.field(pytree_node=False)
     params: Any
     dist: FactorisedCategorical = struct.field(pytree_node=False)
     greedy: bool = struct.field(pytree_node=False, default=False)
+    temperature: float = struct.field(pytree_node=False, default=1.0)
     name: str = struct.field(pytree_node=False, default="network")
 
     def init(self, batch_size: int) -> Any:
@@ -122,7 +124,7 @@ class NetworkPolicy:
     def act(self, carry, obs, state, reset, key):
         # The trainers' own policy step (value norm is irrelevant: only the action is used).
         carry, out = Acting(self.network.apply, self.dist).step(self.params, None, carry, obs, reset, key,
-                                                                greedy=self.greedy)
+                                                                greedy=self.greedy, temperature=self.temperature)
         return carry, out.action.astype(jnp.int32)
 
 

@@ -54,10 +54,13 @@ class Acting:
         return denormalize(vn, v) if self.value_norm else v
 
     def step(self, params: Any, vn: Optional[ValueNormState], carry: Any, obs: Any, reset: jax.Array,
-             keys: jax.Array, greedy: bool = False) -> tuple[Any, StepOut]:
-        """(carry after o_t, StepOut) with a_t ~ π(·|o_t) (the mode when `greedy`)."""
+             keys: jax.Array, greedy: bool = False, temperature: float = 1.0) -> tuple[Any, StepOut]:
+        """(carry after o_t, StepOut) with a_t ~ π(·|o_t) (the mode when `greedy`); `temperature`
+        (static, evaluation only) samples from softmax(logits / T) per action factor instead."""
         new_carry, logits, v = self.apply_fn(params, carry, _time1(obs), reset[None])
         logits, v = logits[0], self.values(vn, v[0])
+        if temperature != 1.0:
+            logits = logits / temperature
         action = self.dist.mode(logits) if greedy else jax.vmap(self.dist.sample)(keys, logits)
         return new_carry, StepOut(action=action, log_prob=self.dist.log_prob(logits, action), value=v,
                                   logits=logits)

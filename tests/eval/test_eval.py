@@ -308,7 +308,8 @@ def test_cli_eval_random_subprocess(tmp_path):
 
 
 @pytest.mark.parametrize("args, msg", [(["--families", "approach,swim"], "'swim'"), (["--distances", "30"], "'30'"),
-                                       (["--episodes", "0"], "--episodes"), ([], "neither a run directory")])
+                                       (["--episodes", "0"], "--episodes"), (["--temperature", "0"], "--temperature"),
+                                       ([], "neither a run directory")])
 def test_cli_eval_bad_arguments_exit_2(args, msg, capsys, tmp_path):
     checkpoint = str(tmp_path / "missing_run") if not args else "random"
     assert cli_main(["eval", checkpoint, *args]) == 2
