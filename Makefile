@@ -42,7 +42,8 @@ run: $(VENV)/.base
 # The seed study beside `make run` (its seed 0): training seeds $(SEEDS) of the same recipe on the
 # same demos (cloning seed s, then PPO seed s from that clone), each scored on the same 200 unseen
 # tasks; then one table: per-seed successes, mean ± sd over seeds, pooled Wilson 95 %
-# (runs/quickstart_seeds.md). About 17 min per extra seed on an idle 2-core AMD EPYC.
+# (runs/quickstart_seeds.md). About 20 min per extra seed on an idle 2-core AMD EPYC (estimated from
+# the stages; measured only on a loaded machine: 29 min).
 SEEDS ?= 1 2
 seeds: $(VENV)/.base
 	test -f $(QS)/eval_unseen/eval.json -a -f $(QS)/eval_unseen_random/eval.json || { echo "make seeds: run 'make run' first (it is seed 0)"; exit 1; }

@@ -38,3 +38,12 @@ def test_cli_rejects_a_directory_without_a_report(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--policy", "cloned", str(tmp_path)])
     assert "not a jaxcraft eval report" in capsys.readouterr().err
+
+
+def test_cli_writes_the_table_and_the_machine(tmp_path, capsys):
+    for s, success in enumerate(([1, 0], [0, 0])):
+        write_report(result(success, f"s{s}"), tmp_path / f"s{s}", "t", verbose=False)
+    assert main(["--policy", "cloned", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(tmp_path / "t.md")]) == 0
+    text = (tmp_path / "t.md").read_text()
+    assert "| cloned | 2 | 1/2, 0/2 |" in text and "\nMachine: " in text and " cores." in text
+    assert "| cloned | 2 |" in capsys.readouterr().out
