@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import time
 
 import gymnasium as gym
@@ -23,6 +21,7 @@ import numpy as np
 
 from bridge import Pool, PoolConfig
 from bridge.adapters.minetest_env import NVEC, MinetestConfig, MinetestFactory, MinetestSimulator
+from jaxcraft.machine import cpu_description  # no JAX: jaxcraft's root imports lazily
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -134,9 +133,7 @@ def main() -> None:
     p.add_argument("--frame", type=int, default=32)
     p.add_argument("--jitter-steps", type=int, default=100, help="0: skip the step-jitter measurement")
     args = p.parse_args()
-    model = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"], capture_output=True,
-                           text=True).stdout.strip() or platform.processor()
-    print(f"machine: {model}, {os.cpu_count()} cores; load average before: {os.getloadavg()}")
+    print(f"machine: {cpu_description()}; load average before: {os.getloadavg()}")
     config = MinetestConfig(frame_size=args.frame, max_steps=10_000)
     if args.jitter_steps:
         jitter(config, args.jitter_steps)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
@@ -48,17 +47,12 @@ sys.path.insert(0, str(ROOT))
 
 from jaxcraft.config import load_experiment, override  # noqa: E402
 from jaxcraft.build import make_trainer  # noqa: E402
+from jaxcraft.machine import cpu_description  # noqa: E402
 
 
 def machine() -> str:
-    model = platform.processor() or "?"
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), model)
-    except (OSError, subprocess.CalledProcessError):
-        pass
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{model}, {os.cpu_count()} cores, load average {load}, jax {jax.__version__} {jax.default_backend()}"
+    return f"{cpu_description()}, load average {load}, jax {jax.__version__} {jax.default_backend()}"
 
 
 def _timed(fn, args, repeats: int):

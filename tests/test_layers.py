@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Layer of every jaxcraft package/module, bottom first (docs/architecture.md). A module may import
 # its own layer or lower ones; CLI modules (`cli.py`, `*/cli_*.py`) sit on top of everything.
 LAYERS = [
-    {"jaxcraft.ppo", "jaxcraft.registry", "jaxcraft.progress"},
+    {"jaxcraft.ppo", "jaxcraft.registry", "jaxcraft.progress", "jaxcraft.machine"},
     {"jaxcraft.config"},
     {"jaxcraft.envs"},
     {"jaxcraft.nets", "jaxcraft.world"},

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -23,6 +21,7 @@ import numpy as np
 from jaxcraft.eval.compare import arm_table, seed_rates
 from jaxcraft.eval.runner import EvalResult
 from jaxcraft.eval.stats import format_cell
+from jaxcraft.machine import cpu_description
 from jaxcraft.tasks import FAMILIES
 
 
@@ -62,16 +61,6 @@ def seed_study_markdown(results: Mapping[str, Sequence[EvalResult]]) -> str:
     return "\n".join(lines)
 
 
-def machine_name() -> str:
-    """"AMD EPYC 7B13, 2 cores" — the CPU model (/proc/cpuinfo where there is one) and core count."""
-    model = ""
-    try:
-        model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
-    except OSError:
-        pass
-    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m jaxcraft.eval.seed_report", description=__doc__.split("\n\n")[0])
     p.add_argument("--policy", nargs="+", action="append", required=True, metavar=("NAME", "EVAL_DIR"),
@@ -92,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(str(e))
     print(md)
     if args.out:
-        pathlib.Path(args.out).write_text(f"{md}\n\nMachine: {machine_name()}.\n")
+        pathlib.Path(args.out).write_text(f"{md}\n\nMachine: {cpu_description()}.\n")
     return 0
 
 

@@ -23,25 +23,33 @@ def _obs(T, B, seed=0):
             "family": jnp.asarray(rng.integers(0, 4, (T, B)).astype(np.int32))}
 
 
-def test_critic_warmup_keeps_the_policy_bit_identical():
-    net = GoalConditionedActorCritic(num_logits=sum(NVEC), channels=(4, 8), hidden=(16,), aux_heads=True,
-                                     fusion="conv", separate_critic=True)
+def _warmup_update(net, ref_logits_of, **ppo_overrides):
+    """(params, obs, reset, logits, values, update, batch, keys, opt) for PPO updates of `net` on one
+    fixed batch whose targets are the values + 1, with a 2-update critic warm-up without KL."""
     T, B = 4, 4
     obs, reset = _obs(T, B), jnp.zeros((T, B), bool)
     params = net.init(jax.random.key(0), (), obs, reset)
-    assert "critic" in params["params"] and "value_head" not in params["params"]
     dist = ppo.multi_discrete(NVEC)
     _, logits, values = net.apply(params, (), obs, reset)
     action = jax.vmap(jax.vmap(dist.sample))(jax.random.split(jax.random.key(1), T * B).reshape(T, B), logits)
     rng = np.random.default_rng(1)
     batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action) - 0.1, value=values,
                          advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32), target=values + 1.0,
-                         reset=reset, carry=(), ref_logits=logits + 0.3 * jax.random.normal(jax.random.key(2), logits.shape))
+                         reset=reset, carry=(), ref_logits=ref_logits_of(logits))
     cfg = ppo.PPOConfig(lr=1e-2, num_epochs=2, num_minibatches=2, kl_coef=0.5, critic_warmup_updates=2,
-                        critic_warmup_kl=False, ent_coef=0.01)
+                        critic_warmup_kl=False, **ppo_overrides)
     opt = ppo.make_optimizer(cfg, 10)
     update = jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1))
     keys = jax.random.split(jax.random.key(3), B)
+    return params, obs, reset, logits, values, update, batch, keys, opt
+
+
+def test_critic_warmup_keeps_the_policy_bit_identical():
+    net = GoalConditionedActorCritic(num_logits=sum(NVEC), channels=(4, 8), hidden=(16,), aux_heads=True,
+                                     fusion="conv", separate_critic=True)
+    params, obs, reset, _, _, update, batch, keys, opt = _warmup_update(
+        net, lambda lg: lg + 0.3 * jax.random.normal(jax.random.key(2), lg.shape), ent_coef=0.01)
+    assert "critic" in params["params"] and "value_head" not in params["params"]
 
     def policy_out(p):
         _, lg, v, aux = net.apply(p, (), obs, reset, method=GoalConditionedActorCritic.with_aux)
@@ -90,21 +98,7 @@ def test_detached_value_head_gets_the_only_value_gradient():
 def test_detached_value_head_keeps_the_policy_bit_identical_in_the_warmup():
     net = GoalConditionedActorCritic(num_logits=sum(NVEC), channels=(4, 8), hidden=(16,), fusion="conv",
                                      value_stop_gradient=True)
-    T, B = 4, 4
-    obs, reset = _obs(T, B), jnp.zeros((T, B), bool)
-    params = net.init(jax.random.key(0), (), obs, reset)
-    dist = ppo.multi_discrete(NVEC)
-    _, logits, values = net.apply(params, (), obs, reset)
-    action = jax.vmap(jax.vmap(dist.sample))(jax.random.split(jax.random.key(1), T * B).reshape(T, B), logits)
-    rng = np.random.default_rng(1)
-    batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action) - 0.1, value=values,
-                         advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32), target=values + 1.0,
-                         reset=reset, carry=(), ref_logits=logits + 0.3)
-    cfg = ppo.PPOConfig(lr=1e-2, num_epochs=2, num_minibatches=2, kl_coef=0.5, critic_warmup_updates=2,
-                        critic_warmup_kl=False)
-    opt = ppo.make_optimizer(cfg, 10)
-    update = jax.jit(ppo.make_update_fn(net.apply, dist, opt, cfg, chunk_len=1))
-    keys = jax.random.split(jax.random.key(3), B)
+    params, obs, reset, logits, values, update, batch, keys, opt = _warmup_update(net, lambda lg: lg + 0.3)
     state = ppo.init_ppo_state(params, opt, params)
     for _ in range(2):
         state, _ = update(state, batch, keys)
