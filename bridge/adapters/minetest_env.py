@@ -152,6 +152,15 @@ def check_action(action: Mapping[str, np.ndarray]) -> np.ndarray:
     return a.astype(np.int32)
 
 
+def pose_matches(state: ModState, pose: S.Pose, pos_tol: float = 0.05, look_tol_deg: float = 0.5) -> bool:
+    """True when the mod reports the player at `pose`: feet within `pos_tol` blocks per axis,
+    yaw and pitch within `look_tol_deg` (yaw compared modulo 360°)."""
+    near = all(abs(a - b) <= pos_tol for a, b in ((state.x, pose.x), (state.y, pose.y), (state.z, pose.z)))
+    d_yaw = (state.yaw - pose.yaw + math.pi) % (2 * math.pi) - math.pi
+    tol = math.radians(look_tol_deg)
+    return near and abs(d_yaw) <= tol and abs(state.pitch - pose.pitch) <= tol
+
+
 def camera_pixels(action: np.ndarray, carry: np.ndarray, deg_per_pixel: float) -> tuple[int, int, np.ndarray]:
     """(dx, dy) pointer pixels for the action's camera bins and the new fractional carry.
 
@@ -206,6 +215,28 @@ class MinetestSimulator:
     def _command(self, *commands: str) -> ModState:
         seq = self.link.send(commands)
         return self._wait(lambda s: s.seq >= seq)
+
+    def _pose(self, pose: S.Pose, freeze: bool, attempts: int = 3, settle_s: float = 2.0) -> ModState:
+        """Put the player at `pose` and wait until the mod reports it on four consecutive server
+        steps. Why: on a loaded machine the client can send its old look after the server set
+        the new one, and the state then shows the old pose for a while; such a pose is resent."""
+        for _ in range(attempts):
+            self._command(pose.command(freeze=freeze))
+            agreed: list[int] = []
+
+            def settled(s: ModState) -> bool:
+                if pose_matches(s, pose) and (not agreed or s.step > agreed[-1]):
+                    agreed.append(s.step)
+                elif not pose_matches(s, pose):
+                    agreed.clear()
+                return len(agreed) >= 4
+            try:
+                return self._wait(settled, timeout=settle_s)
+            except MinetestCrashed:
+                if not self._alive():
+                    raise
+        raise MinetestCrashed(f"minetest instance {self.proc.directory.name}: the player did not stay at "
+                              f"{pose} after {attempts} attempts (last state: {self.state})")
 
     def _stable_frame(self, differs_from: np.ndarray | None = None, settle_s: float = 0.15,
                       timeout_s: float = 6.0) -> np.ndarray:
@@ -275,12 +306,12 @@ class MinetestSimulator:
         sc = self.scene = S.synthesise(self._next_task(seed), self.config.num_distractors)
         seq = self.link.scene(sc.spec(self.config.reach))
         self._wait(lambda s: s.ready >= seq)
-        self._command(sc.goal.command(freeze=True))
+        self._pose(sc.goal, freeze=True)
         self._wait(lambda s: s.step >= self.state.step + 2)
-        self._command(sc.goal.command(freeze=True))   # again: any velocity left is gone now
+        self._pose(sc.goal, freeze=True)   # again: any velocity left is gone now
         goal, mask = self._capture_goal(sc)
         self.goal_state = self.state   # where the goal camera really was (diagnostics, tests)
-        self._command(sc.spawn.command(freeze=False))
+        self._pose(sc.spawn, freeze=False)
         rgb = self._stable_frame()
         self._obs = {"rgb": rgb, "goal_rgb": goal, "goal_mask": mask,
                      "family": np.int32(S.FAMILIES.index(sc.family))}

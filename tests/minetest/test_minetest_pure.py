@@ -5,7 +5,7 @@ import pytest
 from bridge.adapters.minetest import scene as S
 from bridge.adapters.minetest.protocol import ModState
 from bridge.adapters.minetest_env import (BUTTONS, INFO_FIELDS, MinetestConfig, camera_bin_degrees, camera_pixels,
-                                          check_action, minetest_spec)
+                                          check_action, minetest_spec, pose_matches)
 from bridge.spec import InvalidActionError
 
 
@@ -79,6 +79,21 @@ def test_mod_state_parses_and_gives_the_look_direction():
     np.testing.assert_allclose(s.eye, (1.0, 1.97, -2.0))
     with pytest.raises(ValueError, match="fields"):
         ModState.parse("1 2 3")
+
+
+def test_pose_matches_compares_feet_and_look_with_yaw_modulo_a_turn():
+    pose = S.Pose(1.0, 0.5, -2.0, 0.1, 0.2)
+
+    def state(x=1.0, y=0.5, z=-2.0, yaw=0.1, pitch=0.2):
+        return ModState.parse(f"5 2 1 {x} {y} {z} {yaw} {pitch} 20 0 0 0 0 1.47\n")
+    assert pose_matches(state(), pose)
+    assert pose_matches(state(yaw=0.1 + 2 * np.pi - 0.005), pose)          # the mod reports yaw in [0, 2π)
+    assert pose_matches(state(x=1.04, pitch=0.2 + np.radians(0.4)), pose)
+    assert not pose_matches(state(x=1.06), pose)
+    assert not pose_matches(state(yaw=0.1 + np.radians(0.6)), pose)
+    assert not pose_matches(state(pitch=0.2 - np.radians(0.6)), pose)
+    # The failure seen on a loaded CI machine: the state still showed the goal camera's yaw.
+    assert not pose_matches(state(yaw=0.1 + np.radians(23.5)), pose)
 
 
 def test_minetest_adapter_never_imports_jax():
