@@ -5,6 +5,15 @@
 
     jaxcraft demos experiments/quickstart.py --episodes 256 --format minari --out jaxcraft/quickstart-v0
 
+DAgger (Ross et al. 2011): `--student PARAMS` (params saved by `jaxcraft pretrain` for this
+experiment's network) rolls out that student instead and records the teacher's action on every
+state the student visits; `--beta B` executes the teacher's action with probability B per step.
+Aggregate with the teacher demos and clone again from the student:
+
+    jaxcraft demos experiments/quickstart.py --teacher servo --student runs/quickstart_pretrained --episodes 1024 --out runs/dagger1
+    jaxcraft pretrain experiments/quickstart.py --demos runs/quickstart_demos --demos runs/dagger1 \
+        --init runs/quickstart_pretrained --out runs/quickstart_dagger1
+
 `--format minari` writes a Minari dataset named by `--out` (under MINARI_DATASETS_PATH; see
 `jaxcraft.gym.minari`) instead of the default .npz directory.
 `--teacher expert` (default) plans over the map; `--teacher servo` steers by the target's
@@ -35,6 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=0.0,
                    help="per-step probability of executing a random action instead of the teacher's "
                         "(the teacher's is recorded): recovery data for the student")
+    p.add_argument("--student", metavar="PARAMS_DIR",
+                   help="DAgger: roll out these pretrained params (this experiment's network) and record the "
+                        "teacher's action on the student's states")
+    p.add_argument("--beta", type=float, default=0.0,
+                   help="with --student: per-step probability of executing the teacher's action instead of the student's")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
 
 
@@ -49,6 +63,13 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         print("jaxcraft: --episodes must be >= 1", file=sys.stderr)
         return 2
+    if args.student is None and args.beta != 0.0:
+        print("jaxcraft: --beta is for DAgger; pass --student PARAMS_DIR", file=sys.stderr)
+        return 2
+    if args.student is not None and (args.noise != 0.0 or not 0.0 <= args.beta <= 1.0):
+        print(f"jaxcraft: with --student, --noise must be 0 (got {args.noise}) and --beta in [0, 1] (got {args.beta})",
+              file=sys.stderr)
+        return 2
     import jax
     from jaxcraft.tasks import make_task_env, sample_task_id
     from jaxcraft.tasks.demos import record_demos
@@ -62,6 +83,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"jaxcraft: {e}", file=sys.stderr)
             return 2
     env, params = make_task_env(config.task)
+    max_steps = args.max_steps or config.task.max_steps
+    collect, provenance, label = None, None, args.teacher
+    if args.student is not None:
+        from jaxcraft.restore import load_pretrained_policy
+        from jaxcraft.train.checkpoint import CheckpointError
+        from jaxcraft.tasks.dagger import dagger_collector
+        from jaxcraft.train.imitation import params_saved_at
+        if not params_saved_at(args.student):
+            print(f"jaxcraft: --student {args.student} holds no params saved by `jaxcraft pretrain`", file=sys.stderr)
+            return 2
+        try:
+            student = load_pretrained_policy(args.student, config, env, params)
+        except CheckpointError as e:
+            print(f"jaxcraft: --student: {e}", file=sys.stderr)
+            return 2
+        collect = dagger_collector(env, params, student.network, student.params, student.dist, args.seed, max_steps,
+                                   args.teacher, args.beta)
+        provenance = dict(dagger=dict(student=str(args.student), beta=float(args.beta)))
+        label = f"dagger: {args.teacher} labels"
     keys = jax.random.split(jax.random.key(args.seed), args.episodes)
     ids = jax.jit(jax.vmap(sample_task_id, in_axes=(0, None)))(keys, params)
     tmp = None
@@ -69,12 +109,13 @@ def run(args: argparse.Namespace) -> int:
         import tempfile
         tmp = tempfile.TemporaryDirectory(prefix="jaxcraft_demos_")
     from jaxcraft.progress import EpisodeProgress
-    bar = EpisodeProgress(args.episodes, f"demos ({args.teacher})")
+    bar = EpisodeProgress(args.episodes, f"demos ({label})")
     try:
-        manifest = record_demos(env, params, ids, tmp.name if tmp else args.out, max_steps=args.max_steps or config.task.max_steps,
+        manifest = record_demos(env, params, ids, tmp.name if tmp else args.out, max_steps=max_steps,
                                 shard_size=args.shard_size, key_seed=args.seed, config=config.task,
                                 teacher=args.teacher, noise=args.noise,
-                                progress=lambda shard: bar.add(shard["episodes"], shard["successes"]))
+                                progress=lambda shard: bar.add(shard["episodes"], shard["successes"]),
+                                collect=collect, provenance=provenance)
         if tmp:
             from jaxcraft.gym.minari import export_minari
             export_minari(tmp.name, args.out)
@@ -85,5 +126,6 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         if tmp:
             tmp.cleanup()
-    print(f"recorded {manifest['num_episodes']} {args.teacher} episodes ({manifest['num_success']} successful) to {args.out}")
+    driver = f"student ({args.student}) episodes labelled by {args.teacher}" if args.student else f"{args.teacher} episodes"
+    print(f"recorded {manifest['num_episodes']} {driver} ({manifest['num_success']} successful) to {args.out}")
     return 0

@@ -4,6 +4,10 @@
                          max_steps, teacher="servo", beta=0.0)
     episodes = dagger_episodes(out)        # the demos file format (demos.py), ready to save/clone
 
+    # or to disk, sharded like teacher demos (what `jaxcraft demos --student DIR` does):
+    record_demos(env, params, task_ids, out_dir, max_steps, teacher="servo",
+                 collect=dagger_collector(env, params, network, student_params, dist, key_seed, max_steps, "servo", beta))
+
 Behaviour cloning only sees the teacher's state distribution; a student that drifts off it
 meets states no demonstration covers. DAgger (Ross et al. 2011) fixes this by rolling out the
 *student* (with probability β per step the teacher's action is executed instead, β = 0: pure
@@ -75,3 +79,17 @@ def dagger_episodes(out: dict) -> dict:
     """Host arrays in the demos file format (`demos.FIELDS`; padding after success zeroed)."""
     out = {k: v for k, v in out.items() if k != "executed"}
     return _episodes(out, int(out["task_id"].shape[0]))
+
+
+def dagger_collector(env, params, network, student_params, dist, key_seed: int, max_steps: int,
+                     teacher: str = "servo", beta: float = 0.0):
+    """`record_demos(collect=...)`'s callable: task_ids int32[n] -> `dagger_rollout` of the
+    student `network` (the `jaxcraft.ppo` net contract; its carry starts at `initial_carry(n)`)."""
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"DAgger beta must be in [0, 1], got {beta}")
+    seed, b = jnp.asarray(key_seed, jnp.int32), jnp.asarray(beta, jnp.float32)
+
+    def collect(task_ids: jax.Array) -> dict:
+        return dagger_rollout(env, params, network.apply, student_params, dist, task_ids, seed, max_steps, teacher, b,
+                              network.initial_carry(task_ids.shape[0]))
+    return collect

@@ -136,13 +136,16 @@ def _atomic_write(path: pathlib.Path, write) -> None:
 
 def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_size: int = 32, key_seed: int = 0,
                  config=None, overwrite: bool = False, teacher: str = "expert", noise: float = 0.0,
-                 progress=None) -> dict:
+                 progress=None, collect=None, provenance: dict | None = None) -> dict:
     """Record `teacher` episodes of `task_ids` into `out_dir` (see the module doc); returns the manifest.
 
     Shards hold `shard_size` episodes (the last one fewer; it is padded for the rollout so all
     shards share one compiled program). `config`: the TaskConfig, stored in the manifest.
     Memory per shard ≈ shard_size · max_steps · H · W · 3 bytes of frames.
     progress: optional callable(shard dict: file, episodes, successes) after each shard is written.
+    collect: optional callable(task_ids int32[n]) -> the `rollout` dict of those episodes, in place
+    of the teacher's own rollout (DAgger: the student acts, the teacher labels; `jaxcraft.tasks.dagger`);
+    provenance: extra manifest entries saying how the episodes were collected.
     """
     out_dir = pathlib.Path(out_dir)
     ids = np.asarray(task_ids, np.int32).reshape(-1)
@@ -159,9 +162,12 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
     for i, lo in enumerate(range(0, len(ids), size)):
         chunk = ids[lo: lo + size]
         padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk))])
-        arrays = _episodes(rollout(env, params, jnp.asarray(padded), jnp.asarray(key_seed, jnp.int32), max_steps,
-                                     teacher, float(noise)),
-                           len(chunk))
+        if collect is None:
+            out = rollout(env, params, jnp.asarray(padded), jnp.asarray(key_seed, jnp.int32), max_steps,
+                          teacher, float(noise))
+        else:
+            out = collect(jnp.asarray(padded))
+        arrays = _episodes({k: v for k, v in out.items() if k in FIELDS or k == "success_t"}, len(chunk))
         name = f"shard_{i:05d}.npz"
         _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))
         shards.append(dict(file=name, episodes=len(chunk), successes=int(arrays["success"].sum())))
@@ -174,7 +180,7 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
         max_steps_in_episode=int(params.max_steps_in_episode), max_steps=int(max_steps), key_seed=int(key_seed),
         frame=[env.static.height, env.static.width], task_config=dataclasses.asdict(config) if config else None,
         num_episodes=int(len(ids)), num_success=sum(s["successes"] for s in shards), shards=shards,
-        fields={k: dict(dtype=d, shape=list(s)) for k, (d, s) in FIELDS.items()})
+        fields={k: dict(dtype=d, shape=list(s)) for k, (d, s) in FIELDS.items()}, **(provenance or {}))
     _atomic_write(out_dir / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return manifest
 
@@ -232,4 +238,28 @@ def load_demos(out_dir) -> dict:
     if len(out["task_id"]) != m["num_episodes"]:
         raise DemoFormatError(f"{out_dir / 'manifest.json'}: field 'num_episodes' is {m['num_episodes']}, "
                               f"the shards hold {len(out['task_id'])}")
+    return out
+
+
+def concat_demos(parts: list[dict]) -> dict:
+    """Episodes of several demo sets (e.g. teacher demos + DAgger rounds) as one set of FIELDS.
+
+    Sets recorded with different episode limits are padded to the longest (zeros after each
+    episode's `length`, as inside one set); frames must agree (DemoFormatError otherwise).
+    """
+    if not parts:
+        raise DemoFormatError("no demo sets to concatenate")
+    T = max(p["action"].shape[1] for p in parts)
+    frames = {tuple(p["rgb"].shape[2:]) for p in parts}
+    if len(frames) > 1:
+        raise DemoFormatError(f"demo sets have different frame shapes {sorted(frames)}; record them with one experiment")
+    out = {}
+    for k in FIELDS:
+        arrays = []
+        for p in parts:
+            a = np.asarray(p[k])
+            if k in _PER_STEP and a.shape[1] < T:
+                a = np.pad(a, [(0, 0), (0, T - a.shape[1])] + [(0, 0)] * (a.ndim - 2))
+            arrays.append(a)
+        out[k] = np.concatenate(arrays)
     return out

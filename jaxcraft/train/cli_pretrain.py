@@ -4,6 +4,12 @@
     jaxcraft pretrain experiments/quickstart.py --demos runs/demos --out runs/pretrained
     jaxcraft pretrain experiments/quickstart.py --demos minari:jaxcraft/quickstart-v0 --out runs/pretrained
     jaxcraft train experiments/quickstart.py --set run.init_params=runs/pretrained --set ppo.kl_coef=0.2
+
+DAgger rounds (`jaxcraft demos --student`): repeat `--demos` to clone on the union of the sets,
+and `--init` starts from earlier params (e.g. the student that collected the round):
+
+    jaxcraft pretrain experiments/quickstart.py --demos runs/demos --demos runs/dagger1 \
+        --init runs/pretrained --out runs/pretrained_dagger1
 """
 from __future__ import annotations
 
@@ -17,8 +23,12 @@ import time
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose env/task/net sections define the policy")
-    p.add_argument("--demos", required=True, help="directory written by `jaxcraft demos` (jaxcraft.tasks.demos), "
-                                                  "or minari:<dataset id> (jaxcraft.gym.minari)")
+    p.add_argument("--demos", required=True, action="append",
+                   help="directory written by `jaxcraft demos` (jaxcraft.tasks.demos), or minari:<dataset id> "
+                        "(jaxcraft.gym.minari); repeat to clone on the union of several sets (DAgger)")
+    p.add_argument("--init", metavar="PARAMS_DIR",
+                   help="start from these params (saved by `jaxcraft pretrain` for this experiment's network) "
+                        "instead of a fresh initialisation")
     p.add_argument("--out", required=True, help="directory to save the pretrained params to (must not exist)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     p.add_argument("--steps", type=int, default=2000, help="gradient steps")
@@ -48,12 +58,29 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
     env, params = make_env(config.env, config.task)
     space = env.action_space(params)
+    from jaxcraft.tasks.demos import concat_demos
     try:   # the format, then the fit to this experiment, before anything is compiled
-        demos = load_demo_source(args.demos)
-        check_demos_fit(demos, env.observation_space(params), space, config.task.families, where=str(args.demos))
+        sets = []
+        for source in args.demos:
+            sets.append(load_demo_source(source))
+            check_demos_fit(sets[-1], env.observation_space(params), space, config.task.families, where=str(source))
+        demos = sets[0] if len(sets) == 1 else concat_demos(sets)
+        del sets
     except (OSError, ValueError, ImportError) as e:
         print(f"jaxcraft: demos error: {e}", file=sys.stderr)
         return 2
+    init = None
+    if args.init is not None:
+        from jaxcraft.restore import load_pretrained_policy
+        from jaxcraft.train.checkpoint import CheckpointError
+        from jaxcraft.train.imitation import params_saved_at
+        try:
+            if not params_saved_at(args.init):
+                raise CheckpointError(f"{args.init} holds no params saved by `jaxcraft pretrain`")
+            init = load_pretrained_policy(args.init, config, env, params).params
+        except CheckpointError as e:
+            print(f"jaxcraft: --init: {e}", file=sys.stderr)
+            return 2
     # A batch of `--batch` windows holds at most that many distinct goals (one per window), so the
     # goal torso runs once per window (nets.goal's `goal_table`); same outputs and gradients.
     if config.net.kind == "goal_cnn" and args.window > 1:
@@ -76,14 +103,15 @@ def run(args: argparse.Namespace) -> int:
         bar.update(row["step"] - bar.n)
 
     try:
-        trained, rows = pretrain(network, action_distribution(space), demos, icfg,
+        trained, rows = pretrain(network, action_distribution(space), demos, icfg, params=init,
                                  log_every=max(1, args.log_every), log=None, on_row=on_row)
     finally:
         bar.close()
         sink.close()
     save_params(out, trained)
     (out.parent / f"{out.name}_pretrain.json").write_text(json.dumps(
-        {"experiment": str(args.experiment), "imitation": dataclasses.asdict(icfg), "metrics": rows}, indent=2))
+        {"experiment": str(args.experiment), "demos": [str(d) for d in args.demos], "init": args.init,
+         "imitation": dataclasses.asdict(icfg), "metrics": rows}, indent=2))
     print(f"pretrained params saved to {out}, logs in {log_dir} (final nll {rows[-1]['nll']:.3f}, "
           f"exact-action match {rows[-1]['action_exact_match']:.3f})")
     return 0
