@@ -59,7 +59,7 @@ seeds: $(VENV)/.base
 	  --policy random $(QS)/eval_unseen_random
 
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
 	$(PIP) install -e '.[bench]' 2>&1 | grep -v "is ignored: it is neither" || true

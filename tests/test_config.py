@@ -48,6 +48,8 @@ def test_bridge_only_checks_apply_to_bridged_envs():
         validate(bridged, 1)
     with pytest.raises(ConfigError, match=r"bridge\.load\.latency_s=-1\.0 must be >= 0"):
         validate(override(bridged, ["bridge.num_workers=1", "bridge.load.latency_s=-1"]), 1)
+    with pytest.raises(ConfigError, match=r"bridge\.load\.terminate_prob=1\.5 must be in \[0, 1\]"):
+        validate(override(bridged, ["bridge.num_workers=1", "bridge.load.terminate_prob=1.5"]), 1)
     with pytest.raises(ConfigError, match=r"env\.reset_pool_size"):
         validate(override(bridged, ["bridge.num_workers=1", "env.reset_pool_size=4"]), 1)
 

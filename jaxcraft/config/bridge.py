@@ -17,6 +17,7 @@ class LoadSimConfig:
 
     latency_s: float = documented(0.0, "Median simulated step latency in seconds (lognormal).")
     busy_wait: bool = documented(False, "Burn CPU instead of sleeping during the simulated latency.")
+    terminate_prob: float = documented(0.01, "Per-step chance that an episode terminates (0 = episodes end only by truncation).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,5 +47,6 @@ class BridgeConfig:
             ("max_policy_lag", self.max_policy_lag >= 0, "must be >= 0"),
             ("frame_size", self.frame_size >= 0, "must be >= 0"),
             ("load.latency_s", self.load.latency_s >= 0, "must be >= 0"),
+            ("load.terminate_prob", 0 <= self.load.terminate_prob <= 1, "must be in [0, 1]"),
         ]
         check_all("bridge", self, checks)

@@ -115,7 +115,7 @@ def _crafter(config: ExperimentConfig) -> BridgedEnv:
 def _load_config(config: ExperimentConfig):
     from bridge.adapters.load_sim import LoadSimConfig
     b = config.bridge
-    kw = dict(latency_median_s=b.load.latency_s, busy_wait=b.load.busy_wait)
+    kw = dict(latency_median_s=b.load.latency_s, busy_wait=b.load.busy_wait, terminate_prob=b.load.terminate_prob)
     if b.frame_size:
         kw["frame_shape"] = (b.frame_size, b.frame_size, 3)
     if config.env.max_episode_steps:

@@ -40,9 +40,11 @@ def numpy_gae(r, v, boot, term, trunc, v_final, gamma, lam):
 @pytest.fixture(scope="module")
 def trainer():
     cfg = load_experiment(TINY)
-    # Slow steps so that a kill lands mid-step; no natural truncations to confuse the count.
+    # Slow steps so that a kill lands mid-step; no natural episode ends (truncation or termination)
+    # to confuse the count: an env whose episode had just ended when its worker died lost nothing.
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, max_episode_steps=1000),
-                              bridge=dataclasses.replace(cfg.bridge, load=LoadSimConfig(latency_s=0.01), max_policy_lag=100))
+                              bridge=dataclasses.replace(cfg.bridge, load=LoadSimConfig(latency_s=0.01, terminate_prob=0.0),
+                                                         max_policy_lag=100))
     with make_trainer(cfg) as t:
         yield t
 
