@@ -55,6 +55,7 @@ class NetConfig:
     activation: str = documented("tanh", "Activation: tanh, relu, gelu or silu.")
     separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward torso; goal_cnn: a second goal-conditioned torso, so a critic warm-up leaves the policy bit-identical).")
     goal: GoalNetConfig = documented(GoalNetConfig(), "Options of net.kind='goal_cnn'.")
+    value_bins: int = documented(0, "Value head outputs logits over this many bins instead of a scalar; must equal ppo.hl_gauss_bins with ppo.value_head='hl_gauss', else 0.")
 
     def validate(self) -> None:
         check_all("net", self, [
@@ -62,6 +63,7 @@ class NetConfig:
             ("hidden", bool(self.hidden) and min(self.hidden) >= 1, "must be non-empty positive sizes"),
             ("channels", bool(self.channels) and min(self.channels) >= 1, "must be non-empty positive sizes"),
             ("core_size", self.core_size >= 0, "must be >= 0"),
+            ("value_bins", self.value_bins == 0 or self.value_bins >= 2, "must be 0 (scalar value) or >= 2"),
         ])
         self.goal.validate()
 

@@ -34,10 +34,10 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
         raise ConfigError(str(e)) from None
     for section in (env, config.net, run, config.task):
         section.validate()
-    if config.ppo.value_head != "scalar":
-        raise ConfigError(f"ppo.value_head={config.ppo.value_head!r}: jaxcraft's trainers act with a scalar value head; "
-                          "the HL-Gauss head is a jaxcraft.ppo library option (make_update_fn + hl_gauss.decoded) "
-                          "not yet wired into them")
+    bins = config.ppo.hl_gauss_bins if config.ppo.value_head == "hl_gauss" else 0
+    if config.net.value_bins != bins:
+        need = f"ppo.hl_gauss_bins={bins} with ppo.value_head='hl_gauss'" if bins else f"ppo.value_head={config.ppo.value_head!r}"
+        raise ConfigError(f"net.value_bins={config.net.value_bins} must be {bins} ({need})")
     if run.total_env_steps < config.batch_size:
         raise ConfigError(f"run.total_env_steps={run.total_env_steps} must be >= num_envs·rollout_len = "
                           f"{config.batch_size} (at least one update)")

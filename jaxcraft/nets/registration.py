@@ -22,7 +22,8 @@ from jaxcraft.nets.goal import GoalConditionedActorCritic
 
 def _actor_critic(config, action_space, make_encoder) -> ActorCritic:
     return ActorCritic(make_encoder=make_encoder, num_logits=action_distribution(action_space).num_logits,
-                       core_size=config.core_size, act=config.activation, separate_critic=config.separate_critic)
+                       core_size=config.core_size, act=config.activation, separate_critic=config.separate_critic,
+                       value_bins=config.value_bins)
 
 
 def mlp(config, observation_space, action_space) -> ActorCritic:
@@ -53,6 +54,7 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
                                       goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
                                       value_stop_gradient=config.goal.value_stop_gradient,
+                                      value_bins=config.value_bins,
                                       num_families=_num_families(observation_space))
 
 

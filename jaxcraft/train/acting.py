@@ -1,6 +1,6 @@
 """Acting: one policy step, shared by the fused rollout, the bridged actor and evaluation.
 
-    acting = Acting(network.apply, dist, value_norm=config.ppo.value_norm)
+    acting = Acting(scalar_value_apply(network.apply, config.ppo), dist, value_norm=config.ppo.value_norm)
     carry, out = acting.step(params, vn, carry, obs, reset, keys)      # sample a_t ~ π(·|o_t)
     ref_carry, ref_logits = acting.reference(ref_params, ref_carry, obs, reset)
     v_final = acting.final_value(params, vn, carry_after, final_obs, truncated)
@@ -23,6 +23,8 @@ from typing import Any, Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
+from jaxcraft.ppo import hl_gauss
+from jaxcraft.ppo.config import PPOConfig
 from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.value_norm import ValueNormState, denormalize
 
@@ -34,6 +36,12 @@ class StepOut(NamedTuple):
     log_prob: jax.Array   # [B] log π(a_t | o_t)
     value: jax.Array      # [B] v(o_t) in reward units
     logits: jax.Array     # [B, num_logits]
+
+
+def scalar_value_apply(apply_fn: Callable, ppo: PPOConfig) -> Callable:
+    """`apply_fn` with a scalar value output: with `ppo.value_head="hl_gauss"` the net's value
+    logits [L, N, K] are decoded to the expected bin centre (the update trains the logits)."""
+    return hl_gauss.decoded(apply_fn, ppo.hl_gauss()) if ppo.value_head == "hl_gauss" else apply_fn
 
 
 def _time1(tree: Any) -> Any:

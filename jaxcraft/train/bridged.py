@@ -44,7 +44,7 @@ from bridge import Pool, PoolConfig
 from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.train.acting import Acting
+from jaxcraft.train.acting import Acting, scalar_value_apply
 from jaxcraft.train.bridged_actor import Actor
 from jaxcraft.train.bridged_envs import BridgedEnv
 from jaxcraft.train.learner import make_learner
@@ -85,7 +85,7 @@ class BridgedTrainer:
         self.process, self.num_local_envs = jax.process_index(), config.env.num_envs // jax.process_count()
         self.config, self.env, self.network = config, env, network
         self.dist = action_distribution(env.action_space)
-        self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
+        self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm)
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
         # The bridged update is always one jitted call per update; only its minibatch loops vary.
         self.loops = resolve_loop_layout(config.ppo.unroll_minibatches, False,

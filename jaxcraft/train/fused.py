@@ -28,7 +28,7 @@ from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.train.acting import Acting
+from jaxcraft.train.acting import Acting, scalar_value_apply
 from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout
 from jaxcraft.train.sharding import DATA_AXIS, make_mesh
@@ -74,7 +74,7 @@ class FusedTrainer:
         self.env = BatchedEnv(env, env_params, pool_size=config.env.reset_pool_size // self.num_devices,
                               refresh_per_step=config.env.pool_refresh_per_step)
         self.dist = action_distribution(self.env.action_space())
-        self.acting = Acting(network.apply, self.dist, config.ppo.value_norm)
+        self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm)
         # (params, ref_params, value_norm, actor) -> (actor, trajectory): one device's acting scan.
         self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len)
         # On one device there is nothing to reduce over: run the per-shard code directly
