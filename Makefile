@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 RUN_ARGS ?=
 PYTEST_ARGS ?=
+# XLA's persistent compilation cache: a program compiled once (by any stage, test or process) is
+# loaded from disk the next time; XLA compiles slowly on CPU. `make clean` removes it.
+export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
 .PHONY: run seeds test bench install clean
 
@@ -66,4 +69,4 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/ppo_throughput.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .jax_cache

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="network policies: sample from softmax(logits / T) per action factor (1 = as trained)")
     parser.add_argument("--seed0", type=int, default=0, help="first task seed of each cell")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed of the policy's and env's randomness")
-    parser.add_argument("--batch-size", type=int, default=64, help="episodes run in parallel")
+    parser.add_argument("--batch-size", type=int, default=64, help="at most this many episodes run in parallel (the episodes are split into equal batches)")
     parser.add_argument("--sim", choices=("jaxcraft", "minetest"), default="jaxcraft",
                         help="minetest: Minetest 5.6 through the bridge (jaxcraft.eval.bridged_eval; also 'fresh')")
     parser.add_argument("--num-envs", type=int, default=2, help="--sim minetest: Minetest instances")

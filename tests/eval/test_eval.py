@@ -160,6 +160,21 @@ def test_evaluate_counts_first_success_and_stops_at_the_end():
     assert t.cell("approach", "all")["successes"] == 8 and t.cell("overall", "all")["episodes"] == 16
 
 
+def test_batches_are_equal_and_results_do_not_depend_on_them():
+    env, params = CountdownEnv(), from_config(TaskConfig())[2]
+    runs = {}
+    for b in (6, 3, 10):
+        calls = []
+        runs[b] = evaluate(env, params, RandomPolicy(env), ("approach",), (20,), 10, "unseen", max_steps=4,
+                           batch_size=b, progress=lambda *a: calls.append(a[0]))
+        runs[b, "done"] = calls
+    # 10 episodes, at most 6 at a time: 2 batches of 5 (not 6 + 4 padded to 6); at most 3: 4 of 3.
+    assert runs[6, "done"] == [5, 10] and runs[3, "done"] == [3, 6, 9, 10] and runs[10, "done"] == [10]
+    for b in (3, 10):
+        assert runs[b].success_step.tolist() == runs[6].success_step.tolist()
+        assert runs[b].task_id.tolist() == runs[6].task_id.tolist()
+
+
 def test_write_report_files(tmp_path):
     env, params = CountdownEnv(), from_config(TaskConfig())[2]
     r = evaluate(env, params, RandomPolicy(env), ("approach", "hunt"), (20,), 2, "train", max_steps=5, record=3)
