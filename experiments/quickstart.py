@@ -15,8 +15,8 @@ runs/quickstart_pretrained), then fine-tunes it here with PPO plus the decaying 
 frozen cloned policy, as the paper does (after a 10-update critic warm-up: the value head is new).
 Training alone: `jaxcraft train experiments/quickstart.py --set run.init_params=` (from scratch).
 
-Budget: about 33 minutes end to end on an idle 2-core AMD EPYC from a clean clone (the 20-minute target
-is open; README). Departures from the paper's setting, for that budget: 32×32 frames, 300-step training episodes (evaluation uses the paper's 600), a small
+Budget: 15 minutes end to end from a clean clone on an idle 2-core AMD EPYC with AVX-512 (family 25,
+model 17), measured; about twice that on the AVX2-only EPYC of earlier runs (estimated; README). Departures from the paper's setting, for that budget: 32×32 frames, 300-step training episodes (evaluation uses the paper's 600), a small
 feed-forward goal-conditioned net, and potential-based distance shaping on top of the binary
 success reward (`task.shaping_distance`; the paper uses the binary reward alone).
 """
