@@ -2,6 +2,7 @@
 of the original), the Minari view follows the documented mapping, and both CLIs take the format."""
 import dataclasses
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -102,23 +103,13 @@ def test_existing_dataset_is_kept_and_bad_sources_name_the_problem(tmp_path):
         export_minari(tmp_path, "jaxcraft/x-v0")
 
 
-EXPERIMENT = '''
-from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
-from jaxcraft.ppo import PPOConfig
-from jaxcraft.tasks import TaskConfig
-CONFIG = ExperimentConfig(
-    name="mini", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
-    task=TaskConfig(families=("approach",), distances=(20,), frame_size=16, max_steps=7),
-    net=NetConfig(kind="goal_cnn", channels=(4,), hidden=(8,), core_size=0, activation="relu", separate_critic=False),
-    ppo=PPOConfig(num_minibatches=1, num_epochs=1), run=RunConfig(total_env_steps=8, progress=False))
-'''
+EXPERIMENT = pathlib.Path(__file__).resolve().parent / "_mini_goal_experiment.py"
 
 
 def test_cli_records_to_minari_and_pretrains_from_it(tmp_path, capsys):
     from jaxcraft.cli import main
 
-    exp = tmp_path / "mini.py"
-    exp.write_text(EXPERIMENT)
+    exp = EXPERIMENT
     assert main(["demos", str(exp), "--teacher", "servo", "--episodes", "2", "--max-steps", "5",
                  "--format", "minari", "--out", "jaxcraft/cli-v0"]) == 0
     err = capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import pathlib
 from typing import Any, Optional, Sequence
 
@@ -127,7 +128,8 @@ def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances:
     key = jax.random.key(0) if key is None else key
     total = len(tasks["task_id"])
     keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(total))
-    size = -(-total // -(-total // min(batch_size, total)))   # ⌈total / number of batches⌉
+    num_batches = math.ceil(total / min(batch_size, total))
+    size = math.ceil(total / num_batches)        # equal batches: the last one pads < num_batches episodes
     n_rec = min(record, size)    # the same for every batch: one compiled program (unused frames are dropped)
     parts, videos = [], []
     for start in range(0, total, size):

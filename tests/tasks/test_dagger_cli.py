@@ -5,6 +5,7 @@ demonstrations of the same task ids (recorded independently by `jaxcraft demos`)
 `--init` must save its params back unchanged; `concat_demos` against hand-built arrays.
 """
 import json
+import pathlib
 
 import jax
 import numpy as np
@@ -12,24 +13,14 @@ import pytest
 
 from jaxcraft.tasks.demos import FIELDS, DemoFormatError, concat_demos, load_demos, load_manifest
 
-EXPERIMENT = '''
-from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
-from jaxcraft.ppo import PPOConfig
-from jaxcraft.tasks import TaskConfig
-CONFIG = ExperimentConfig(
-    name="mini", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
-    task=TaskConfig(families=("approach",), distances=(20,), frame_size=16, max_steps=7),
-    net=NetConfig(kind="goal_cnn", channels=(4,), hidden=(8,), core_size=0, activation="relu", separate_critic=False),
-    ppo=PPOConfig(num_minibatches=1, num_epochs=1), run=RunConfig(total_env_steps=8, progress=False))
-'''
+EXPERIMENT = pathlib.Path(__file__).resolve().parents[1] / "_mini_goal_experiment.py"
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     from jaxcraft.cli import main
     d = tmp_path_factory.mktemp("dagger")
-    exp = d / "mini.py"
-    exp.write_text(EXPERIMENT)
+    exp = EXPERIMENT
     common = ["--teacher", "servo", "--episodes", "3", "--max-steps", "6", "--shard-size", "2", "--seed", "4"]
     assert main(["demos", str(exp), *common, "--out", str(d / "teacher")]) == 0
     assert main(["pretrain", str(exp), "--demos", str(d / "teacher"), "--out", str(d / "pre"),
