@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxcraft.ppo.distributions import FactorisedCategorical
-from jaxcraft.train.acting import Acting
+from jaxcraft.train.acting import Acting, GoalCodeNet, goal_code_apply, with_goal_code
 
 
 class Policy(Protocol):
@@ -119,13 +119,19 @@ class NetworkPolicy:
     name: str = struct.field(pytree_node=False, default="network")
 
     def init(self, batch_size: int) -> Any:
-        return self.network.initial_carry(batch_size)
+        # (net hidden state, goal code): a goal net's code is encoded where an episode starts.
+        code = (jnp.zeros((batch_size, self.network.goal_code_size), jnp.float32)
+                if isinstance(self.network, GoalCodeNet) else None)
+        return self.network.initial_carry(batch_size), code
 
     def act(self, carry, obs, state, reset, key):
         # The trainers' own policy step (value norm is irrelevant: only the action is used).
-        carry, out = Acting(self.network.apply, self.dist).step(self.params, None, carry, obs, reset, key,
-                                                                greedy=self.greedy, temperature=self.temperature)
-        return carry, out.action.astype(jnp.int32)
+        acting = Acting(self.network.apply, self.dist, goal_code_fn=goal_code_apply(self.network))
+        net_carry, code = carry
+        code = None if code is None else acting.goal_code(self.params, obs, reset, code)
+        net_carry, out = acting.step(self.params, None, net_carry, with_goal_code(obs, code), reset, key,
+                                     greedy=self.greedy, temperature=self.temperature)
+        return (net_carry, code), out.action.astype(jnp.int32)
 
 
 __all__ = ["Policy", "RandomPolicy", "ExpertPolicy", "NetworkPolicy", "zeros_of"]

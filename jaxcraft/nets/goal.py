@@ -149,7 +149,11 @@ class GoalConditionedActorCritic(nn.Module):
         chex.assert_rank([obs["rgb"], obs["goal_rgb"], obs["goal_mask"]], [5, 5, 4])
         flat = lambda x: x.reshape((L * N,) + x.shape[2:])  # noqa: E731 — time and batch fold into one conv batch
         act = activation(self.act)
-        g = self._goal_codes(flat(obs["goal_rgb"]), flat(obs["goal_mask"]), flat(obs["family"]))
+        if "goal_code" in obs:   # the episode's cached code (`goal_code`): skips the goal torso
+            chex.assert_shape(obs["goal_code"], (L, N, self.goal_code_size))
+            g = flat(obs["goal_code"])
+        else:
+            g = self._goal_codes(flat(obs["goal_rgb"]), flat(obs["goal_mask"]), flat(obs["family"]))
         cond = g if self.fusion == "conv" else None
         f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
@@ -160,6 +164,20 @@ class GoalConditionedActorCritic(nn.Module):
         if self.core_size:
             carry, x = self.core(carry, x, reset)
         return carry, x
+
+    @property
+    def goal_code_size(self) -> int:
+        """Width of the goal code that `goal_code` returns."""
+        return self.hidden[0]
+
+    def goal_code(self, obs) -> jax.Array:
+        """Goal code [B, goal_code_size] of obs leaves [B, ...] (`apply(..., method="goal_code")`).
+
+        The goal is constant within an episode, so acting encodes it once per episode and passes
+        it back as `obs["goal_code"]` [L, N, goal_code_size]: the net then skips the goal torso
+        (its outputs equal the uncached call's). The separate critic still encodes its own goal.
+        """
+        return self._encode_goals(obs["goal_rgb"], obs["goal_mask"], obs["family"])
 
     def _encode_goals(self, goal_rgb, goal_mask, family):
         """[M, H, W, 3], [M, H, W], [M] → goal codes [M, width]."""
@@ -192,8 +210,8 @@ class GoalConditionedActorCritic(nn.Module):
         return {"visible_logit": self.visible_head(feat)[..., 0], "centroid": nn.sigmoid(self.centroid_head(feat))}
 
     def _value(self, feat, obs, reset):
-        if self.separate_critic:
-            return self.critic((), obs, reset)[2]
+        if self.separate_critic:   # its own goal torso: the policy's cached code is not its code
+            return self.critic((), {k: v for k, v in obs.items() if k != "goal_code"}, reset)[2]
         # Detached: the value loss trains only the head, so a cloned policy's torso stays as cloned.
         v = self.value_head(jax.lax.stop_gradient(feat) if self.value_stop_gradient else feat)
         return v if self.value_bins else v[..., 0]

@@ -10,6 +10,14 @@ episode: the net resets its hidden state there), keys [B] (one PRNG key per env)
 Values are in reward units: with `value_norm` the net predicts EWMA-normalised targets and
 `value = denormalize(vn, v_net)`.
 
+Goal codes (`goal_code_fn`, nets with a `goal_code` method such as `goal_cnn`): the cross-view
+goal is constant within an episode, so acting encodes it where an episode starts and passes the
+carried code back in the observation (`obs["goal_code"]`), instead of running the goal torso on
+every step; actions, log-probs and values equal the uncached step's (`tests/train/test_goal_code_cache.py`):
+
+    code = acting.goal_code(params, obs, reset, code)     # [B, W]: re-encoded only where reset
+    carry, out = acting.step(params, vn, carry, with_goal_code(obs, code), reset, keys)
+
 Truncation bootstrap: an episode cut by a time limit (or a crashed simulator) is not
 terminal, so GAE bootstraps from v(o_final), the value of its last observation, seen with
 the hidden state after the step that produced it. `final_value` computes it only when some
@@ -18,7 +26,7 @@ env was truncated (a `lax.cond`) and returns 0 elsewhere.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +52,28 @@ def scalar_value_apply(apply_fn: Callable, ppo: PPOConfig) -> Callable:
     return hl_gauss.decoded(apply_fn, ppo.hl_gauss()) if ppo.value_head == "hl_gauss" else apply_fn
 
 
+@runtime_checkable
+class GoalCodeNet(Protocol):
+    """A network whose goal can be encoded once per episode (see the module doc)."""
+
+    goal_code_size: int
+
+    def goal_code(self, obs: Any) -> jax.Array:
+        """obs leaves [B, ...] → goal code [B, goal_code_size] (called through `apply(method=...)`)."""
+
+
+def goal_code_apply(network: Any) -> Optional[Callable]:
+    """`(params, obs[B]) → code [B, W]` for a `GoalCodeNet`, else None (no caching)."""
+    if not isinstance(network, GoalCodeNet):
+        return None
+    return lambda params, obs: network.apply(params, obs, method="goal_code")
+
+
+def with_goal_code(obs: Any, code: Optional[jax.Array]) -> Any:
+    """obs [B, ...] with the cached goal code added (unchanged when `code` is None)."""
+    return obs if code is None else {**obs, "goal_code": code}
+
+
 def _time1(tree: Any) -> Any:
     """[B, ...] → [1, B, ...]: the network contract is over [L, N] sequences."""
     return jax.tree.map(lambda x: x[None], tree)
@@ -56,6 +86,21 @@ class Acting:
     apply_fn: Callable
     dist: FactorisedCategorical
     value_norm: bool = False
+    goal_code_fn: Optional[Callable] = None   # `goal_code_apply(network)`; None: encode on every step
+
+    def goal_code(self, params: Any, obs: Any, reset: jax.Array, code: Optional[jax.Array]) -> Optional[jax.Array]:
+        """The goal code of each env's current episode [B, W] (None without `goal_code_fn`).
+
+        `code` None encodes every env (the first step of a rollout); otherwise envs whose o_t
+        starts an episode (`reset`, a new goal) are re-encoded — under a `lax.cond`, so steps
+        where no episode starts skip the goal torso — and the others keep their code.
+        """
+        if self.goal_code_fn is None:
+            return None
+        if code is None:
+            return self.goal_code_fn(params, obs)
+        return jax.lax.cond(reset.any(), lambda: jnp.where(reset[:, None], self.goal_code_fn(params, obs), code),
+                            lambda: code)
 
     def values(self, vn: Optional[ValueNormState], v: jax.Array) -> jax.Array:
         """Net value outputs → reward units."""

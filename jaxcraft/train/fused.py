@@ -28,7 +28,7 @@ from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.train.acting import Acting, scalar_value_apply
+from jaxcraft.train.acting import Acting, goal_code_apply, scalar_value_apply
 from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout
 from jaxcraft.train.sharding import DATA_AXIS, make_mesh
@@ -74,7 +74,10 @@ class FusedTrainer:
         self.env = BatchedEnv(env, env_params, pool_size=config.env.reset_pool_size // self.num_devices,
                               refresh_per_step=config.env.pool_refresh_per_step)
         self.dist = action_distribution(self.env.action_space())
-        self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm)
+        # One observation's shapes and dtypes (traced, not run): what the network is initialised on.
+        self._obs_shapes = jax.eval_shape(env.reset_env, jax.random.key(0), env_params)[0]
+        self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm,
+                             goal_code_fn=goal_code_apply(network))
         # (params, ref_params, value_norm, actor) -> (actor, trajectory): one device's acting scan.
         self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len)
         # On one device there is nothing to reduce over: run the per-shard code directly
@@ -100,9 +103,10 @@ class FusedTrainer:
         return self._init_jit(key, params, ref_params)
 
     def init_params(self, key: jax.Array) -> Any:
-        """Fresh network params (from a sample observation of the env)."""
-        obs, _ = self.env.env.reset_env(key, self.env.params)
-        obs = jax.tree.map(lambda x: x[None, None], obs)
+        """Fresh network params, initialised on a zero observation [1, 1, ...]: flax initialisers
+        read only shapes, and a real reset would run the world generator op by op (seconds of
+        small compilations on CPU)."""
+        obs = jax.tree.map(lambda s: jnp.zeros((1, 1) + s.shape, s.dtype), self._obs_shapes)
         carry = self.network.initial_carry(1)
         return self.network.init(key, carry, obs, jnp.ones((1, 1), bool))
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxcraft.envs.batched import BatchedEnv, BatchedEnvState
-from jaxcraft.train.acting import Acting, split_per_env
+from jaxcraft.train.acting import Acting, split_per_env, with_goal_code
 from jaxcraft.train.trajectory import Trajectory
 
 
@@ -27,13 +27,17 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int):
     """Build `rollout(params, ref_params, value_norm_state, actor) -> (actor, Trajectory [T, B])`."""
 
     def step(carry, _):
-        params, ref_params, vn, actor = carry
+        params, ref_params, vn, actor, code, ref_code = carry
         keys, act_keys, env_keys = split_per_env(actor.keys, 3)
         obs = actor.env.obs
-        new_carry, out = acting.step(params, vn, actor.carry, obs, actor.reset, act_keys)
+        # Each episode's goal encoded once (where it starts), for the policy and the reference.
+        code = acting.goal_code(params, obs, actor.reset, code)
+        new_carry, out = acting.step(params, vn, actor.carry, with_goal_code(obs, code), actor.reset, act_keys)
         ref_carry, ref_logits = actor.ref_carry, None
         if ref_params is not None:
-            ref_carry, ref_logits = acting.reference(ref_params, actor.ref_carry, obs, actor.reset)
+            ref_code = acting.goal_code(ref_params, obs, actor.reset, ref_code)
+            ref_carry, ref_logits = acting.reference(ref_params, actor.ref_carry, with_goal_code(obs, ref_code),
+                                                     actor.reset)
         env_state, res = env.step(actor.env, out.action, env_keys)
         # The truncated episode's last observation, seen with the state after step t.
         v_final = acting.final_value(params, vn, new_carry, res.obs, res.truncated)
@@ -45,10 +49,16 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int):
                           success=jnp.asarray(res.info.get("success", jnp.zeros_like(res.terminated)), bool),
                           bootstrap_value=None)
         actor = actor.replace(env=env_state, carry=new_carry, ref_carry=ref_carry, reset=done, keys=keys)
-        return (params, ref_params, vn, actor), traj
+        return (params, ref_params, vn, actor, code, ref_code), traj
 
     def rollout(params, ref_params, vn, actor: ActorState):
-        (_, _, _, actor), traj = jax.lax.scan(step, (params, ref_params, vn, actor), None, length=rollout_len)
+        # Codes live only within one rollout (the TrainState, and checkpoints, do not change):
+        # the first step encodes every env's goal, later steps only where an episode starts.
+        obs0 = actor.env.obs
+        code = acting.goal_code(params, obs0, actor.reset, None)
+        ref_code = acting.goal_code(ref_params, obs0, actor.reset, None) if ref_params is not None else None
+        (_, _, _, actor, _, _), traj = jax.lax.scan(step, (params, ref_params, vn, actor, code, ref_code), None,
+                                                    length=rollout_len)
         v_boot = acting.value(params, vn, actor.carry, actor.env.obs, actor.reset)
         return actor, traj._replace(bootstrap_value=v_boot)
 
