@@ -8,3 +8,10 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # the same directory.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                       os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".jax_cache"))
+# Cache every compiled program, not only those over 1 s: the suite's many small programs (flax
+# initialisers, eager ops in fixtures) recur across xdist workers and CLI subprocesses.
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+# Tests run tiny configs for a few steps: XLA:CPU's LLVM optimisation costs more compile time than
+# it saves run time there (results are the same programs' results; float-exact comparisons in the
+# suite compare programs built with the same flags).
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
