@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # loaded from disk the next time; XLA compiles slowly on CPU. `make clean` removes it.
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: run seeds test bench install clean
+.PHONY: run seeds test test-fast bench install clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,8 +62,16 @@ seeds: $(VENV)/.base
 	  --policy "cloned → PPO + KL" $(QS)/eval_unseen $(foreach s,$(SEEDS),$(QS)_s$(s)/eval_unseen) \
 	  --policy random $(QS)/eval_unseen_random
 
+# The full suite (what CI runs). Two xdist workers, whole files each (a module's fixtures compile
+# once); measured, they finish within 6 % of each other (a heaviest-first split of the CLI and
+# notebook tests did not help: docs/testing.md).
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25 $(PYTEST_ARGS)
+
+# The day-to-day loop: everything but the tests marked `slow` (multi-process, notebook, Minetest and
+# learning tests; tests/test_markers.py checks the marker is on exactly those).
+test-fast: $(VENV)/.test
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=10 -m "not slow" $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
 	$(PIP) install -e '.[bench]' 2>&1 | grep -v "is ignored: it is neither" || true

@@ -15,3 +15,4 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 # it saves run time there (results are the same programs' results; float-exact comparisons in the
 # suite compare programs built with the same flags).
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+

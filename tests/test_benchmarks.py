@@ -17,6 +17,7 @@ def test_there_are_benchmarks():
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+@pytest.mark.slow
 def test_benchmark_script_loads(script):
     r = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=300,
                        cwd=ROOT)

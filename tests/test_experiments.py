@@ -8,6 +8,8 @@ import pytest
 
 from jaxcraft.config import ExperimentConfig, load_experiment, valid_keys
 
+pytestmark = pytest.mark.slow
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.py"))
 # Experiments that need software this machine cannot have (real Minecraft).

@@ -183,6 +183,7 @@ def test_readme_pytorch_loop_runs_with_a_numpy_stand_in(monkeypatch, capsys):
     assert len(lines) == 3 and _Tensor.backward_calls == 3, lines
 
 
+@pytest.mark.slow
 def test_registration_is_explicit_and_the_gymnasium_hook_module_makes_it():
     import subprocess
 

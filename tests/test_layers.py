@@ -4,6 +4,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Layer of every jaxcraft package/module, bottom first (docs/architecture.md). A module may import
@@ -66,6 +68,7 @@ def test_registry_imports_nothing_of_jaxcraft():
     assert not [n for n in names if n.startswith("jaxcraft")], names
 
 
+@pytest.mark.slow
 def test_importing_jaxcraft_ppo_loads_no_other_jaxcraft_module():
     code = ("import sys, jaxcraft.ppo; "
             "print(sorted(m for m in sys.modules if m.startswith('jaxcraft') and not m.startswith('jaxcraft.ppo')))")

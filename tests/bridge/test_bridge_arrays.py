@@ -74,6 +74,7 @@ MULTI = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_batch_to_jax_shards_over_four_devices(tmp_path):
     pytest.importorskip("jax")
     script = tmp_path / "multi.py"

@@ -166,6 +166,7 @@ PARENT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_parent_death_leaves_no_segment_and_no_worker(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
@@ -191,6 +192,7 @@ def test_parent_death_leaves_no_segment_and_no_worker(tmp_path):
         proc.stderr.close()
 
 
+@pytest.mark.slow
 def test_stale_segments_of_dead_owners_are_removed():
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -1,5 +1,8 @@
+import pytest
 import subprocess
 import sys
+
+pytestmark = pytest.mark.slow
 
 
 def test_bridge_never_imports_jax():

@@ -175,6 +175,7 @@ NO_GUARD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_script_without_main_guard_fails_at_once_naming_the_fix(tmp_path):
     script = tmp_path / "no_guard.py"
     script.write_text(NO_GUARD)

@@ -7,6 +7,8 @@ from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory
 from jaxcraft.train.trajectory import stack_fragments
 from jaxcraft.train.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
 
+pytestmark = pytest.mark.slow
+
 T = 5
 SIM = LoadSimConfig(frame_shape=(2, 2, 3), num_actions=3, episode_length=7, terminate_prob=0.1,
                     latency_median_s=0.001, latency_sigma=1.0)

@@ -13,6 +13,8 @@ from jaxcraft.config import load_experiment
 from jaxcraft.build import make_trainer
 from jaxcraft.train.metrics import read_metrics
 
+pytestmark = pytest.mark.slow
+
 HERE = pathlib.Path(__file__).parent
 ROOT = HERE.parent.parent
 CLI = [sys.executable, "-m", "jaxcraft.cli"]

@@ -15,6 +15,8 @@ from jaxcraft.ppo import generalized_advantage_estimation
 from jaxcraft.build import make_trainer
 from jaxcraft.train.trajectory import stack_fragments
 
+pytestmark = pytest.mark.slow
+
 TINY = __import__("pathlib").Path(__file__).parent / "_bridged_tiny_experiment.py"
 
 

@@ -14,6 +14,8 @@ import pytest
 from jaxcraft.config import load_experiment
 from jaxcraft.build import make_trainer
 
+pytestmark = pytest.mark.slow
+
 TINY = __import__("pathlib").Path(__file__).parent / "_bridged_tiny_experiment.py"
 
 

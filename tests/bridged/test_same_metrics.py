@@ -2,12 +2,16 @@
 import dataclasses
 import pathlib
 
+import pytest
+
 import jax
 
 from jaxcraft.build import make_trainer
 from jaxcraft.config import load_experiment
 from jaxcraft.train.learner import LEARNER_METRICS
 from jaxcraft.train.trainer import Trainer
+
+pytestmark = pytest.mark.slow
 
 HERE = pathlib.Path(__file__).parent
 FUSED = HERE.parent / "train" / "_tiny_experiment.py"

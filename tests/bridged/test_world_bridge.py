@@ -14,6 +14,8 @@ from jaxcraft.config import BridgeConfig
 from jaxcraft.world import JaxCraftEnv, WorldStatic, actions, default_params
 from jaxcraft.world.bridge_sim import WorldSimFactory
 
+pytestmark = pytest.mark.slow
+
 TINY = WorldStatic(size_x=16, size_z=16, size_y=16, height=16, width=16)
 MAX_STEPS = 25       # short episodes: the sequences below cross two time limits (auto-resets)
 NUM_STEPS = 60

@@ -305,6 +305,7 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
 
 
 # -- command line ---------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_eval_random_subprocess(tmp_path):
     exp = tmp_path / "tiny.py"
     exp.write_text(textwrap.dedent("""

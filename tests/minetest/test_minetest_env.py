@@ -6,7 +6,7 @@ import pytest
 
 from minetest_helpers import needs_minetest, projected_node_mask
 
-pytestmark = needs_minetest
+pytestmark = [needs_minetest, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

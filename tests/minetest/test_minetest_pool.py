@@ -7,11 +7,13 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 import numpy as np
 
 from minetest_helpers import alive, command_of, descendants, needs_minetest
 
-pytestmark = needs_minetest
+pytestmark = [needs_minetest, pytest.mark.slow]
 NOOP = np.array([[0] * 9 + [5, 5]], np.int32)
 
 

@@ -8,6 +8,8 @@ from bridge.adapters.minetest_env import (BUTTONS, INFO_FIELDS, MinetestConfig, 
                                           check_action, minetest_spec, pose_matches)
 from bridge.spec import InvalidActionError
 
+pytestmark = pytest.mark.slow
+
 
 def test_spec_matches_the_task_observation_and_world_action():
     from jaxcraft.world import actions as A

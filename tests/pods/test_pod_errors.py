@@ -6,6 +6,8 @@ import pytest
 from _pod_launch import free_port, kill_all, launch, train_args, wait_all
 from jaxcraft.train.distributed import DistributedConfig, DistributedError
 
+pytestmark = pytest.mark.slow
+
 
 def test_settings_come_from_arguments_then_environment():
     env = {"JAXCRAFT_COORDINATOR": "10.0.0.1:1234", "JAXCRAFT_NUM_PROCESSES": "4", "JAXCRAFT_PROCESS_ID": "3"}

@@ -18,7 +18,7 @@ from jaxcraft.train.metrics import read_metrics
 
 # Every wait for a job is bounded (_pod_launch.JOB_TIMEOUT); above pytest's 900 s because an item can
 # carry the reference fixture too: `-k sigterm` took 850 s as one item on a heavily loaded 2-core machine.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow]
 
 UPDATES = 8
 LOSSES = ("loss", "policy_loss", "value_loss", "entropy", "approx_kl", "episode_return", "value")

@@ -37,6 +37,7 @@ def demos(demo_dir):
     return load_demos(demo_dir)
 
 
+@pytest.mark.slow
 def test_expert_succeeds_on_every_family(demos):
     ok = demos["success"]
     per_family = {f: int(ok[demos["family"] == i].sum()) for i, f in enumerate(FAMILIES)}

@@ -90,6 +90,7 @@ def test_attacks_and_uses_only_with_the_target_under_the_crosshair_within_reach(
         assert not np.asarray(_act(_facing(s2, math.pi)))[7:9].any()   # looking away: hands idle
 
 
+@pytest.mark.slow
 def test_servo_solves_most_distance_20_tasks():
     ids = jnp.asarray([int(encode_task_id(seed, 0, f)) for f in (F.APPROACH, F.HUNT) for seed in range(8)], jnp.int32)
     out = rollout(ENV, PARAMS, ids, jnp.asarray(0, jnp.int32), 400, "servo")

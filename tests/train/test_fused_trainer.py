@@ -17,6 +17,7 @@ from jaxcraft.build import make_env, make_network
 HERE = pathlib.Path(__file__).parent
 
 
+@pytest.mark.slow
 def test_one_device_and_four_emulated_devices_agree():
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     out = subprocess.run([sys.executable, str(HERE / "_multidevice_equivalence.py")], capture_output=True,
@@ -41,6 +42,7 @@ def test_vmap_over_seeds_matches_single_runs():
     assert not np.allclose(np.asarray(metrics["loss"][0]), np.asarray(metrics["loss"][2]))
 
 
+@pytest.mark.slow
 def test_cartpole_return_improves_quickly():
     # Not the ≥475 validation (that is benchmarks/ppo_throughput.py); a cheap learning signal.
     cfg = ExperimentConfig(env=EnvConfig(num_envs=4, rollout_len=128), net=NetConfig(hidden=(64, 64)),

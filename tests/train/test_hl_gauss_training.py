@@ -48,6 +48,7 @@ def test_acting_value_is_the_expected_bin_centre_in_reward_units():
     np.testing.assert_allclose(np.asarray(v), 2.0 + 4.0 * v_norm, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_hl_gauss_critic_trains_cartpole():
     # The scalar head's learning check (tests/train/test_fused_trainer.py) with the HL-Gauss critic.
     trainer = make_trainer(HL)

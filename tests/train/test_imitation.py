@@ -76,6 +76,7 @@ def test_bc_loss_of_a_uniform_policy_is_the_sum_of_log_factor_sizes():
     assert float(loss) == pytest.approx(9 * np.log(2) + 2 * np.log(11), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
     demos = _demos()
     seen = []

@@ -49,6 +49,7 @@ def test_resume_is_bit_exact_in_process(tiny, tmp_path):
     assert a == b
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_is_bit_exact(tiny, tmp_path):
     config, trainer = tiny
     run_dir = tmp_path / "killed"
@@ -72,6 +73,7 @@ def test_resume_after_sigkill_is_bit_exact(tiny, tmp_path):
     assert read_metrics(run_dir / "metrics.jsonl", True) == read_metrics(tmp_path / "full" / "metrics.jsonl", True)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
     run_dir = tmp_path / "term"
     proc = subprocess.Popen(CLI + ["train", str(TINY), "--run-dir", str(run_dir), "--set", "run.checkpoint_every=100"],
@@ -129,6 +131,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert [r["update"] for r in rows] == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_cli_rejects_unknown_and_ill_typed_keys(tmp_path):
     out = subprocess.run(CLI + ["train", str(TINY), "--set", "ppo.learning_rate=1"], capture_output=True, text=True)
     assert out.returncode == 2
