@@ -35,9 +35,10 @@ def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any
     naming the path if they are missing or do not fit the network."""
     space = env.action_space(env_params)
     network = make_network(config.net, env.observation_space(env_params), space)
-    obs, _ = env.reset_to_task(0, env_params)
-    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1),
-                          jax.tree.map(lambda x: x[None, None], obs), jnp.zeros((1, 1), bool))
+    # Shapes only: a real reset would synthesise a world op by op (many small compilations).
+    obs = jax.tree.map(lambda s: jax.ShapeDtypeStruct((1, 1) + s.shape, s.dtype),
+                       jax.eval_shape(env.reset_to_task, 0, env_params)[0])
+    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1), obs, jnp.zeros((1, 1), bool))
     try:
         params = load_params(params_dir, like)
     except (FileNotFoundError, ValueError) as e:

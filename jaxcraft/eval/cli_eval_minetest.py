@@ -18,9 +18,10 @@ def fresh_network_policy(config: Any, seed: int = 0):
     env, params = make_task_env(config.task)
     space = env.action_space(params)
     network = make_network(config.net, env.observation_space(params), space)
-    obs, _ = env.reset_to_task(0, params)
-    weights = network.init(jax.random.key(seed), network.initial_carry(1), jax.tree.map(lambda x: x[None, None], obs),
-                           jnp.zeros((1, 1), bool))
+    # Initialised on a zero observation (flax initialisers read shapes only; a real reset would
+    # synthesise a world op by op).
+    obs = jax.tree.map(lambda s: jnp.zeros((1, 1) + s.shape, s.dtype), jax.eval_shape(env.reset_to_task, 0, params)[0])
+    weights = network.init(jax.random.key(seed), network.initial_carry(1), obs, jnp.zeros((1, 1), bool))
     return NetworkPolicy(network, weights, action_distribution(space), name="fresh-init")
 
 

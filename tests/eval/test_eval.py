@@ -285,7 +285,7 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     env, params = make_task_env(config.task)
     from jaxcraft.build import make_network
     net = make_network(config.net, env.observation_space(params), env.action_space(params))
-    obs = jax.tree.map(lambda x: jnp.asarray(x)[None, None], env.reset_to_task(0, params)[0])
+    obs = jax.tree.map(lambda s: jnp.zeros((1, 1) + s.shape, s.dtype), jax.eval_shape(env.reset_to_task, 0, params)[0])
     weights = net.init(jax.random.key(3), (), obs, jnp.zeros((1, 1), bool))
     save_params(tmp_path / "bc", weights)
     policy = load_pretrained_policy(tmp_path / "bc", config, env, params)

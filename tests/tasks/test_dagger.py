@@ -26,8 +26,9 @@ def test_labels_are_the_teachers_action_on_the_students_states():
     dist = multi_discrete(nvec)
     net = GoalConditionedActorCritic(num_logits=sum(nvec), channels=(4,), hidden=(8,))
     ids = jnp.asarray([int(encode_task_id(s, 0, F.APPROACH)) for s in (1, 2)], jnp.int32)
-    obs, _ = jax.vmap(lambda i: ENV.reset_to_task(i, PARAMS))(ids)
-    params = net.init(jax.random.key(0), (), jax.tree.map(lambda x: x[None], obs), jnp.zeros((1, 2), bool))
+    obs = jax.eval_shape(jax.vmap(lambda i: ENV.reset_to_task(i, PARAMS)), ids)[0]   # shapes: no eager world
+    params = net.init(jax.random.key(0), (), jax.tree.map(lambda s: jnp.zeros((1,) + s.shape, s.dtype), obs),
+                      jnp.zeros((1, 2), bool))
     seed = jnp.asarray(7)
     out = dagger_rollout(ENV, PARAMS, net.apply, params, dist, ids, seed, T, "servo", 0.0)
     label, executed = np.asarray(out["action"]), np.asarray(out["executed"])
