@@ -56,3 +56,17 @@ def test_bridge_only_checks_apply_to_bridged_envs():
 
 def test_net_sections_compare_by_value():
     assert NetConfig(goal=GoalNetConfig(aux_heads=True)) != NetConfig()
+
+
+@pytest.mark.parametrize("key, close", [("ppo.learning_rate", "ppo.lr"), ("net.goal.fusio", "net.goal.fusion"),
+                                        ("env.num_env", "env.num_envs")])
+def test_unknown_key_is_one_line_with_the_closest_keys(key, close):
+    with pytest.raises(ConfigError) as e:
+        override(ExperimentConfig(), [f"{key}=1"])
+    msg = str(e.value)
+    assert "\n" not in msg and f"unknown config key {key!r}" in msg and "--show-config" in msg
+    suggested = msg.split("did you mean ")[1].split("?")[0].split(", ")
+    assert close in suggested and len(suggested) <= 3
+    with pytest.raises(ConfigError) as e:                       # nothing alike: no guess, still one line
+        override(ExperimentConfig(), ["zzzz=1"])
+    assert "\n" not in str(e.value) and "did you mean" not in str(e.value)

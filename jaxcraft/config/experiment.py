@@ -8,6 +8,7 @@ ill-typed values are rejected with the list of valid keys.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib.util
 import json
 import pathlib
@@ -57,6 +58,20 @@ def valid_keys(config: ExperimentConfig) -> dict[str, str]:
     return {"name": "Experiment name.", **leaf_keys(type(config))}
 
 
+def unknown_key_message(key: str, keys: Sequence[str]) -> str:
+    """One line: the unknown key, the closest valid keys and where to see them all.
+
+    Closest: a key of the same section whose name abbreviates the typed one or is abbreviated by it
+    (initials: `ppo.learning_rate` → `ppo.lr`), then difflib's nearest spellings."""
+    initials = lambda name: "".join(w[0] for w in name.split("_") if w)  # noqa: E731
+    section, _, leaf = key.rpartition(".")
+    same_section = [k for k in keys if k.rpartition(".")[0] == section]
+    abbreviated = [k for k in same_section if k.rpartition(".")[2] == initials(leaf) or initials(k.rpartition(".")[2]) == leaf]
+    close = list(dict.fromkeys(abbreviated + difflib.get_close_matches(key, list(keys), n=3, cutoff=0.5)))[:3]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return f"unknown config key {key!r}; {hint}`--show-config` lists every key"
+
+
 def override(config: ExperimentConfig, assignments: Sequence[str]) -> ExperimentConfig:
     """Apply ["section.field=value", ...]; returns a new config (the input is unchanged)."""
     keys = valid_keys(config)
@@ -66,7 +81,7 @@ def override(config: ExperimentConfig, assignments: Sequence[str]) -> Experiment
         key, value = item.split("=", 1)
         key = key.strip()
         if key not in keys:
-            raise ConfigError(f"unknown config key {key!r}; valid keys are:\n  " + "\n  ".join(sorted(keys)))
+            raise ConfigError(unknown_key_message(key, keys))
         config = replace_path(config, key, parse_value(value, type_at(type(config), key), key))
     return config
 
