@@ -31,6 +31,7 @@ def _train(args: argparse.Namespace) -> int:
     from jaxcraft.build import train
     from jaxcraft.train.checkpoint import CheckpointError
     from jaxcraft.train.loop import TrainingDiverged
+    from jaxcraft.train.run_lock import RunDirBusy
 
     try:
         result = train(config, resume=not args.no_resume, resume_step=args.resume_step)
@@ -43,6 +44,9 @@ def _train(args: argparse.Namespace) -> int:
     except TrainingDiverged as e:
         print(f"jaxcraft: training diverged: {e}", file=sys.stderr)
         return 4
+    except RunDirBusy as e:
+        print(f"jaxcraft: run directory busy: {e}", file=sys.stderr)
+        return 5
     ret = "n/a" if result.final_return is None else f"{result.final_return:.2f}"
     print(f"summary: status={result.status} updates={result.updates} env_steps={result.env_steps} "
           f"return={ret} steps_per_s={result.steps_per_second:,.0f} run_dir={result.run_dir}")

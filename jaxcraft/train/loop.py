@@ -6,6 +6,7 @@ SIGTERM/SIGINT by saving a checkpoint and returning status "preempted".
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -22,6 +23,7 @@ from jaxcraft.train import distributed
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
 from jaxcraft.train.memory_estimate import check_fits_memory
 from jaxcraft.train.metrics import MetricsLogger
+from jaxcraft.train.run_lock import run_dir_lock
 from jaxcraft.train.trainer import Trainer
 
 # What a run leaves in its run_dir; `--no-resume` moves these of an earlier run aside.
@@ -99,11 +101,21 @@ def train(config: ExperimentConfig, trainer: Trainer, *, resume: bool = True, re
     """Train `config` with `trainer` (built from it, e.g. by `jaxcraft.build.make_trainer`) to its
     budget (or `max_updates` more updates), resuming from run_dir; `owns_trainer` closes it at the end.
 
-    Returns a `RunResult`; raises `TrainingDiverged` on a non-finite loss and
-    `CheckpointError` on a bad checkpoint (nothing saved is removed in either case).
+    Returns a `RunResult`; raises `TrainingDiverged` on a non-finite loss,
+    `CheckpointError` on a bad checkpoint (nothing saved is removed in either case) and
+    `RunDirBusy` if another live run holds the run directory (`run_lock.py`; process 0 of a pod
+    holds it for all).
     """
     if not isinstance(trainer, Trainer):
         raise TypeError(f"trainer must implement jaxcraft.train.trainer.Trainer, got {type(trainer).__name__}")
+    lock = run_dir_lock(run_dir_of(config)) if distributed.is_main_process() else contextlib.nullcontext()
+    with lock:
+        return _train(config, trainer, resume=resume, resume_step=resume_step, max_updates=max_updates,
+                      owns_trainer=owns_trainer)
+
+
+def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_step: Optional[int],
+           max_updates: Optional[int], owns_trainer: bool) -> RunResult:
     run_dir = run_dir_of(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     # Multi-process: one experiment everywhere; process 0 alone writes the shared outputs.

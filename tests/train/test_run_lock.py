@@ -1,0 +1,61 @@
+"""One run per run directory (issue 31 item 1): a second run on a held directory is refused in one
+line naming the holder, before anything is written; the lock dies with its holder."""
+import dataclasses
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from jaxcraft.cli import main as cli_main
+from jaxcraft.train.loop import train
+from jaxcraft.train.run_lock import LOCK_FILE, RunDirBusy, run_dir_lock
+
+TINY = pathlib.Path(__file__).parent / "_tiny_experiment.py"
+
+
+def test_second_lock_is_refused_naming_the_holder_and_released_after(tmp_path):
+    run_dir = tmp_path / "run"
+    with run_dir_lock(run_dir) as path:
+        assert path == run_dir / LOCK_FILE
+        assert path.read_text().strip() == f"pid {os.getpid()} on {socket.gethostname()}"
+        with pytest.raises(RunDirBusy) as e:   # flock: a second open file of the same process conflicts too
+            with run_dir_lock(run_dir):
+                pass
+        msg = str(e.value)
+        assert "\n" not in msg and f"pid {os.getpid()}" in msg and str(run_dir) in msg
+    with run_dir_lock(run_dir):   # released on exit: the next run may start
+        pass
+
+
+def test_train_and_the_cli_refuse_a_held_run_dir_before_writing_anything(tiny_trainer, tmp_path, capsys):
+    config, trainer = tiny_trainer
+    run_dir = tmp_path / "run"
+    config = dataclasses.replace(config, run=dataclasses.replace(config.run, run_dir=str(run_dir)))
+    with run_dir_lock(run_dir):
+        with pytest.raises(RunDirBusy):
+            train(config, trainer)
+        assert sorted(p.name for p in run_dir.iterdir()) == [LOCK_FILE]   # no config, metrics or checkpoints
+        assert cli_main(["train", str(TINY), "--run-dir", str(run_dir)]) == 5
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("jaxcraft: run directory busy:") and f"pid {os.getpid()}" in err[0]
+
+
+@pytest.mark.slow
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    code = ("import sys, time; from jaxcraft.train.run_lock import run_dir_lock\n"
+            "with run_dir_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(RunDirBusy, match=f"pid {proc.pid} "):
+            with run_dir_lock(tmp_path):
+                pass
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    with run_dir_lock(tmp_path):   # the kernel released the dead holder's lock
+        pass
