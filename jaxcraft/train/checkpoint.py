@@ -14,6 +14,7 @@ checksums (no process holds every array's bytes), so they restore unverified.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import pathlib
@@ -58,6 +59,18 @@ def state_checksums(tree: Any) -> dict[str, str]:
         h.update(a.tobytes())
         out[jax.tree_util.keystr(path)] = h.hexdigest()
     return out
+
+
+_ORBAX_TMP_SUFFIX = ".orbax-checkpoint-tmp"   # orbax's name for a checkpoint still being written
+
+
+def _is_disk_full(e: BaseException) -> bool:
+    """ENOSPC anywhere in the exception chain or its text (TensorStore reports it as a string)."""
+    while e is not None:
+        if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "No space left on device" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def _first_line(e: BaseException, limit: int = 300) -> str:
@@ -131,9 +144,22 @@ class Checkpointer:
             self.manager.reload()
         if jax.process_count() == 1:   # multi-process: no process holds every array's bytes
             meta = {**meta, "state_checksums": state_checksums(state)}
-        self.manager.save(step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(to_saveable(state)), meta=ocp.args.JsonSave(meta)), force=True)
-        self.manager.wait_until_finished()
+        try:
+            self.manager.save(step, args=ocp.args.Composite(
+                state=ocp.args.StandardSave(to_saveable(state)), meta=ocp.args.JsonSave(meta)), force=True)
+            self.manager.wait_until_finished()
+        except Exception as e:  # noqa: BLE001 - orbax/TensorStore wrap the OSError in their own types
+            if not _is_disk_full(e):
+                raise
+            # The unfinished write is orbax's temporary directory: remove it (the complete
+            # checkpoints are untouched), then one line instead of hundreds of traceback lines.
+            for tmp in self.directory.glob(f"{step}{_ORBAX_TMP_SUFFIX}*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+            free = shutil.disk_usage(self.directory).free
+            raise CheckpointError(
+                f"could not write the checkpoint at update {step} to {self.directory}: the disk is full "
+                f"({free / 2**20:.1f} MiB free). Nothing saved was lost; checkpoints kept: {self.steps() or 'none'}. "
+                f"Free some space and run the same command again to resume.") from None
 
     def read_meta(self, step: int) -> dict:
         self._require(step)
