@@ -75,6 +75,7 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     if not steps:
         raise CheckpointError(f"no checkpoints in {ckpt_dir}")
     step = steps[-1] if step is None else int(step)
+    ckpt.read_meta(step)   # a missing step or unreadable metadata is the problem to name, before the env kind
     # One device is enough to act; the saved state is resharded on restore.
     config_1 = dataclasses.replace(config, run=dataclasses.replace(config.run, num_devices=1))
     try:

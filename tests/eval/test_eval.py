@@ -330,3 +330,22 @@ def test_cli_eval_bad_arguments_exit_2(args, msg, capsys, tmp_path):
     checkpoint = str(tmp_path / "missing_run") if not args else "random"
     assert cli_main(["eval", checkpoint, *args]) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_checkpoint_problems_are_named_before_the_env_kind(tmp_path):
+    """A run of another env kind (CartPole) asked for a step it does not have, or with unreadable
+    checkpoint metadata: the step or the checkpoint is the problem named, not 'not a cross-view task'."""
+    import pathlib
+    from jaxcraft.config import load_experiment
+    from jaxcraft.train.checkpoint import Checkpointer
+    config = load_experiment(pathlib.Path(__file__).resolve().parents[1] / "train" / "_tiny_experiment.py")
+    (tmp_path / "config.json").write_text(config.to_json())
+    Checkpointer(tmp_path / "checkpoints").save(4, {"w": jnp.ones(2)}, {"update": 4})
+    with pytest.raises(CheckpointError, match=r"no checkpoint at update 999 .*available: \[4\]"):
+        load_checkpoint_policy(tmp_path, step=999)
+    (tmp_path / "checkpoints" / "4" / "meta" / "metadata").write_text("{torn")
+    with pytest.raises(CheckpointError, match="checkpoint at update 4 .* is corrupt"):
+        load_checkpoint_policy(tmp_path)
+    (tmp_path / "checkpoints" / "4" / "meta" / "metadata").write_text('{"update": 4}')
+    with pytest.raises(CheckpointError, match="not a cross-view task env"):   # readable: now the env kind
+        load_checkpoint_policy(tmp_path)
