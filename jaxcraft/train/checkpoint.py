@@ -76,7 +76,8 @@ def _is_disk_full(e: BaseException) -> bool:
 def _first_line(e: BaseException, limit: int = 300) -> str:
     """`Type: first line` of an exception, before any TensorStore spec/byte-range dump, at most `limit` chars."""
     line = (str(e).strip().splitlines() or [""])[0]
-    text = re.split(r"\s*[\[{]", line)[0].rstrip(" :")[:limit]
+    # TensorStore appends its spec as `[…]`/`{…}` dumps or as "See full TensorStore details: <bound method …".
+    text = re.split(r"\s*(?:[\[{]|See full TensorStore details|<bound method)", line)[0].rstrip(" :.")[:limit]
     return f"{type(e).__name__}: {text}{' …' if len(text) < len(line) else ''}"
 
 
