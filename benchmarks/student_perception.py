@@ -47,12 +47,12 @@ def main():
 
     if (a.policy / "config.json").is_file():
         policy, config = load_checkpoint_policy(a.policy)
+        env, params = make_task_env(config.task)
     elif a.experiment is None:
         p.error(f"{a.policy} is not a run directory; pretrained params need --experiment")
     else:
         config = load_experiment(a.experiment)
-    env, params = make_task_env(config.task)
-    if not (a.policy / "config.json").is_file():
+        env, params = make_task_env(config.task)
         policy = load_pretrained_policy(a.policy, config, env, params)
     params = with_split(params, a.split)
     ids = [int(encode_task_id(a.first_seed + i, DISTANCES.index(a.distance), FAMILIES.index(a.family)))

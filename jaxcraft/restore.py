@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from jaxcraft.build import make_network, make_trainer
 from jaxcraft.config import from_dict, is_bridged
+from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.eval.policies import NetworkPolicy, zeros_of
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
@@ -35,10 +36,8 @@ def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any
     naming the path if they are missing or do not fit the network."""
     space = env.action_space(env_params)
     network = make_network(config.net, env.observation_space(env_params), space)
-    # Shapes only: a real reset would synthesise a world op by op (many small compilations).
-    obs = jax.tree.map(lambda s: jax.ShapeDtypeStruct((1, 1) + s.shape, s.dtype),
-                       jax.eval_shape(env.reset_to_task, 0, env_params)[0])
-    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1), obs, jnp.zeros((1, 1), bool))
+    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1), zero_observation(env, env_params),
+                          jnp.zeros((1, 1), bool))
     try:
         params = load_params(params_dir, like)
     except (FileNotFoundError, ValueError) as e:

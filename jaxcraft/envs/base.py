@@ -41,6 +41,15 @@ class EnvStep(NamedTuple):
     info: dict
 
 
+def zero_observation(env: Any, params: Any, lead: tuple[int, ...] = (1, 1)) -> Any:
+    """Zeros shaped like one observation of `env` (any env with `reset_env(key, params)`), with
+    `lead` axes in front: what networks are initialised on. The reset is traced, not run: flax
+    initialisers read only shapes, and a real reset of the JaxCraft world would synthesise a world
+    op by op (hundreds of small compilations on CPU)."""
+    shapes = jax.eval_shape(env.reset_env, jax.random.key(0), params)[0]
+    return jax.tree.map(lambda s: jnp.zeros(tuple(lead) + s.shape, s.dtype), shapes)
+
+
 class Environment(abc.ABC):
     """Base class for jaxcraft's own functional environments (gymnax-compatible).
 

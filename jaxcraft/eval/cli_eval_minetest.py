@@ -12,16 +12,15 @@ def fresh_network_policy(config: Any, seed: int = 0):
     import jax.numpy as jnp
 
     from jaxcraft.build import make_network
+    from jaxcraft.envs.base import zero_observation
     from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.eval.policies import NetworkPolicy
     from jaxcraft.tasks import make_task_env
     env, params = make_task_env(config.task)
     space = env.action_space(params)
     network = make_network(config.net, env.observation_space(params), space)
-    # Initialised on a zero observation (flax initialisers read shapes only; a real reset would
-    # synthesise a world op by op).
-    obs = jax.tree.map(lambda s: jnp.zeros((1, 1) + s.shape, s.dtype), jax.eval_shape(env.reset_to_task, 0, params)[0])
-    weights = network.init(jax.random.key(seed), network.initial_carry(1), obs, jnp.zeros((1, 1), bool))
+    weights = network.init(jax.random.key(seed), network.initial_carry(1), zero_observation(env, params),
+                           jnp.zeros((1, 1), bool))
     return NetworkPolicy(network, weights, action_distribution(space), name="fresh-init")
 
 

@@ -25,6 +25,7 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxcraft.config import ExperimentConfig, validate
+from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
@@ -74,8 +75,7 @@ class FusedTrainer:
         self.env = BatchedEnv(env, env_params, pool_size=config.env.reset_pool_size // self.num_devices,
                               refresh_per_step=config.env.pool_refresh_per_step)
         self.dist = action_distribution(self.env.action_space())
-        # One observation's shapes and dtypes (traced, not run): what the network is initialised on.
-        self._obs_shapes = jax.eval_shape(env.reset_env, jax.random.key(0), env_params)[0]
+        self._zero_obs = zero_observation(env, env_params)   # [1, 1, ...]: what the network is initialised on
         self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm,
                              goal_code_fn=goal_code_apply(network))
         # (params, ref_params, value_norm, actor) -> (actor, trajectory): one device's acting scan.
@@ -103,12 +103,8 @@ class FusedTrainer:
         return self._init_jit(key, params, ref_params)
 
     def init_params(self, key: jax.Array) -> Any:
-        """Fresh network params, initialised on a zero observation [1, 1, ...]: flax initialisers
-        read only shapes, and a real reset would run the world generator op by op (seconds of
-        small compilations on CPU)."""
-        obs = jax.tree.map(lambda s: jnp.zeros((1, 1) + s.shape, s.dtype), self._obs_shapes)
-        carry = self.network.initial_carry(1)
-        return self.network.init(key, carry, obs, jnp.ones((1, 1), bool))
+        """Fresh network params (initialised on a zero observation: `envs.base.zero_observation`)."""
+        return self.network.init(key, self.network.initial_carry(1), self._zero_obs, jnp.ones((1, 1), bool))
 
     def _init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
         k_params, k_envs, k_pool = jax.random.split(key, 3)
