@@ -18,6 +18,14 @@ an optional `ResetGRU` core, and linear policy/value heads. With `aux_heads`, tw
 heads on the same features predict whether the target is visible in the agent frame and
 its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
 
+`fusion="corr"` / `"attention"` (jaxcraft.nets.spatial) match the goal's target against every
+cell of the frame's feature map instead: both torsos stop one layer early, a heat map z of the
+target over the frame's cells (logits) is made there, the last frame layer reads the map with
+σ(z) as one more channel, and the trunk also reads σ(z), its soft-argmax and its visibility. The
+aux outputs come off the heat map (no extra heads), plus `target_map` = z, which imitation
+trains against the renderer's target mask (`target_map_loss`). The goal code then also holds the
+fusion's goal part (the target's query; or the goal cells' keys, values and mask bias).
+
 Goal deduplication (`goal_table`): the goal is constant within an episode, so a PPO
 minibatch of thousands of samples holds only ~one distinct goal per env and episode. When a
 call sees more than `goal_table` samples, the goal torso runs once per *distinct* goal
@@ -41,11 +49,13 @@ import numpy as np
 from jaxcraft.nets.conv import StridedConv3x3
 from jaxcraft.nets.encoders import _as_float, activation
 from jaxcraft.nets.recurrent import ResetGRU
+from jaxcraft.nets.spatial import SPATIAL_FUSIONS, SpatialGoalFusion, goal_code_width, heat_aux, pool_mask
 
 if TYPE_CHECKING:  # jaxcraft.config pulls in every section's config; nets must stay importable alone
     from jaxcraft.config import NetConfig
 
 _ORTHO = nn.initializers.orthogonal
+FUSIONS = ("late", "conv") + SPATIAL_FUSIONS
 
 
 def small_net_config(**overrides: Any) -> NetConfig:
@@ -73,6 +83,7 @@ class _ConvTorso(nn.Module):
 
     channels: Sequence[int]
     act: str
+    flatten: bool = True    # False: the last layer's map [B, h, w, C]
 
     @nn.compact
     def __call__(self, x, cond=None):
@@ -83,7 +94,7 @@ class _ConvTorso(nn.Module):
                 gamma, beta = jnp.split(nn.Dense(2 * c, kernel_init=nn.initializers.zeros)(cond), 2, axis=-1)
                 x = x * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]
             x = activation(self.act)(x)
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], -1) if self.flatten else x
 
 
 class GoalConditionedActorCritic(nn.Module):
@@ -104,7 +115,10 @@ class GoalConditionedActorCritic(nn.Module):
     core_size: int = 0
     act: str = "relu"
     aux_heads: bool = False
-    fusion: str = "late"        # "late": FiLM on the codes; "conv": also FiLM every frame conv layer
+    fusion: str = "late"        # "late": FiLM on the codes; "conv": also FiLM every frame conv layer;
+                                # "corr" / "attention": a heat map of the target (jaxcraft.nets.spatial)
+    goal_tokens: int = 0        # attention: cells of the goal map (fixes the goal code's size)
+    spatial_dim: int = 32       # corr / attention: query/key width D
     num_families: int = 4
     family_dim: int = 32
     goal_table: int = 0         # distinct goals encoded per call above this many samples; 0 = never dedupe
@@ -113,11 +127,24 @@ class GoalConditionedActorCritic(nn.Module):
     value_stop_gradient: bool = False  # shared torso: the value head reads stop_gradient(features)
 
     def setup(self):
-        if self.fusion not in ("late", "conv"):
-            raise ValueError(f"fusion must be 'late' or 'conv', got {self.fusion!r}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         width = self.hidden[0]
-        self.frame_enc = _ConvTorso(self.channels, self.act)
-        self.goal_enc = _ConvTorso(self.channels, self.act)
+        if self.spatial:
+            if len(self.channels) < 2:
+                raise ValueError(f"fusion={self.fusion!r} needs >= 2 conv layers (the map is the torso before its "
+                                 f"last layer), got channels={tuple(self.channels)}")
+            # Frame and goal torsos stop one layer early; the heat map is made there, then the last
+            # layer reads the frame map with the heat as one more channel.
+            self.frame_enc = _ConvTorso(self.channels[:-1], self.act, flatten=False)
+            self.goal_enc = _ConvTorso(self.channels[:-1], self.act, flatten=False)
+            self.frame_head = _ConvTorso(self.channels[-1:], self.act)
+            self.goal_head = _ConvTorso(self.channels[-1:], self.act)
+            self.where = SpatialGoalFusion(kind=self.fusion, width=self.channels[-2], dim=self.spatial_dim,
+                                           tokens=self.goal_tokens)
+        else:
+            self.frame_enc = _ConvTorso(self.channels, self.act)
+            self.goal_enc = _ConvTorso(self.channels, self.act)
         self.family_embed = nn.Embed(self.num_families, self.family_dim)
         self.frame_proj = nn.Dense(width, kernel_init=_ORTHO(np.sqrt(2)))
         self.goal_proj = nn.Dense(width, kernel_init=_ORTHO(np.sqrt(2)))
@@ -132,18 +159,23 @@ class GoalConditionedActorCritic(nn.Module):
             self.critic = GoalConditionedActorCritic(
                 num_logits=1, channels=self.channels, hidden=self.hidden, act=self.act, fusion=self.fusion,
                 num_families=self.num_families, family_dim=self.family_dim, goal_table=self.goal_table,
-                value_bins=self.value_bins)
+                value_bins=self.value_bins, goal_tokens=self.goal_tokens, spatial_dim=self.spatial_dim)
         else:
             self.value_head = nn.Dense(self.value_bins or 1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
-        if self.aux_heads:
+        if self.aux_heads and not self.spatial:   # spatial fusions read visibility and centroid off the heat map
             self.visible_head = nn.Dense(1, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
             self.centroid_head = nn.Dense(2, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
 
     def initial_carry(self, batch_size: int) -> Any:
         return jnp.zeros((batch_size, self.core_size), jnp.float32) if self.core_size else ()
 
+    @property
+    def spatial(self) -> bool:
+        return self.fusion in SPATIAL_FUSIONS
+
     def _features(self, carry, obs, reset):
-        """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N] → (carry, feat [L, N, F])."""
+        """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N]
+        → (carry, feat [L, N, F], heat logits [L, N, h, w] (spatial fusions) or None)."""
         L, N = reset.shape
         chex.assert_shape(obs["family"], (L, N))
         chex.assert_rank([obs["rgb"], obs["goal_rgb"], obs["goal_mask"]], [5, 5, 4])
@@ -154,21 +186,31 @@ class GoalConditionedActorCritic(nn.Module):
             g = flat(obs["goal_code"])
         else:
             g = self._goal_codes(flat(obs["goal_rgb"]), flat(obs["goal_mask"]), flat(obs["family"]))
-        cond = g if self.fusion == "conv" else None
-        f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
+        heat, where = None, []
+        if self.spatial:
+            g, g_where = g[:, :self.hidden[0]], g[:, self.hidden[0]:]
+            fused, heat = self.where(self.frame_enc(_as_float(flat(obs["rgb"]))), g_where)
+            f = act(self.frame_proj(self.frame_head(jnp.concatenate([fused, nn.sigmoid(heat)[..., None]], -1))))
+            aux = heat_aux(heat)
+            # The policy reads where the target is directly: the heat map, its soft-argmax, its visibility.
+            where = [nn.sigmoid(heat).reshape(L * N, -1), aux["centroid"], nn.sigmoid(aux["visible_logit"])[:, None]]
+            heat = heat.reshape((L, N) + heat.shape[1:])
+        else:
+            cond = g if self.fusion == "conv" else None
+            f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
-        x = jnp.concatenate([f * (1.0 + gamma) + beta, g], axis=-1)
+        x = jnp.concatenate([f * (1.0 + gamma) + beta, g] + where, axis=-1)
         for dense in self.trunk:
             x = act(dense(x))
         x = x.reshape(L, N, -1)
         if self.core_size:
             carry, x = self.core(carry, x, reset)
-        return carry, x
+        return carry, x, heat
 
     @property
     def goal_code_size(self) -> int:
         """Width of the goal code that `goal_code` returns."""
-        return self.hidden[0]
+        return goal_code_width(self.fusion, self.hidden[0], self.spatial_dim, self.goal_tokens)
 
     def goal_code(self, obs) -> jax.Array:
         """Goal code [B, goal_code_size] of obs leaves [B, ...] (`apply(..., method="goal_code")`).
@@ -183,7 +225,12 @@ class GoalConditionedActorCritic(nn.Module):
         """[M, H, W, 3], [M, H, W], [M] → goal codes [M, width]."""
         mask = (goal_mask > 0).astype(jnp.float32)[..., None]  # {0,1} whether stored as 0/1 or 0/255
         goal_in = jnp.concatenate([_as_float(goal_rgb), mask], axis=-1)
-        return activation(self.act)(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), self.family_embed(family)], -1)))
+        fam = self.family_embed(family)
+        if not self.spatial:
+            return activation(self.act)(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), fam], -1)))
+        gmap = self.goal_enc(goal_in)
+        g = activation(self.act)(self.goal_proj(jnp.concatenate([self.goal_head(gmap), fam], -1)))
+        return jnp.concatenate([g, self.where.encode_goal(gmap, pool_mask(mask[..., 0], *gmap.shape[1:3]), fam)], -1)
 
     def _goal_codes(self, goal_rgb, goal_mask, family):
         """Goal codes [M, width], the torso run once per distinct goal (see the module doc)."""
@@ -205,7 +252,9 @@ class GoalConditionedActorCritic(nn.Module):
 
         return nn.cond(exact, table, every, self, goal_rgb, goal_mask, family)
 
-    def _aux_from(self, feat) -> dict:
+    def _aux_from(self, feat, heat) -> dict:
+        if heat is not None:
+            return heat_aux(heat)
         # Sigmoid keeps the centroid inside the normalised image square [0, 1]².
         return {"visible_logit": self.visible_head(feat)[..., 0], "centroid": nn.sigmoid(self.centroid_head(feat))}
 
@@ -218,21 +267,22 @@ class GoalConditionedActorCritic(nn.Module):
 
     def __call__(self, carry, obs, reset):
         """→ (carry, logits [L, N, num_logits], value [L, N] (or value logits [L, N, value_bins]))."""
-        carry, feat = self._features(carry, obs, reset)
+        carry, feat, heat = self._features(carry, obs, reset)
         if self.aux_heads and self.is_initializing():
-            self._aux_from(feat)  # create the aux params at init only; PPO never pays for them
+            self._aux_from(feat, heat)  # create the aux params at init only; PPO never pays for them
         return carry, self.policy_head(feat), self._value(feat, obs, reset)
 
     def aux(self, carry, obs, reset) -> dict:
-        """→ {"visible_logit": [L, N], "centroid": [L, N, 2] (row, col) in [0, 1]²}."""
+        """→ {"visible_logit": [L, N], "centroid": [L, N, 2] (row, col) in [0, 1]²} (+ "target_map"
+        [L, N, h, w], the heat logits, with a spatial fusion)."""
         return self.with_aux(carry, obs, reset)[3]
 
     def with_aux(self, carry, obs, reset):
         """→ (carry, logits, value, aux dict): `__call__` and `aux` from one pass of the torso."""
-        if not self.aux_heads:
-            raise ValueError("GoalConditionedActorCritic.aux needs aux_heads=True")
-        carry, feat = self._features(carry, obs, reset)
-        return carry, self.policy_head(feat), self._value(feat, obs, reset), self._aux_from(feat)
+        if not (self.aux_heads or self.spatial):
+            raise ValueError("GoalConditionedActorCritic.aux needs aux_heads=True or a spatial fusion")
+        carry, feat, heat = self._features(carry, obs, reset)
+        return carry, self.policy_head(feat), self._value(feat, obs, reset), self._aux_from(feat, heat)
 
 
 def goal_content_hash(content: jax.Array, family: jax.Array) -> jax.Array:

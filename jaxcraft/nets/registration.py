@@ -47,6 +47,17 @@ def _num_families(observation_space: Any) -> int:
     return int(n) if n is not None else 4
 
 
+def _goal_map_cells(observation_space: Any, layers: int) -> int:
+    """Cells of the goal torso's map (`layers` 3×3 stride-2 SAME convs: each halves H and W, rounding up)."""
+    goal = observation_space.get("goal_rgb") if isinstance(observation_space, dict) else None
+    if goal is None:
+        return 0
+    h, w = goal.shape[:2]
+    for _ in range(layers):
+        h, w = (h + 1) // 2, (w + 1) // 2
+    return h * w
+
+
 def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCritic:
     return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
                                       channels=tuple(config.channels), hidden=tuple(config.hidden),
@@ -54,7 +65,8 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
                                       goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
                                       value_stop_gradient=config.goal.value_stop_gradient,
-                                      value_bins=config.value_bins,
+                                      value_bins=config.value_bins, spatial_dim=config.goal.spatial_dim,
+                                      goal_tokens=_goal_map_cells(observation_space, len(config.channels) - 1),
                                       num_families=_num_families(observation_space))
 
 

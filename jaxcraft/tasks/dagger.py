@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcraft.tasks.demos import _episodes, step_keys
-from jaxcraft.tasks.env import target_in_frame
+from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.teachers import get_teacher
 from jaxcraft.world.edit import agent_camera
 from jaxcraft.world.render import render
@@ -49,11 +49,12 @@ def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: j
     obs, state = jax.vmap(lambda i: env.reset_to_task(i, params))(task_ids)
     frame = jax.vmap(lambda s: render(env.static, s.world, agent_camera(s.world)))(state)
     vis, cen = jax.vmap(target_in_frame)(frame, state.task.target_id)
+    mask = jax.vmap(target_mask)(frame, state.task.target_id)
     t_carry = jax.vmap(lambda s: labeller.init(env, s))(state)
     n = task_ids.shape[0]
 
     def step(c, t):
-        state, t_carry, s_carry, obs, vis, cen = c
+        state, t_carry, s_carry, obs, vis, cen, mask = c
         keys = jax.vmap(lambda i: step_keys(key_seed, i, t))(task_ids)
         k_teacher, k_env = keys
         t_carry, label = jax.vmap(lambda s, tc, k: labeller.act(env, params, s, tc, k))(state, t_carry, k_teacher)
@@ -64,14 +65,15 @@ def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: j
         take_teacher = jax.vmap(lambda k: jax.random.uniform(jax.random.fold_in(k, 3)) < beta)(k_teacher)
         executed = jnp.where(take_teacher[:, None], label, student)
         new_obs, state, _, _, _, info = jax.vmap(lambda k, s, a: env.step_env(k, s, a, params))(k_env, state, executed)
-        out = (obs["rgb"], label, executed, vis, cen, info["success"])
-        return (state, t_carry, s_carry, new_obs, info["target_visible"], info["target_centroid"]), out
+        out = (obs["rgb"], label, executed, vis, cen, mask, info["success"])
+        new = (state, t_carry, s_carry, new_obs, info["target_visible"], info["target_centroid"], info["target_mask"])
+        return new, out
 
-    init = (state, t_carry, student_carry, obs, vis, cen)
-    _, (rgb, label, executed, vis, cen, succ) = jax.lax.scan(step, init, jnp.arange(max_steps))
+    init = (state, t_carry, student_carry, obs, vis, cen, mask)
+    _, (rgb, label, executed, vis, cen, mask, succ) = jax.lax.scan(step, init, jnp.arange(max_steps))
     bt = lambda x: jnp.swapaxes(x, 0, 1)  # noqa: E731 — [T, N, ...] → [N, T, ...]
     return dict(rgb=bt(rgb), action=bt(label), executed=bt(executed), target_visible=bt(vis),
-                target_centroid=bt(cen), success_t=bt(succ), goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"],
+                target_centroid=bt(cen), target_mask=bt(mask), success_t=bt(succ), goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"],
                 family=state.task.family, task_id=state.task.task_id)
 
 

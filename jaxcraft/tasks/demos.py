@@ -15,6 +15,9 @@
     target_visible   bool[N, T]            target pixels in frame t    } step info of step t-1
     target_centroid  float32[N, T, 2]      their (row, col) in [0, 1]  } (t = 0: the reset frame,
                                                                        }  same `target_in_frame`)
+    target_mask      uint8[N, T, H, ⌈W/8⌉] which pixels of frame t show the target (the renderer's
+                                           object ids), bit-packed along W (`np.packbits`, first
+                                           pixel in the high bit; `unpack_mask`); format 3 on
     length           int32[N]              steps taken: success step + 1, or T without success;
                                            entries t >= length are padding (zeros)
     success          bool[N]               the task was completed within T steps
@@ -30,7 +33,8 @@ bit for bit when the replay is vmapped over ≥ 2 envs like the recording; an un
 rounds the camera rays differently (ULP level), which changes the odd pixel by a few levels.
 `load_demos(out_dir)` returns {field: array} over all shards (`load_manifest(out_dir)` the
 manifest); both raise `DemoFormatError` (a ValueError) naming the file and the field on any
-mismatch with the format.
+mismatch with the format. Directories of format 2 (no `target_mask`) still load, without the
+field and with a one-line notice: a student cloned on them gets no dense target loss.
 """
 from __future__ import annotations
 
@@ -39,19 +43,21 @@ import functools
 import json
 import os
 import pathlib
+import sys
 import zipfile
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcraft.tasks.env import target_in_frame
+from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.params import SPLIT_CODE
 from jaxcraft.tasks.teachers import get_teacher
 from jaxcraft.world.edit import agent_camera
 from jaxcraft.world.render import render
 
-FORMAT, VERSION = "jaxcraft-demos", 2   # 2: task ids with reserved family/distance slots
+FORMAT, VERSION = "jaxcraft-demos", 3   # 2: task ids with reserved family/distance slots; 3: target_mask
+READABLE_VERSIONS = (2, 3)
 # name → (dtype, shape with N/T/H/W placeholders)
 FIELDS = {
     "rgb": ("uint8", ("N", "T", "H", "W", 3)), "action": ("int32", ("N", "T", 11)),
@@ -59,7 +65,16 @@ FIELDS = {
     "length": ("int32", ("N",)), "success": ("bool", ("N",)), "goal_rgb": ("uint8", ("N", "H", "W", 3)),
     "goal_mask": ("uint8", ("N", "H", "W")), "family": ("int32", ("N",)), "task_id": ("int32", ("N",)),
 }
-_PER_STEP = ("rgb", "action", "target_visible", "target_centroid")
+# Fields a directory may lack (recorded before they existed, or by a collector that has no
+# renderer truth); W8 = ⌈W/8⌉.
+OPTIONAL_FIELDS = {"target_mask": ("uint8", ("N", "T", "H", "W8"))}
+_PER_STEP = ("rgb", "action", "target_visible", "target_centroid", "target_mask")
+
+
+def unpack_mask(packed: jax.Array, width: int) -> jax.Array:
+    """bool[..., H, width] of a bit-packed mask uint8[..., H, ⌈width/8⌉] (jittable; `np.packbits` order)."""
+    bits = (packed[..., None] >> jnp.arange(7, -1, -1, dtype=jnp.uint8)) & 1
+    return bits.reshape(packed.shape[:-1] + (-1,))[..., :width].astype(bool)
 
 
 class DemoFormatError(ValueError):
@@ -89,11 +104,12 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
 
     def one(task_id):
         obs, state = env.reset_to_task(task_id, params)
-        vis, cen = target_in_frame(render(env.static, state.world, agent_camera(state.world)), state.task.target_id)
+        frame = render(env.static, state.world, agent_camera(state.world))
+        vis, cen = target_in_frame(frame, state.task.target_id)
         carry = teacher_init(env, state)
 
         def step(c, t):
-            state, carry, rgb, vis, cen = c
+            state, carry, rgb, vis, cen, mask = c
             k_exp, k_env = step_keys(key_seed, task_id, t)
             carry, action = teacher_act(env, params, state, carry, k_exp)
             executed = action
@@ -102,12 +118,12 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
                 random_action = jax.random.randint(k_rand, nvec.shape, 0, nvec)
                 executed = jnp.where(jax.random.uniform(k_coin) < noise, random_action, action)
             obs, state, _, _, _, info = env.step_env(k_env, state, executed, params)
-            new = (state, carry, obs["rgb"], info["target_visible"], info["target_centroid"])
-            return new, (rgb, action, vis, cen, info["success"])
+            new = (state, carry, obs["rgb"], info["target_visible"], info["target_centroid"], info["target_mask"])
+            return new, (rgb, action, vis, cen, mask, info["success"])
 
-        _, (rgb, action, vis, cen, succ) = jax.lax.scan(step, (state, carry, obs["rgb"], vis, cen),
-                                                        jnp.arange(max_steps))
-        return dict(rgb=rgb, action=action, target_visible=vis, target_centroid=cen, success_t=succ,
+        init = (state, carry, obs["rgb"], vis, cen, target_mask(frame, state.task.target_id))
+        _, (rgb, action, vis, cen, mask, succ) = jax.lax.scan(step, init, jnp.arange(max_steps))
+        return dict(rgb=rgb, action=action, target_visible=vis, target_centroid=cen, target_mask=mask, success_t=succ,
                     goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"], family=state.task.family,
                     task_id=state.task.task_id)
     return jax.vmap(one)(task_ids)
@@ -122,9 +138,13 @@ def _episodes(out: dict, n: int) -> dict:
     length = np.where(success, succ_t.argmax(1) + 1, T).astype(np.int32)
     pad = np.arange(T)[None, :] >= length[:, None]
     for k in _PER_STEP:
-        out[k] = np.where(pad.reshape(pad.shape + (1,) * (out[k].ndim - 2)), 0, out[k]).astype(out[k].dtype)
+        if k in out:
+            out[k] = np.where(pad.reshape(pad.shape + (1,) * (out[k].ndim - 2)), 0, out[k]).astype(out[k].dtype)
+    if "target_mask" in out and out["target_mask"].dtype == bool:
+        out["target_mask"] = np.packbits(out["target_mask"], axis=-1)
     out.update(length=length, success=success)
-    return {k: out[k].astype(FIELDS[k][0]) for k in FIELDS}
+    fields = {**FIELDS, **{k: v for k, v in OPTIONAL_FIELDS.items() if k in out}}
+    return {k: out[k].astype(fields[k][0]) for k in fields}
 
 
 def _atomic_write(path: pathlib.Path, write) -> None:
@@ -167,7 +187,8 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
                           teacher, float(noise))
         else:
             out = collect(jnp.asarray(padded))
-        arrays = _episodes({k: v for k, v in out.items() if k in FIELDS or k == "success_t"}, len(chunk))
+        arrays = _episodes({k: v for k, v in out.items() if k in FIELDS or k in OPTIONAL_FIELDS or k == "success_t"},
+                           len(chunk))
         name = f"shard_{i:05d}.npz"
         _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))
         shards.append(dict(file=name, episodes=len(chunk), successes=int(arrays["success"].sum())))
@@ -180,7 +201,8 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
         max_steps_in_episode=int(params.max_steps_in_episode), max_steps=int(max_steps), key_seed=int(key_seed),
         frame=[env.static.height, env.static.width], task_config=dataclasses.asdict(config) if config else None,
         num_episodes=int(len(ids)), num_success=sum(s["successes"] for s in shards), shards=shards,
-        fields={k: dict(dtype=d, shape=list(s)) for k, (d, s) in FIELDS.items()}, **(provenance or {}))
+        fields={k: dict(dtype=d, shape=list(s)) for k, (d, s) in {**FIELDS, **OPTIONAL_FIELDS}.items() if k in arrays},
+        **(provenance or {}))
     _atomic_write(out_dir / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1).encode()))
     return manifest
 
@@ -197,25 +219,34 @@ def load_manifest(out_dir) -> dict:
     if not isinstance(m, dict) or m.get("format") != FORMAT:
         raise DemoFormatError(f"{path}: field 'format' is {m.get('format') if isinstance(m, dict) else m!r}, "
                               f"expected {FORMAT!r}")
-    if m.get("version") != VERSION:
-        raise DemoFormatError(f"{path}: field 'version' is {m.get('version')!r}, this reader supports {VERSION}")
+    if m.get("version") not in READABLE_VERSIONS:
+        raise DemoFormatError(f"{path}: field 'version' is {m.get('version')!r}, this reader supports "
+                              f"{', '.join(map(str, READABLE_VERSIONS))}")
     for key, typ in (("max_steps", int), ("frame", list), ("shards", list), ("num_episodes", int)):
         if not isinstance(m.get(key), typ):
             raise DemoFormatError(f"{path}: field {key!r} missing or not a {typ.__name__}")
     return m
 
 
-def load_demos(out_dir) -> dict:
+def load_demos(out_dir, notice=None) -> dict:
     """All episodes of a demo directory as {field: numpy array concatenated over shards} (the
-    FIELDS only; `load_manifest` gives the manifest); validates every shard's fields (dtype,
-    shape, lengths) against the manifest."""
+    FIELDS and the OPTIONAL_FIELDS its manifest lists; `load_manifest` gives the manifest);
+    validates every shard's fields (dtype, shape, lengths) against the manifest.
+
+    notice: callable(one line) told which optional fields the directory lacks (default: stderr)."""
     out_dir = pathlib.Path(out_dir)
     m = load_manifest(out_dir)
     T, (H, W) = m["max_steps"], m["frame"]
-    parts = {k: [] for k in FIELDS}
+    listed = m.get("fields") if isinstance(m.get("fields"), dict) else {}
+    fields = {**FIELDS, **{k: v for k, v in OPTIONAL_FIELDS.items() if k in listed}}
+    missing = [k for k in OPTIONAL_FIELDS if k not in fields]
+    if missing:
+        (notice or _stderr)(f"note: {out_dir} has no {', '.join(missing)} (demo format {m['version']}): "
+                            "a student cloned on it gets no dense target loss")
+    parts = {k: [] for k in fields}
     for shard in m["shards"]:
         path = out_dir / str(shard.get("file"))
-        dims = dict(N=shard.get("episodes"), T=T, H=H, W=W)
+        dims = dict(N=shard.get("episodes"), T=T, H=H, W=W, W8=(W + 7) // 8)
         try:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
@@ -223,7 +254,7 @@ def load_demos(out_dir) -> dict:
             raise DemoFormatError(f"{path}: shard listed in the manifest is missing") from None
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
             raise DemoFormatError(f"{path}: unreadable shard ({type(e).__name__}: {e})") from None
-        for k, (dtype, shape) in FIELDS.items():
+        for k, (dtype, shape) in fields.items():
             if k not in data:
                 raise DemoFormatError(f"{path}: field {k!r} missing")
             want = tuple(dims.get(s, s) if isinstance(s, str) else s for s in shape)
@@ -232,13 +263,17 @@ def load_demos(out_dir) -> dict:
                                       f"expected {dtype}{list(want)}")
         if ((data["length"] < 1) | (data["length"] > T)).any():
             raise DemoFormatError(f"{path}: field 'length' has values outside [1, {T}]")
-        for k in FIELDS:
+        for k in fields:
             parts[k].append(data[k])
-    out = {k: np.concatenate(v) if v else np.zeros((0,), FIELDS[k][0]) for k, v in parts.items()}
+    out = {k: np.concatenate(v) if v else np.zeros((0,), fields[k][0]) for k, v in parts.items()}
     if len(out["task_id"]) != m["num_episodes"]:
         raise DemoFormatError(f"{out_dir / 'manifest.json'}: field 'num_episodes' is {m['num_episodes']}, "
                               f"the shards hold {len(out['task_id'])}")
     return out
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def concat_demos(parts: list[dict]) -> dict:
@@ -254,7 +289,8 @@ def concat_demos(parts: list[dict]) -> dict:
     if len(frames) > 1:
         raise DemoFormatError(f"demo sets have different frame shapes {sorted(frames)}; record them with one experiment")
     out = {}
-    for k in FIELDS:
+    # An optional field survives only if every set has it (a teacher set + DAgger rounds recorded before it).
+    for k in list(FIELDS) + [k for k in OPTIONAL_FIELDS if all(k in p for p in parts)]:
         arrays = []
         for p in parts:
             a = np.asarray(p[k])

@@ -6,7 +6,8 @@ Reward: `success_reward` when the interaction happens on the target (paper: bina
 optional shaping (distance closed, target in view; off by default). Success terminates the
 episode; the time limit (default 600 steps) truncates it.
 Step info: success, family, distance, task_id, target_visible, target_centroid (row, col in
-[0, 1] of the target's pixels in the agent frame) and the world's interaction events.
+[0, 1] of the target's pixels in the agent frame), target_mask (bool[H, W]: which pixels of the
+agent frame show the target, from the renderer's object ids) and the world's interaction events.
 """
 from __future__ import annotations
 
@@ -24,9 +25,14 @@ from jaxcraft.world.params import WorldStatic
 from jaxcraft.world.render import Frame, render
 
 
+def target_mask(frame: Frame, target_id: jax.Array) -> jax.Array:
+    """bool[H, W]: the pixels whose visible surface is the target (empty when it is occluded)."""
+    return frame.obj_id == target_id
+
+
 def target_in_frame(frame: Frame, target_id: jax.Array) -> tuple[jax.Array, jax.Array]:
     """(visible bool, centroid float32[2] = (row, col) in [0, 1], 0.5 when not visible)."""
-    mask = (frame.obj_id == target_id).astype(jnp.float32)
+    mask = target_mask(frame, target_id).astype(jnp.float32)
     h, w = mask.shape
     n = mask.sum()
     rows = (jnp.arange(h, dtype=jnp.float32) + 0.5) / h
@@ -89,7 +95,8 @@ class CrossViewTaskEnv(JaxCraftEnv):
         terminated = success
         truncated = (world.time >= params.max_steps_in_episode) & ~success
         info = dict(ev._asdict(), success=success, family=task.family, distance=task.distance,
-                    task_id=task.task_id, target_visible=visible, target_centroid=centroid)
+                    task_id=task.task_id, target_visible=visible, target_centroid=centroid,
+                    target_mask=target_mask(frame, task.target_id))
         return self._obs(state, frame), state, reward.astype(jnp.float32), terminated, truncated, info
 
     # -- spaces ------------------------------------------------------------------------

@@ -8,6 +8,8 @@ start), and
 
     loss = −Σ_{l,n} valid[l,n] · log π(a*[l,n] | o[≤l,n], goal[n]) / Σ valid
            + aux_coef · aux_loss(visible, centroid)          (when the net has aux heads)
+           + map_coef · target_map_loss(z, pool(mask), valid) (a spatial fusion's heat map z, when the
+                                                               demos hold the renderer's target mask)
 
 where valid marks steps before the episode ended. Shapes are time-major [L, N].
 The pretrained params are saved with orbax and loaded by the trainers through
@@ -27,7 +29,10 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 
+from jaxcraft.nets.goal import aux_loss
+from jaxcraft.nets.spatial import pool_mask, target_map_loss
 from jaxcraft.ppo.config import documented
+from jaxcraft.tasks.demos import unpack_mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +45,7 @@ class ImitationConfig:
     lr: float = documented(3e-4, "Adam step size.")
     max_grad_norm: float = documented(1.0, "Global gradient-norm clip.")
     aux_coef: float = documented(0.5, "Weight of the auxiliary visibility/centroid loss (nets with aux heads).")
+    map_coef: float = documented(1.0, "Weight of the dense target loss: a spatial fusion's heat map against the renderer's target mask (demos of format 3; jaxcraft.nets.spatial.target_map_loss).")
     seed: int = documented(0, "PRNG seed of window sampling and init.")
 
 
@@ -73,17 +79,21 @@ def sample_windows(demos: dict, key: jax.Array, batch: int, window: int) -> dict
     if "target_visible" in demos:
         out["visible"] = per_step(demos["target_visible"])
         out["centroid"] = per_step(demos["target_centroid"])
+    if "target_mask" in demos:   # bit-packed on disk and in memory; unpacked per batch
+        out["target_mask"] = unpack_mask(per_step(demos["target_mask"]), demos["rgb"].shape[-2])
     return out
 
 
-def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float = 0.0) -> tuple[jax.Array, dict]:
+def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float = 0.0,
+            map_coef: float = 0.0) -> tuple[jax.Array, dict]:
     """Masked negative log-likelihood of the expert's actions (+ aux loss); see module doc."""
     valid = batch["valid"]
     chex.assert_rank(valid, 2)
     L, N = valid.shape
     chex.assert_shape(batch["action"], (L, N, None))
     carry = network.initial_carry(N)
-    use_aux = bool(aux_coef) and getattr(network, "aux_heads", False) and "visible" in batch
+    use_aux = (bool(aux_coef) and (getattr(network, "aux_heads", False) or getattr(network, "spatial", False))
+               and "visible" in batch)
     if use_aux:   # one pass of the torso for both the policy and the aux heads
         _, logits, _, pred = network.apply(params, carry, batch["obs"], batch["reset"], method="with_aux")
     else:
@@ -95,10 +105,14 @@ def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float =
     metrics = {"nll": nll, "action_exact_match": acc}
     loss = nll
     if use_aux:
-        from jaxcraft.nets.goal import aux_loss
         a_loss, a_metrics = aux_loss(pred, batch["visible"] & valid, batch["centroid"])
         loss = loss + aux_coef * a_loss
         metrics.update(a_metrics)
+        if map_coef and "target_map" in pred and "target_mask" in batch:
+            z = pred["target_map"]
+            m_loss, m_metrics = target_map_loss(z, pool_mask(batch["target_mask"], *z.shape[-2:]), valid)
+            loss = loss + map_coef * m_loss
+            metrics.update(m_metrics)
     return loss, metrics
 
 
@@ -122,7 +136,8 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
     @jax.jit
     def step(params, opt_state, demos, key):
         batch = sample_windows(demos, key, config.batch_episodes, config.window)
-        (loss, m), grads = jax.value_and_grad(bc_loss, has_aux=True)(params, network, dist, batch, config.aux_coef)
+        (loss, m), grads = jax.value_and_grad(bc_loss, has_aux=True)(params, network, dist, batch, config.aux_coef,
+                                                                    config.map_coef)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, {**m, "loss": loss}
 

@@ -12,7 +12,7 @@ from jaxcraft.ppo import multi_discrete
 from jaxcraft.tasks import TaskConfig, encode_task_id, make_task_env
 from jaxcraft.tasks import families as F
 from jaxcraft.tasks.dagger import dagger_episodes, dagger_rollout
-from jaxcraft.tasks.demos import FIELDS, step_keys
+from jaxcraft.tasks.demos import FIELDS, OPTIONAL_FIELDS, step_keys
 from jaxcraft.tasks.servo import servo_act, servo_init
 
 
@@ -49,7 +49,7 @@ def test_labels_are_the_teachers_action_on_the_students_states():
 
     np.testing.assert_array_equal(np.asarray(replay(out["executed"])), label)
     eps = dagger_episodes(out)
-    assert set(eps) == set(FIELDS) and eps["action"].shape == (2, T, 11)
+    assert set(eps) == set(FIELDS) | set(OPTIONAL_FIELDS) and eps["action"].shape == (2, T, 11)
     # β = 1: the teacher drives, so executed and recorded actions coincide.
     teach = dagger_rollout(ENV, PARAMS, net.apply, params, dist, ids, seed, T, "servo", 1.0)
     np.testing.assert_array_equal(np.asarray(teach["executed"]), np.asarray(teach["action"]))

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from jaxcraft.tasks import FAMILIES, TaskConfig, encode_task_id, make_task_env
-from jaxcraft.tasks.demos import (FIELDS, DemoFormatError, _episodes, load_demos, load_manifest, record_demos,
-                                  step_keys)
+from jaxcraft.tasks.demos import (FIELDS, OPTIONAL_FIELDS, DemoFormatError, _episodes, load_demos, load_manifest,
+                                  record_demos, step_keys, unpack_mask)
 
 CFG = TaskConfig(frame_size=16, world_size=32, distances=(20,))
 ENV, PARAMS = make_task_env(CFG)
@@ -48,20 +48,30 @@ def test_expert_succeeds_on_every_family(demos):
 
 def test_demo_format(demo_dir, demos):
     m = load_manifest(demo_dir)
-    assert sorted(demos) == sorted(FIELDS)
+    assert sorted(demos) == sorted({**FIELDS, **OPTIONAL_FIELDS}) and m["version"] == 3
     assert m["num_episodes"] == len(IDS) and [s["episodes"] for s in m["shards"]] == [8, 4]
     assert m["num_success"] == int(demos["success"].sum()) and m["task_config"]["frame_size"] == 16
     N, T, H = len(IDS), MAX_STEPS, 16
-    dims = dict(N=N, T=T, H=H, W=H)
-    for k, (dtype, shape) in FIELDS.items():
+    dims = dict(N=N, T=T, H=H, W=H, W8=2)
+    for k, (dtype, shape) in {**FIELDS, **OPTIONAL_FIELDS}.items():
         assert demos[k].dtype == np.dtype(dtype), k
         assert demos[k].shape == tuple(dims.get(s, s) if isinstance(s, str) else s for s in shape), k
     np.testing.assert_array_equal(demos["task_id"], IDS)
     np.testing.assert_array_equal(demos["family"], np.asarray(IDS) % len(FAMILIES))
     assert demos["goal_mask"].reshape(N, -1).sum(1).min() > 0 and set(np.unique(demos["goal_mask"])) <= {0, 1}
     pad = np.arange(T)[None] >= demos["length"][:, None]
-    for k in ("rgb", "action", "target_visible", "target_centroid"):
+    for k in ("rgb", "action", "target_visible", "target_centroid", "target_mask"):
         assert not demos[k][pad].any(), f"{k} is not zero-padded after `length`"
+    # The packed target mask agrees with the visibility and centroid the renderer gave (their own
+    # computation in the env): visible ⇔ some pixel, centroid = mean pixel centre.
+    mask = np.asarray(unpack_mask(jnp.asarray(demos["target_mask"]), H))
+    np.testing.assert_array_equal(mask, np.unpackbits(demos["target_mask"], axis=-1)[..., :H].astype(bool))
+    np.testing.assert_array_equal(mask.any((-2, -1)), demos["target_visible"])
+    assert demos["target_visible"][~pad].mean() > 0.05
+    n, t = np.nonzero(demos["target_visible"])
+    rows, cols = np.nonzero(mask[n[0], t[0]])
+    np.testing.assert_allclose(demos["target_centroid"][n[0], t[0]], [(rows + 0.5).mean() / H, (cols + 0.5).mean() / H],
+                               atol=1e-6)
     assert (demos["action"][~pad][:, 9:] <= 10).all() and demos["rgb"][~pad].any()
 
 
@@ -107,12 +117,32 @@ def test_replay_reproduces_recorded_frames(demo_dir, demos):
             np.testing.assert_array_equal(np.asarray(obs["rgb"][j]), demos["rgb"][i, t + 1], err_msg=f"ep {i} t {t + 1}")
             assert bool(info["target_visible"][j]) == demos["target_visible"][i, t + 1]
             np.testing.assert_allclose(np.asarray(info["target_centroid"][j]), demos["target_centroid"][i, t + 1])
+            np.testing.assert_array_equal(np.packbits(np.asarray(info["target_mask"][j]), axis=-1),
+                                          demos["target_mask"][i, t + 1])
 
 
 def _copy(demo_dir, tmp_path):
     dst = tmp_path / "copy"
     shutil.copytree(demo_dir, dst)
     return dst
+
+
+def test_demos_of_format_2_load_without_the_target_mask_and_say_so(demo_dir, demos, tmp_path):
+    d = _copy(demo_dir, tmp_path)
+    m = json.loads((d / "manifest.json").read_text())
+    m["version"] = 2
+    del m["fields"]["target_mask"]
+    (d / "manifest.json").write_text(json.dumps(m))
+    for shard in m["shards"]:
+        with np.load(d / shard["file"]) as z:
+            data = {k: z[k] for k in z.files if k != "target_mask"}
+        np.savez(d / shard["file"], **data)
+    notes = []
+    old = load_demos(d, notice=notes.append)
+    assert sorted(old) == sorted(FIELDS) and len(notes) == 1
+    assert "no target_mask" in notes[0] and "\n" not in notes[0] and str(d) in notes[0]
+    for k in FIELDS:
+        np.testing.assert_array_equal(old[k], demos[k])
 
 
 def test_corrupted_manifest_is_a_clear_error(demo_dir, tmp_path):

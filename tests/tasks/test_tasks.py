@@ -16,7 +16,9 @@ from jaxcraft.world import actions as A
 from jaxcraft.world import biomes
 from jaxcraft.world.camera import project
 from jaxcraft.world.edit import place_agent, surface_height
+from jaxcraft.world.blocks import BLOCK_ID
 from jaxcraft.world.ids import unflatten_index
+from jaxcraft.world.voxels import refresh_skip
 from jaxcraft.world.physics import EYE_HEIGHT
 from jaxcraft.world.render import render
 
@@ -220,3 +222,36 @@ def test_recorded_task_ids_keep_their_tasks(batch):
         got = (int(st.task.family[i]), int(st.task.distance[i]), int(st.task.target_kind[i]),
                int(st.task.target_voxel[i]), tuple(int(x) for x in np.floor(np.asarray(st.world.agent.pos[i])[[0, 2]])))
         assert got == want, f"task id {tid} changed"
+
+
+def test_step_info_target_mask_is_the_targets_pixels_and_empty_when_occluded(batch):
+    """info["target_mask"]: the agent looking at the target from the next column sees it at the
+    image centre (pinhole: the aimed point projects there), and the mask agrees with the step's
+    visibility and centroid; with solid blocks filling the columns between agent and target (a
+    stand three columns away) the mask is empty although the target is straight ahead."""
+    _, st = batch
+    s = _one(st, FAMILIES.index("approach"))
+    xyz = np.asarray(unflatten_index(ENV.static, s.task.target_voxel))
+    _, _, _, _, _, info = STEP(jax.random.key(0), _aim(s, xyz + 0.5, _stand_next_to(s, xyz)), A.noop(), PARAMS)
+    mask = np.asarray(info["target_mask"])
+    assert mask.shape == (32, 32) and mask.dtype == bool and mask[15:17, 15:17].any()
+    assert bool(info["target_visible"]) and mask.sum() > 20
+    rows, cols = np.nonzero(mask)
+    np.testing.assert_allclose(np.asarray(info["target_centroid"]), [(rows + 0.5).mean() / 32, (cols + 0.5).mean() / 32],
+                               atol=1e-5)
+    # Occluded: stand 3 columns away along x (in the air), the columns between first cleared (the
+    # control: now the target is seen), then filled with stone from below the target to above the eye.
+    side = 1 if xyz[0] + 4 < ENV.static.size_x else -1
+    stand = np.asarray([xyz[0] + 3 * side + 0.5, xyz[1] + 0.5, xyz[2] + 0.5], np.float32)
+    region = lambda blocks, i, v: blocks.at[xyz[0] + i * side, max(xyz[1] - 2, 0):xyz[1] + 5,  # noqa: E731
+                                            max(xyz[2] - 2, 0):xyz[2] + 3].set(v)
+    seen = []
+    for fill in (BLOCK_ID["air"], BLOCK_ID["stone"]):
+        blocks = region(s.world.blocks, 3, BLOCK_ID["air"])
+        for i in (1, 2):
+            blocks = region(blocks, i, fill)
+        edited = s.replace(world=refresh_skip(s.world.replace(blocks=blocks)))
+        _, _, _, _, _, info = STEP(jax.random.key(0), _aim(edited, xyz + 0.5, stand), A.noop(), PARAMS)
+        seen.append((np.asarray(info["target_mask"]).sum(), bool(info["target_visible"])))
+    assert seen[0][0] > 0 and seen[0][1], "control: the cleared view shows the target"
+    assert seen[1] == (0, False), "the stone wall hides it: empty mask"

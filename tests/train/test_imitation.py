@@ -102,3 +102,31 @@ def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
         train(bad)
     with pytest.raises(ValueError, match="do not fit"):
         load_params(path, {"other": jnp.zeros(3)})
+
+
+def test_bc_loss_adds_the_dense_target_loss_of_a_spatial_net():
+    """Demos with the renderer's target mask (bit-packed) train a spatial fusion's heat map:
+    the batch carries the unpacked mask of each sampled step (against np.unpackbits in a loop) and
+    bc_loss adds map_coef · target_map_loss of the net's heat map against the mask pooled to it."""
+    from jaxcraft.config import GoalNetConfig
+    from jaxcraft.nets.spatial import pool_mask, target_map_loss
+    net = make_network(dataclasses.replace(CFG.net, goal=GoalNetConfig(fusion="corr")), ENV.observation_space(PARAMS), SPACE)
+    demos = _demos(1)
+    rng = np.random.default_rng(2)
+    mask = rng.random((E, T, H, H)) < 0.05
+    demos.update(target_visible=mask.any((-2, -1)), target_centroid=rng.random((E, T, 2)).astype(np.float32),
+                 target_mask=np.packbits(mask, axis=-1))
+    batch = sample_windows({k: jnp.asarray(v) for k, v in demos.items()}, jax.random.key(5), batch=4, window=3)
+    ep = np.asarray(jax.random.randint(jax.random.split(jax.random.key(5))[0], (4,), 0, E))
+    for n in range(4):   # the rgb of each sampled step identifies the step; its mask must come with it
+        for l in range(3):
+            t = next(t for t in range(T) if np.array_equal(demos["rgb"][ep[n], t], np.asarray(batch["obs"]["rgb"][l, n])))
+            np.testing.assert_array_equal(np.asarray(batch["target_mask"][l, n]),
+                                          np.unpackbits(demos["target_mask"][ep[n], t], axis=-1)[:, :H].astype(bool))
+    params = net.init(jax.random.key(0), (), batch["obs"], batch["reset"])
+    with_map, m = bc_loss(params, net, DIST, batch, aux_coef=0.5, map_coef=2.0)
+    without, _ = bc_loss(params, net, DIST, batch, aux_coef=0.5, map_coef=0.0)
+    z = net.apply(params, (), batch["obs"], batch["reset"], method="with_aux")[3]["target_map"]
+    want, _ = target_map_loss(z, pool_mask(batch["target_mask"], *z.shape[-2:]), batch["valid"])
+    np.testing.assert_allclose(float(with_map - without), 2.0 * float(want), rtol=1e-4)
+    assert "aux/map_pos_bce" in m
