@@ -22,7 +22,7 @@ its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
 cell of the frame's feature map instead: both torsos stop one layer early, a heat map z of the
 target over the frame's cells (logits) is made there, the last frame layer reads the map with
 σ(z) as one more channel, and the trunk also reads σ(z), its soft-argmax and its visibility. The
-aux outputs come off the heat map (no extra heads), plus `target_map` = z, which imitation
+aux outputs come off the heat map (max and soft-argmax, no extra heads), plus `target_map` = z, which imitation
 trains against the renderer's target mask (`target_map_loss`). The goal code then also holds the
 fusion's goal part (the target's query; or the goal cells' keys, values and mask bias).
 
@@ -49,7 +49,7 @@ import numpy as np
 from jaxcraft.nets.conv import StridedConv3x3
 from jaxcraft.nets.encoders import _as_float, activation
 from jaxcraft.nets.recurrent import ResetGRU
-from jaxcraft.nets.spatial import SPATIAL_FUSIONS, SpatialGoalFusion, goal_code_width, heat_aux, pool_mask
+from jaxcraft.nets.spatial import SPATIAL_FUSIONS, SpatialGoalFusion, goal_code_width, pool_mask
 
 if TYPE_CHECKING:  # jaxcraft.config pulls in every section's config; nets must stay importable alone
     from jaxcraft.config import NetConfig
@@ -191,7 +191,7 @@ class GoalConditionedActorCritic(nn.Module):
             g, g_where = g[:, :self.hidden[0]], g[:, self.hidden[0]:]
             fused, heat = self.where(self.frame_enc(_as_float(flat(obs["rgb"]))), g_where)
             f = act(self.frame_proj(self.frame_head(jnp.concatenate([fused, nn.sigmoid(heat)[..., None]], -1))))
-            aux = heat_aux(heat)
+            aux = self.where.aux(heat)
             # The policy reads where the target is directly: the heat map, its soft-argmax, its visibility.
             where = [nn.sigmoid(heat).reshape(L * N, -1), aux["centroid"], nn.sigmoid(aux["visible_logit"])[:, None]]
             heat = heat.reshape((L, N) + heat.shape[1:])
@@ -254,7 +254,7 @@ class GoalConditionedActorCritic(nn.Module):
 
     def _aux_from(self, feat, heat) -> dict:
         if heat is not None:
-            return heat_aux(heat)
+            return self.where.aux(heat)
         # Sigmoid keeps the centroid inside the normalised image square [0, 1]².
         return {"visible_logit": self.visible_head(feat)[..., 0], "centroid": nn.sigmoid(self.centroid_head(feat))}
 

@@ -31,9 +31,12 @@ G [B, h', w', C] (the goal torso, same layers) and the goal mask pooled to it, m
 
 What depends only on the goal (q; or k, v and the bias) is its *code*, a flat vector that acting
 computes once per episode (`goal_code`), so a step costs one small matmul per frame cell. The
-heat map gives the auxiliary outputs without extra heads: visible logit = logsumexp_ij z_ij
-(high when some cell is confidently the target) and centroid = Σ softmax(z)_ij·centre_ij
-(soft-argmax, in [0, 1]²).
+heat map gives the auxiliary outputs without extra heads: visible logit = max_ij z_ij + b_v (some
+cell is the target) and centroid = Σ softmax(κ·z)_ij·centre_ij (a soft-argmax, in [0, 1]²), with
+b_v and κ = softplus(·) learned. Not logsumexp and a plain softmax: the class-balanced cell loss
+leaves the ~63 empty cells only moderately negative, so their sum would say "visible" in every
+frame and pull the centroid to the middle (measured: visibility accuracy 30-50 %, centroid
+error ~6 px after 3,000 cloning steps).
 """
 from __future__ import annotations
 
@@ -65,15 +68,16 @@ def pool_mask(mask: jax.Array, h: int, w: int) -> jax.Array:
     return jax.image.resize(m, m.shape[:-2] + (h, w), method="linear", antialias=True)
 
 
-def heat_aux(heat: jax.Array) -> dict:
-    """Aux outputs of a heat map [..., h, w]: visible logit [...], centroid [..., 2] (row, col), the map."""
+def heat_aux(heat: jax.Array, sharpness: jax.Array = 1.0, visible_bias: jax.Array = 0.0) -> dict:
+    """Aux outputs of a heat map [..., h, w]: visible logit [...] = max z + visible_bias, centroid
+    [..., 2] (row, col) = soft-argmax of sharpness·z over the cell centres, and the map itself."""
     h, w = heat.shape[-2:]
     flat = heat.reshape(heat.shape[:-2] + (h * w,))
     rows = (jnp.arange(h, dtype=jnp.float32) + 0.5) / h
     cols = (jnp.arange(w, dtype=jnp.float32) + 0.5) / w
     centres = jnp.stack(jnp.meshgrid(rows, cols, indexing="ij"), -1).reshape(h * w, 2)
-    return {"visible_logit": jax.nn.logsumexp(flat, axis=-1),
-            "centroid": jax.nn.softmax(flat, axis=-1) @ centres,
+    return {"visible_logit": flat.max(axis=-1) + visible_bias,
+            "centroid": jax.nn.softmax(sharpness * flat, axis=-1) @ centres,
             "target_map": heat}
 
 
@@ -128,6 +132,12 @@ class SpatialGoalFusion(nn.Module):
             self.attn_out = nn.Dense(self.width, kernel_init=nn.initializers.zeros)
             self.heat_head = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0))
         self.bias = self.param("heat_bias", nn.initializers.constant(-2.0), ())
+        self.visible_bias = self.param("visible_bias", nn.initializers.zeros, ())
+        self.sharpness = self.param("sharpness", nn.initializers.constant(4.0), ())   # softplus(4) ≈ 4
+
+    def aux(self, heat: jax.Array) -> dict:
+        """`heat_aux` of a heat map [..., h, w] with this fusion's learned sharpness and visibility bias."""
+        return heat_aux(heat, nn.softplus(self.sharpness), self.visible_bias)
 
     def encode_goal(self, gmap: jax.Array, m: jax.Array, fam: jax.Array) -> jax.Array:
         """gmap [B, h', w', C], m [B, h', w'] in [0, 1], fam [B, E] → code [B, code_size]."""

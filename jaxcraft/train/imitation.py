@@ -8,7 +8,7 @@ start), and
 
     loss = −Σ_{l,n} valid[l,n] · log π(a*[l,n] | o[≤l,n], goal[n]) / Σ valid
            + aux_coef · aux_loss(visible, centroid)          (when the net has aux heads)
-           + map_coef · target_map_loss(z, pool(mask), valid) (a spatial fusion's heat map z, when the
+           + map_coef · target_map_loss(z, cells, valid)      (a spatial fusion's heat map z, when the
                                                                demos hold the renderer's target mask)
 
 where valid marks steps before the episode ended. Shapes are time-major [L, N].
@@ -110,7 +110,10 @@ def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float =
         metrics.update(a_metrics)
         if map_coef and "target_map" in pred and "target_mask" in batch:
             z = pred["target_map"]
-            m_loss, m_metrics = target_map_loss(z, pool_mask(batch["target_mask"], *z.shape[-2:]), valid)
+            # A cell is the target's if any of its pixels is: a block 20 away covers ~2 of a cell's 16
+            # pixels, and a soft label of 1/8 would teach the map that it is not there.
+            cells = (pool_mask(batch["target_mask"], *z.shape[-2:]) > 0).astype(jnp.float32)
+            m_loss, m_metrics = target_map_loss(z, cells, valid)
             loss = loss + map_coef * m_loss
             metrics.update(m_metrics)
     return loss, metrics

@@ -64,7 +64,13 @@ def test_heat_aux_soft_argmax_and_visibility():
     heat = jnp.full((4, 4), -30.0).at[1, 2].set(30.0)
     aux = heat_aux(heat)
     np.testing.assert_allclose(np.asarray(aux["centroid"]), [1.5 / 4, 2.5 / 4], atol=1e-6)
-    assert float(aux["visible_logit"]) > 29 and float(heat_aux(jnp.full((4, 4), -30.0))["visible_logit"]) < -25
+    assert float(aux["visible_logit"]) == 30.0 and float(heat_aux(heat, visible_bias=-1.0)["visible_logit"]) == 29.0
+    # Two hot cells (z = 1 at (0, 0) and z = 0 at (3, 3), the rest far below): softmax weights e^κ : 1.
+    two = jnp.full((4, 4), -50.0).at[0, 0].set(1.0).at[3, 3].set(0.0)
+    for kappa in (1.0, 3.0):
+        w = np.exp(kappa) / (np.exp(kappa) + 1)
+        want = w * 0.5 / 4 + (1 - w) * 3.5 / 4
+        np.testing.assert_allclose(np.asarray(heat_aux(two, kappa)["centroid"]), [want, want], rtol=1e-5)
 
 
 def test_contract_shapes_aux_and_the_cached_goal_code(net_and_params):

@@ -107,7 +107,7 @@ def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
 def test_bc_loss_adds_the_dense_target_loss_of_a_spatial_net():
     """Demos with the renderer's target mask (bit-packed) train a spatial fusion's heat map:
     the batch carries the unpacked mask of each sampled step (against np.unpackbits in a loop) and
-    bc_loss adds map_coef · target_map_loss of the net's heat map against the mask pooled to it."""
+    bc_loss adds map_coef · target_map_loss of the net's heat map against the cells the mask touches."""
     from jaxcraft.config import GoalNetConfig
     from jaxcraft.nets.spatial import pool_mask, target_map_loss
     net = make_network(dataclasses.replace(CFG.net, goal=GoalNetConfig(fusion="corr")), ENV.observation_space(PARAMS), SPACE)
@@ -127,6 +127,6 @@ def test_bc_loss_adds_the_dense_target_loss_of_a_spatial_net():
     with_map, m = bc_loss(params, net, DIST, batch, aux_coef=0.5, map_coef=2.0)
     without, _ = bc_loss(params, net, DIST, batch, aux_coef=0.5, map_coef=0.0)
     z = net.apply(params, (), batch["obs"], batch["reset"], method="with_aux")[3]["target_map"]
-    want, _ = target_map_loss(z, pool_mask(batch["target_mask"], *z.shape[-2:]), batch["valid"])
+    want, _ = target_map_loss(z, pool_mask(batch["target_mask"], *z.shape[-2:]) > 0, batch["valid"])
     np.testing.assert_allclose(float(with_map - without), 2.0 * float(want), rtol=1e-4)
     assert "aux/map_pos_bce" in m
