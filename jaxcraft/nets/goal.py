@@ -119,6 +119,7 @@ class GoalConditionedActorCritic(nn.Module):
                                 # "corr" / "attention": a heat map of the target (jaxcraft.nets.spatial)
     goal_tokens: int = 0        # attention: cells of the goal map (fixes the goal code's size)
     spatial_dim: int = 32       # corr / attention: query/key width D
+    spatial_layers: int = 0     # corr / attention: conv layers before the heat map; 0 = all but the last
     num_families: int = 4
     family_dim: int = 32
     goal_table: int = 0         # distinct goals encoded per call above this many samples; 0 = never dedupe
@@ -131,16 +132,18 @@ class GoalConditionedActorCritic(nn.Module):
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         width = self.hidden[0]
         if self.spatial:
-            if len(self.channels) < 2:
-                raise ValueError(f"fusion={self.fusion!r} needs >= 2 conv layers (the map is the torso before its "
-                                 f"last layer), got channels={tuple(self.channels)}")
-            # Frame and goal torsos stop one layer early; the heat map is made there, then the last
-            # layer reads the frame map with the heat as one more channel.
-            self.frame_enc = _ConvTorso(self.channels[:-1], self.act, flatten=False)
-            self.goal_enc = _ConvTorso(self.channels[:-1], self.act, flatten=False)
-            self.frame_head = _ConvTorso(self.channels[-1:], self.act)
-            self.goal_head = _ConvTorso(self.channels[-1:], self.act)
-            self.where = SpatialGoalFusion(kind=self.fusion, width=self.channels[-2], dim=self.spatial_dim,
+            k = self.map_layers
+            if not 1 <= k < len(self.channels):
+                raise ValueError(f"fusion={self.fusion!r} makes its map after map_layers={k} of the conv layers "
+                                 f"channels={tuple(self.channels)}: needs 1 <= map_layers < {len(self.channels)} "
+                                 "(>= 2 conv layers)")
+            # Frame and goal torsos stop after k layers; the heat map is made there, then the other
+            # layers read the frame map with the heat as one more channel.
+            self.frame_enc = _ConvTorso(self.channels[:k], self.act, flatten=False)
+            self.goal_enc = _ConvTorso(self.channels[:k], self.act, flatten=False)
+            self.frame_head = _ConvTorso(self.channels[k:], self.act)
+            self.goal_head = _ConvTorso(self.channels[k:], self.act)
+            self.where = SpatialGoalFusion(kind=self.fusion, width=self.channels[k - 1], dim=self.spatial_dim,
                                            tokens=self.goal_tokens)
         else:
             self.frame_enc = _ConvTorso(self.channels, self.act)
@@ -159,7 +162,8 @@ class GoalConditionedActorCritic(nn.Module):
             self.critic = GoalConditionedActorCritic(
                 num_logits=1, channels=self.channels, hidden=self.hidden, act=self.act, fusion=self.fusion,
                 num_families=self.num_families, family_dim=self.family_dim, goal_table=self.goal_table,
-                value_bins=self.value_bins, goal_tokens=self.goal_tokens, spatial_dim=self.spatial_dim)
+                value_bins=self.value_bins, goal_tokens=self.goal_tokens, spatial_dim=self.spatial_dim,
+                spatial_layers=self.spatial_layers)
         else:
             self.value_head = nn.Dense(self.value_bins or 1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
         if self.aux_heads and not self.spatial:   # spatial fusions read visibility and centroid off the heat map
@@ -172,6 +176,11 @@ class GoalConditionedActorCritic(nn.Module):
     @property
     def spatial(self) -> bool:
         return self.fusion in SPATIAL_FUSIONS
+
+    @property
+    def map_layers(self) -> int:
+        """Conv layers before a spatial fusion's heat map (each halves the frame: 32 px, 2 layers → 8 × 8)."""
+        return self.spatial_layers or len(self.channels) - 1
 
     def _features(self, carry, obs, reset):
         """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N]

@@ -66,7 +66,9 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
                                       value_stop_gradient=config.goal.value_stop_gradient,
                                       value_bins=config.value_bins, spatial_dim=config.goal.spatial_dim,
-                                      goal_tokens=_goal_map_cells(observation_space, len(config.channels) - 1),
+                                      spatial_layers=config.goal.spatial_layers,
+                                      goal_tokens=_goal_map_cells(observation_space,
+                                                                  config.goal.spatial_layers or len(config.channels) - 1),
                                       num_families=_num_families(observation_space))
 
 

@@ -159,5 +159,16 @@ def test_the_config_offers_exactly_the_nets_fusions():
 
 def test_spatial_fusion_needs_two_conv_layers():
     net = GoalConditionedActorCritic(**{**KW, "channels": (4,)}, fusion="corr")
-    with pytest.raises(ValueError, match="needs >= 2 conv layers"):
+    with pytest.raises(ValueError, match=">= 2 conv layers"):
         net.init(jax.random.key(0), (), make_obs(0, 1, 1), jnp.zeros((1, 1), bool))
+
+
+def test_the_heat_map_can_be_made_after_fewer_layers():
+    """channels (4, 8, 8) on 16-px frames: the map after 1 layer is 8 × 8, after 2 (the default) 4 × 4."""
+    obs = make_obs(2, 1, 2)
+    for layers, cells in ((1, 8), (0, 4), (2, 4)):
+        net = GoalConditionedActorCritic(**{**KW, "channels": (4, 8, 8), "goal_tokens": cells * cells},
+                                         fusion="attention", spatial_layers=layers)
+        params = net.init(jax.random.key(0), (), obs, jnp.zeros((1, 2), bool))
+        aux = net.apply(params, (), obs, jnp.zeros((1, 2), bool), method="with_aux")[3]
+        assert aux["target_map"].shape == (1, 2, cells, cells)
