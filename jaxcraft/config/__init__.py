@@ -10,11 +10,11 @@ The ppo section is `jaxcraft.ppo.PPOConfig` (kept in jaxcraft.ppo so that it sta
 from jaxcraft.config.bridge import BridgeConfig, LoadSimConfig
 from jaxcraft.config.experiment import SECTIONS, ExperimentConfig, from_dict, load_experiment, override, valid_keys
 from jaxcraft.config.fields import ConfigError, describe, documented
-from jaxcraft.config.sections import EnvConfig, GoalNetConfig, NetConfig, RunConfig
+from jaxcraft.config.sections import EnvConfig, GoalNetConfig, GuideConfig, NetConfig, RunConfig
 from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS, TaskConfig
 from jaxcraft.config.validate import is_bridged, validate
 from jaxcraft.ppo.config import PPOConfig
 
-__all__ = ["BridgeConfig", "ConfigError", "DISTANCES", "EnvConfig", "ExperimentConfig", "FAMILIES", "GoalNetConfig",
+__all__ = ["BridgeConfig", "ConfigError", "DISTANCES", "EnvConfig", "ExperimentConfig", "FAMILIES", "GoalNetConfig", "GuideConfig",
            "LoadSimConfig", "NetConfig", "PPOConfig", "RunConfig", "SECTIONS", "SPLITS", "TaskConfig", "describe",
            "documented", "from_dict", "is_bridged", "load_experiment", "override", "valid_keys", "validate"]

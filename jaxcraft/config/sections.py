@@ -75,6 +75,28 @@ class NetConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class GuideConfig:
+    """A teacher-guided curriculum (Jump-Start RL, Uchendu et al. 2023): a privileged teacher acts first.
+
+    Each training episode draws h uniformly from {0, …, H}; the teacher acts for its first h steps
+    (`guided` in the trajectory: no policy-gradient or KL term there, the critic learns from them).
+    H falls linearly from `horizon` to 0 over the first `decay_fraction` of the updates. Evaluation
+    never uses the guide.
+    """
+
+    teacher: str = documented("", "Teacher that acts for the guided steps (a jaxcraft:tasks teacher, e.g. 'servo'); '' = no guide.")
+    horizon: int = documented(0, "H at the first update: the most steps of an episode the teacher acts for.")
+    decay_fraction: float = documented(0.5, "H reaches 0 after this fraction of the run's updates (linearly).")
+
+    def validate(self) -> None:
+        check_all("run.guide", self, [
+            ("horizon", self.horizon >= 0, "must be >= 0"),
+            ("decay_fraction", 0.0 < self.decay_fraction <= 1.0, "must be in (0, 1]"),
+            ("horizon", not self.teacher or self.horizon > 0, "must be > 0 when run.guide.teacher is set"),
+        ])
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Budget, seeding, devices, logging and checkpoints."""
 
@@ -91,6 +113,7 @@ class RunConfig:
     wandb_project: str = documented("", "Also log metrics to this Weights & Biases project (needs the 'wandb' extra); '' = no W&B.")
     wandb_mode: str = documented("", "W&B mode: 'online', 'offline' (no network; `wandb sync` later) or 'disabled'; '' = W&B's default (WANDB_MODE, else online).")
     init_params: str = documented("", "Start from these params (e.g. imitation-pretrained, saved by `jaxcraft pretrain`); with ppo.kl_coef > 0 they are also the frozen KL reference. '' = random init.")
+    guide: GuideConfig = documented(GuideConfig(), "Teacher-guided curriculum (fused jaxcraft:tasks runs only).")
 
     def validate(self) -> None:
         check_all("run", self, [
@@ -102,3 +125,4 @@ class RunConfig:
             ("checkpoint_every", not self.checkpoint_every or self.checkpoint_every % self.updates_per_call == 0,
              f"must be a multiple of run.updates_per_call={self.updates_per_call}"),
         ])
+        self.guide.validate()

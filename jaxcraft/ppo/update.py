@@ -45,6 +45,8 @@ class PPOBatch(NamedTuple):
     reset: jax.Array         # bool: o_t starts an episode
     carry: Any               # hidden state before step t (`()` for feed-forward)
     ref_logits: Optional[jax.Array] = None  # logits of the frozen reference policy at t
+    policy_mask: Optional[jax.Array] = None  # bool: the policy acted at t (False: a teacher's guided step —
+                                             # no policy-gradient, entropy or KL term; the critic still learns)
 
 
 @struct.dataclass
@@ -111,7 +113,8 @@ def _minibatches(batch: PPOBatch, keys: jax.Array, num_minibatches: int, chunk_l
         obs=jax.tree.map(seq, batch.obs), action=seq(batch.action), log_prob=seq(batch.log_prob),
         value=seq(batch.value), advantage=seq(batch.advantage), target=seq(batch.target),
         reset=seq(batch.reset), carry=jax.tree.map(start, batch.carry),
-        ref_logits=None if batch.ref_logits is None else seq(batch.ref_logits))
+        ref_logits=None if batch.ref_logits is None else seq(batch.ref_logits),
+        policy_mask=None if batch.policy_mask is None else seq(batch.policy_mask))
 
 
 def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: optax.GradientTransformation,
@@ -133,21 +136,22 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
         _, logits, v_pred = apply_fn(params, mb.carry, mb.obs, mb.reset)
         log_prob = dist.log_prob(logits, mb.action)
         lr_t = losses.log_ratio(log_prob, mb.log_prob, config.log_ratio_clip)
-        pg_loss, clip_frac = losses.clipped_surrogate_loss(lr_t, mb.advantage, config.clip_eps)
+        on = mb.policy_mask
+        pg_loss, clip_frac = losses.clipped_surrogate_loss(lr_t, mb.advantage, config.clip_eps, mask=on)
         if hl is None:
             v_loss = losses.value_loss(v_pred, mb.value, mb.target, config.value_clip_eps)
         else:
             v_loss = hl.loss(v_pred, mb.target)
-        entropy = jnp.mean(dist.entropy(logits))
+        entropy = losses.global_mean(dist.entropy(logits), mask=on)
         # pg_on = 0 during the critic warm-up: only the value (and KL) terms have gradients.
         total = pg_on * (pg_loss - config.ent_coef * entropy) + config.vf_coef * v_loss
         kl_ref = jnp.zeros(())
         if mb.ref_logits is not None:
-            kl_ref = jnp.mean(dist.kl(logits, mb.ref_logits))
+            kl_ref = losses.global_mean(dist.kl(logits, mb.ref_logits), mask=on)
             kl_on = 1.0 if config.critic_warmup_kl else pg_on
             total = total + kl_on * kl_coef * kl_ref
         metrics = dict(loss=total, policy_loss=pg_loss, value_loss=v_loss, entropy=entropy,
-                       approx_kl=losses.approx_kl(lr_t), clip_frac=clip_frac, kl_ref=kl_ref)
+                       approx_kl=losses.approx_kl(lr_t, mask=on), clip_frac=clip_frac, kl_ref=kl_ref)
         return total, metrics
 
     grad_fn = jax.grad(loss_fn, has_aux=True)
@@ -156,7 +160,7 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
         params, opt_state, vn, kl_coef, pg_on = carry
         # Data statistics sit outside the gradient: global over devices, no collectives in grad.
         if config.normalize_advantages:
-            mb = mb._replace(advantage=losses.normalize_advantages(mb.advantage, axis_name))
+            mb = mb._replace(advantage=losses.normalize_advantages(mb.advantage, axis_name, mask=mb.policy_mask))
         if config.value_norm:
             mb = mb._replace(value=normalize(vn, mb.value), target=normalize(vn, mb.target))
         grads, metrics = grad_fn(params, mb, kl_coef, pg_on)

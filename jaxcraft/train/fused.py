@@ -30,6 +30,7 @@ from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
 from jaxcraft.train.acting import Acting, goal_code_apply, scalar_value_apply
+from jaxcraft.train.guide import Guide, guide_horizon
 from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout
 from jaxcraft.train.sharding import DATA_AXIS, make_mesh
@@ -78,8 +79,10 @@ class FusedTrainer:
         self._zero_obs = zero_observation(env, env_params)   # [1, 1, ...]: what the network is initialised on
         self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm,
                              goal_code_fn=goal_code_apply(network))
-        # (params, ref_params, value_norm, actor) -> (actor, trajectory): one device's acting scan.
-        self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len)
+        # The teacher-guided curriculum (`run.guide`; jaxcraft.train.guide), None when off.
+        self.guide = Guide.make(config.run.guide.teacher, env, self.env.params) if config.run.guide.teacher else None
+        # (params, ref_params, value_norm, actor[, horizon]) -> (actor, trajectory): one device's acting scan.
+        self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len, self.guide)
         # On one device there is nothing to reduce over: run the per-shard code directly
         # (no shard_map, no collectives), which also keeps `jax.vmap(train)` cheap.
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
@@ -121,7 +124,8 @@ class FusedTrainer:
             b = env_keys.shape[0]
             carry = self.network.initial_carry(b)
             return ActorState(env=env_state, carry=carry, ref_carry=carry if self.use_ref else None,
-                              reset=jnp.ones((b,), bool), keys=own_keys)
+                              reset=jnp.ones((b,), bool), keys=own_keys,
+                              guide=None if self.guide is None else self.guide.init(env_state.env_state))
 
         actor = self._shard(init_local, in_specs=(P(DATA_AXIS), P(DATA_AXIS)), out_specs=P(DATA_AXIS))(
             env_keys, pool_keys)
@@ -131,8 +135,14 @@ class FusedTrainer:
     def _local_update(self, state: TrainState):
         """Runs on each device's shard: rollout → trajectory → learner."""
         ppo, actor = state.ppo, state.actor
-        actor, traj = self.rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor)
+        horizon = None
+        if self.guide is not None:
+            g = self.config.run.guide
+            horizon = guide_horizon(g.horizon, g.decay_fraction, ppo.update_step, self.config.num_updates)
+        actor, traj = self.rollout(ppo.params, ppo.ref_params, ppo.value_norm, actor, horizon)
         ppo, keys, metrics = self.learner.learn(ppo, traj, actor.keys)
+        if horizon is not None:
+            metrics["guide_horizon"] = horizon.astype(jnp.float32)
         return TrainState(ppo=ppo, actor=actor.replace(keys=keys)), metrics
 
     def _sharded_update(self, state: TrainState):

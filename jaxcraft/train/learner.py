@@ -18,7 +18,10 @@ Metrics (the same names on every path): the update's loss terms plus
     episode_return  mean return of those episodes     episode_length  their mean length
     success_rate    fraction of them that succeeded   crashed_episodes  ended by a simulator crash
     reward          mean reward per step               truncations     steps that truncated an episode
-    value           mean v(o_t)
+    value           mean v(o_t)                        explained_variance  1 − Var(G − v)/Var(G) of the batch
+With a teacher-guided curriculum (`Trajectory.guided`): guided steps are masked out of the policy
+terms (`PPOBatch.policy_mask`), and `guided_steps` (their fraction), `success_rate_guided` /
+`success_rate_unguided` (episodes that did / did not start with guided steps) are added.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxcraft.ppo import losses
 from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.gae import generalized_advantage_estimation
 from jaxcraft.ppo.update import (PPOBatch, PPOState, init_ppo_state, make_optimizer, make_update_fn,
@@ -36,7 +40,7 @@ from jaxcraft.ppo.update import (PPOBatch, PPOState, init_ppo_state, make_optimi
 from jaxcraft.train.trajectory import Trajectory
 
 LEARNER_METRICS = ("episodes", "episode_return", "episode_length", "success_rate", "crashed_episodes", "reward",
-                   "truncations", "value")
+                   "truncations", "value", "explained_variance")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,10 +67,12 @@ class Learner:
             cfg.gamma, cfg.gae_lambda)
         batch = PPOBatch(obs=traj.obs, action=traj.action, log_prob=traj.log_prob, value=traj.value,
                          advantage=adv, target=target, reset=traj.reset, carry=traj.carry,
-                         ref_logits=traj.ref_logits)
+                         ref_logits=traj.ref_logits, policy_mask=None if traj.guided is None else ~traj.guided)
         keys, shuffle_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
         ppo, metrics = self.update_fn(ppo, batch, shuffle_keys)
         metrics.update(self.episode_metrics(traj))
+        ev = losses.explained_variance(traj.value, target)
+        metrics["explained_variance"] = jax.lax.pmean(ev, self.axis_name) if self.axis_name else ev
         return ppo, keys, metrics
 
     def episode_metrics(self, traj: Trajectory) -> dict:
@@ -77,7 +83,14 @@ class Learner:
         episodes = psum(done.sum())
         per_episode = lambda x: psum((x * done).sum()) / jnp.maximum(episodes, 1.0)  # noqa: E731
         crashed = jnp.zeros_like(traj.terminated) if traj.crashed is None else traj.crashed
+        out = {}
+        if traj.guided is not None:
+            for name, group in (("guided", traj.guided_episode), ("unguided", ~traj.guided_episode)):
+                ended = done * group
+                out[f"success_rate_{name}"] = psum((traj.success * ended).sum()) / jnp.maximum(psum(ended.sum()), 1.0)
+            out["guided_steps"] = pmean(traj.guided.astype(jnp.float32).mean())
         return dict(
+            **out,
             episodes=episodes,
             episode_return=per_episode(traj.episode_return),
             episode_length=per_episode(traj.episode_length),

@@ -1,7 +1,10 @@
-"""The fused env source: one `lax.scan` of policy step + batched env step → a [T, B] Trajectory."""
+"""The fused env source: one `lax.scan` of policy step + batched env step → a [T, B] Trajectory.
+
+With a `Guide` (`run.guide`, `jaxcraft.train.guide`), the teacher's action is executed and recorded
+instead of the policy's where the step is guided (`Trajectory.guided`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +12,7 @@ from flax import struct
 
 from jaxcraft.envs.batched import BatchedEnv, BatchedEnvState
 from jaxcraft.train.acting import Acting, split_per_env, with_goal_code
+from jaxcraft.train.guide import Guide, GuideState
 from jaxcraft.train.trajectory import Trajectory
 
 
@@ -21,13 +25,21 @@ class ActorState:
     ref_carry: Any       # reference-policy hidden state (None without a KL term)
     reset: jax.Array     # [B] bool: the current observation starts an episode
     keys: jax.Array      # [B] per-env PRNG keys (actions, env steps, minibatch shuffles)
+    guide: Optional[GuideState] = None   # the teacher-guided curriculum's per-env state (None = off)
 
 
-def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int):
-    """Build `rollout(params, ref_params, value_norm_state, actor) -> (actor, Trajectory [T, B])`."""
+def _where_b(cond: jax.Array, x: Any, y: Any) -> Any:
+    """Per env: x where cond [B] else y (leaves [B, ...])."""
+    return jax.tree.map(lambda a, b: jnp.where(cond.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), x, y)
+
+
+def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optional[Guide] = None):
+    """Build `rollout(params, ref_params, value_norm_state, actor, horizon=None) -> (actor, Trajectory [T, B])`.
+
+    horizon: the guide's H this update (int32 scalar; needed iff `guide`)."""
 
     def step(carry, _):
-        params, ref_params, vn, actor, code, ref_code = carry
+        params, ref_params, vn, actor, code, ref_code, horizon = carry
         keys, act_keys, env_keys = split_per_env(actor.keys, 3)
         obs = actor.env.obs
         # Each episode's goal encoded once (where it starts), for the policy and the reference.
@@ -38,27 +50,36 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int):
             ref_code = acting.goal_code(ref_params, obs, actor.reset, ref_code)
             ref_carry, ref_logits = acting.reference(ref_params, actor.ref_carry, with_goal_code(obs, ref_code),
                                                      actor.reset)
-        env_state, res = env.step(actor.env, out.action, env_keys)
+        action, guided, guide_state, guided_episode = out.action, None, actor.guide, None
+        if guide is not None:
+            guide_state, guided, teacher_action = guide.act(actor.guide, actor.env.env_state, actor.env.episode_length,
+                                                            actor.reset, horizon, act_keys)
+            action = _where_b(guided, teacher_action.astype(out.action.dtype), out.action)
+            guided_episode = guide_state.h > 0
+        env_state, res = env.step(actor.env, action, env_keys)
         # The truncated episode's last observation, seen with the state after step t.
         v_final = acting.final_value(params, vn, new_carry, res.obs, res.truncated)
         done = res.info["done"]
-        traj = Trajectory(obs=obs, action=out.action, log_prob=out.log_prob, value=out.value, reward=res.reward,
+        traj = Trajectory(obs=obs, action=action, log_prob=out.log_prob, value=out.value, reward=res.reward,
                           terminated=res.terminated, truncated=res.truncated, v_final=v_final,
                           reset=actor.reset, carry=actor.carry, ref_logits=ref_logits,
                           episode_return=res.info["episode_return"], episode_length=res.info["episode_length"],
                           success=jnp.asarray(res.info.get("success", jnp.zeros_like(res.terminated)), bool),
-                          bootstrap_value=None)
-        actor = actor.replace(env=env_state, carry=new_carry, ref_carry=ref_carry, reset=done, keys=keys)
-        return (params, ref_params, vn, actor, code, ref_code), traj
+                          bootstrap_value=None, guided=guided, guided_episode=guided_episode)
+        actor = actor.replace(env=env_state, carry=new_carry, ref_carry=ref_carry, reset=done, keys=keys,
+                              guide=guide_state)
+        return (params, ref_params, vn, actor, code, ref_code, horizon), traj
 
-    def rollout(params, ref_params, vn, actor: ActorState):
+    def rollout(params, ref_params, vn, actor: ActorState, horizon: Optional[jax.Array] = None):
         # Codes live only within one rollout (the TrainState, and checkpoints, do not change):
         # the first step encodes every env's goal, later steps only where an episode starts.
         obs0 = actor.env.obs
         code = acting.goal_code(params, obs0, actor.reset, None)
         ref_code = acting.goal_code(ref_params, obs0, actor.reset, None) if ref_params is not None else None
-        (_, _, _, actor, _, _), traj = jax.lax.scan(step, (params, ref_params, vn, actor, code, ref_code), None,
-                                                    length=rollout_len)
+        if guide is not None and horizon is None:
+            raise ValueError("a guided rollout needs the guide's horizon")
+        (_, _, _, actor, _, _, _), traj = jax.lax.scan(step, (params, ref_params, vn, actor, code, ref_code, horizon),
+                                                       None, length=rollout_len)
         v_boot = acting.value(params, vn, actor.carry, actor.env.obs, actor.reset)
         return actor, traj._replace(bootstrap_value=v_boot)
 

@@ -38,6 +38,8 @@ class Trajectory(NamedTuple):
     crashed: Optional[Any] = None      # bool: a simulator crash ended the episode (bridged)
     env_ids: Optional[Any] = None      # [B] bridged env id of each column
     version: Optional[Any] = None      # params version that acted (bridged)
+    guided: Optional[Any] = None       # bool: a teacher acted at t (`run.guide`); a_t is the teacher's
+    guided_episode: Optional[Any] = None  # bool: the episode at t started with guided steps
 
     @property
     def done(self) -> Any:

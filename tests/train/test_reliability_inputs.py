@@ -9,7 +9,7 @@ import pytest
 
 from jaxcraft.cli import main
 from jaxcraft.tasks import FAMILIES
-from jaxcraft.tasks.demos import FIELDS, FORMAT, VERSION
+from jaxcraft.tasks.demos import FIELDS, FORMAT, OPTIONAL_FIELDS, VERSION
 
 ROOT = pathlib.Path(__file__).parents[2]
 QUICKSTART = str(ROOT / "experiments" / "quickstart.py")      # frame_size 32, families ("approach",)
@@ -18,15 +18,17 @@ QUICKSTART = str(ROOT / "experiments" / "quickstart.py")      # frame_size 32, f
 def _write_demos(out: pathlib.Path, frame: int = 32, family: str = "approach", episodes: int = 2, steps: int = 4):
     """A demo directory in the `jaxcraft.tasks.demos` format, written by hand (no recording)."""
     out.mkdir()
-    dims = dict(N=episodes, T=steps, H=frame, W=frame)
+    dims = dict(N=episodes, T=steps, H=frame, W=frame, W8=(frame + 7) // 8)
+    fields = {**FIELDS, **OPTIONAL_FIELDS}
     arrays = {k: np.zeros(tuple(dims.get(s, s) if isinstance(s, str) else s for s in shape), dtype)
-              for k, (dtype, shape) in FIELDS.items()}
+              for k, (dtype, shape) in fields.items()}
     arrays["length"][:] = steps
     arrays["action"][..., -2:] = 5                            # camera bins: no move (a valid action)
     arrays["family"][:] = FAMILIES.index(family)
     np.savez_compressed(out / "shard_00000.npz", **arrays)
     manifest = dict(format=FORMAT, version=VERSION, max_steps=steps, frame=[frame, frame], num_episodes=episodes,
-                    shards=[dict(file="shard_00000.npz", episodes=episodes, successes=0)])
+                    shards=[dict(file="shard_00000.npz", episodes=episodes, successes=0)],
+                    fields={k: dict(dtype=d, shape=list(sh)) for k, (d, sh) in fields.items()})
     (out / "manifest.json").write_text(json.dumps(manifest))
     return out
 
