@@ -39,6 +39,7 @@ class GoalNetConfig:
     aux_heads: bool = documented(False, "Add heads predicting target visibility and its image centroid (ROCKET-2), trained by imitation pretraining.")
     fusion: str = documented("late", "'late' (FiLM the frame code by the goal code), 'conv' (also FiLM every frame conv layer), 'corr' (a heat map of the target over the frame's conv map: correlation with the masked goal's embedding) or 'attention' (frame cells cross-attend to the goal's cells; jaxcraft.nets.spatial).")
     spatial_dim: int = documented(32, "Query/key width of the 'corr' and 'attention' fusions.")
+    privileged_critic: bool = documented(False, "The value also reads the env's value-only `privileged` observation (distance, bearing, elevation, visibility, time left of the target: jaxcraft.tasks.env.privileged_observation); acting never needs it.")
     spatial_layers: int = documented(0, "Conv layers before the 'corr'/'attention' heat map (each halves the frame: 32 px after 1 layer → 16 × 16 cells); 0 = all but the last.")
     goal_table: int = documented(0, "Encode each distinct goal once in a call of more than this many samples (the goal is constant within an episode; exact up to float rounding); 0 = encode every sample.")
     value_stop_gradient: bool = documented(False, "With the shared torso (separate_critic=False): the value head reads the torso's features through stop_gradient, so value gradients never move the policy (a free alternative to a second torso when fine-tuning a cloned policy; the critic is then a linear read-out of the policy's features).")

@@ -34,6 +34,7 @@ class TaskConfig:
     frame_size: int = documented(64, "Square size in pixels of the agent frame and of the goal image.")
     world_size: int = documented(64, "Horizontal world extent in blocks (square); 64 fits spawn distance 60 (Manhattan).")
     world_height: int = documented(32, "World height in blocks.")
+    privileged_obs: bool = documented(False, "Observations also carry `privileged` float32[7] (distance, bearing, elevation, visibility, time left of the target), read only by a privileged critic (net.goal.privileged_critic); off keeps the observation (and older runs' checkpoints) as they were.")
     num_distractors: int = documented(3, "Other blocks/mobs of the target's kind placed as distractors.")
     view_distance: float = documented(32.0, "Fog end in blocks for the agent view and goal image.")
 

@@ -50,6 +50,8 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
                           f"devices of its {num_processes} processes; set run.num_devices=0")
     if env.num_envs % devices:
         raise ConfigError(f"env.num_envs={env.num_envs} must be divisible by the number of devices ({devices}{where})")
+    if config.net.goal.privileged_critic and not config.task.privileged_obs:
+        raise ConfigError("net.goal.privileged_critic=True needs task.privileged_obs=True (the env's value-only input)")
     if config.run.guide.teacher and (is_bridged(config) or not env.name.startswith("jaxcraft:tasks")):
         raise ConfigError(f"run.guide.teacher={config.run.guide.teacher!r} needs a fused jaxcraft:tasks env "
                           f"(the teacher reads the task's state); env.name={env.name!r}")

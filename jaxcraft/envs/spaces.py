@@ -16,6 +16,19 @@ import jax.numpy as jnp
 import numpy as np
 
 
+# The observation contract's one list of value-only keys (asymmetric actor-critic, as Brax's PPO
+# networks separate policy and value observation keys): only a value function reads them; a
+# policy never needs them to act, and envs without them (Minetest, bridged simulators) still run
+# every policy. Adding a critic-only input = a key here + the env that emits it + the net's value
+# path (`jaxcraft.nets.goal`).
+VALUE_ONLY_KEYS = ("privileged",)
+
+
+def policy_observation(obs: Any) -> Any:
+    """A dict observation without its value-only keys (anything else unchanged)."""
+    return {k: v for k, v in obs.items() if k not in VALUE_ONLY_KEYS} if isinstance(obs, dict) else obs
+
+
 class Space(abc.ABC):
     """Base class: `sample(key)` and `contains(x)`; `shape`/`dtype` describe one element."""
 

@@ -120,6 +120,7 @@ class GoalConditionedActorCritic(nn.Module):
     goal_tokens: int = 0        # attention: cells of the goal map (fixes the goal code's size)
     spatial_dim: int = 32       # corr / attention: query/key width D
     spatial_layers: int = 0     # corr / attention: conv layers before the heat map; 0 = all but the last
+    privileged_dim: int = 0     # > 0: the value also reads obs["privileged"] [L, N, privileged_dim] (zeros where absent)
     num_families: int = 4
     family_dim: int = 32
     goal_table: int = 0         # distinct goals encoded per call above this many samples; 0 = never dedupe
@@ -163,15 +164,25 @@ class GoalConditionedActorCritic(nn.Module):
                 num_logits=1, channels=self.channels, hidden=self.hidden, act=self.act, fusion=self.fusion,
                 num_families=self.num_families, family_dim=self.family_dim, goal_table=self.goal_table,
                 value_bins=self.value_bins, goal_tokens=self.goal_tokens, spatial_dim=self.spatial_dim,
-                spatial_layers=self.spatial_layers)
+                spatial_layers=self.spatial_layers, privileged_dim=self.privileged_dim)
         else:
             self.value_head = nn.Dense(self.value_bins or 1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
+            if self.privileged_dim:
+                self.privileged_proj = nn.Dense(self.hidden[0], kernel_init=_ORTHO(np.sqrt(2)))
         if self.aux_heads and not self.spatial:   # spatial fusions read visibility and centroid off the heat map
             self.visible_head = nn.Dense(1, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
             self.centroid_head = nn.Dense(2, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
 
     def initial_carry(self, batch_size: int) -> Any:
         return jnp.zeros((batch_size, self.core_size), jnp.float32) if self.core_size else ()
+
+    @property
+    def value_only_modules(self) -> tuple[str, ...]:
+        """Top-level param modules only the value reads: with a privileged critic, params cloned
+        without one load with these fresh (`train.imitation.load_params`)."""
+        if not self.privileged_dim:
+            return ()
+        return ("critic",) if self.separate_critic else ("value_head", "privileged_proj")
 
     @property
     def spatial(self) -> bool:
@@ -271,7 +282,12 @@ class GoalConditionedActorCritic(nn.Module):
         if self.separate_critic:   # its own goal torso: the policy's cached code is not its code
             return self.critic((), {k: v for k, v in obs.items() if k != "goal_code"}, reset)[2]
         # Detached: the value loss trains only the head, so a cloned policy's torso stays as cloned.
-        v = self.value_head(jax.lax.stop_gradient(feat) if self.value_stop_gradient else feat)
+        x = jax.lax.stop_gradient(feat) if self.value_stop_gradient else feat
+        if self.privileged_dim:   # the value-only input (envs.spaces.VALUE_ONLY_KEYS); zeros where an env lacks it
+            p = obs.get("privileged")
+            p = jnp.zeros(feat.shape[:-1] + (self.privileged_dim,), jnp.float32) if p is None else p.astype(jnp.float32)
+            x = jnp.concatenate([x, activation(self.act)(self.privileged_proj(p))], axis=-1)
+        v = self.value_head(x)
         return v if self.value_bins else v[..., 0]
 
     def __call__(self, carry, obs, reset):

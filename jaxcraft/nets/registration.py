@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
+
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.nets.actor_critic import ActorCritic
 from jaxcraft.nets.encoders import CNNEncoder, DictEncoder, MLPEncoder
@@ -58,6 +60,12 @@ def _goal_map_cells(observation_space: Any, layers: int) -> int:
     return h * w
 
 
+def _privileged_dim(observation_space: Any) -> int:
+    """Size of the value-only `privileged` observation (`envs.spaces.VALUE_ONLY_KEYS`); 0 without one."""
+    space = observation_space.get("privileged") if isinstance(observation_space, dict) else None
+    return int(np.prod(space.shape)) if space is not None else 0
+
+
 def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCritic:
     return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
                                       channels=tuple(config.channels), hidden=tuple(config.hidden),
@@ -67,6 +75,7 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       value_stop_gradient=config.goal.value_stop_gradient,
                                       value_bins=config.value_bins, spatial_dim=config.goal.spatial_dim,
                                       spatial_layers=config.goal.spatial_layers,
+                                      privileged_dim=_privileged_dim(observation_space) if config.goal.privileged_critic else 0,
                                       goal_tokens=_goal_map_cells(observation_space,
                                                                   config.goal.spatial_layers or len(config.channels) - 1),
                                       num_families=_num_families(observation_space))

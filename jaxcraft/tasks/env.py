@@ -1,7 +1,8 @@
 """CrossViewTaskEnv: the JaxCraft world with one synthesised cross-view task per episode.
 
 Observation (dict): rgb uint8[H, W, 3] first-person frame; goal_rgb uint8[H, W, 3] the target
-seen from the goal camera; goal_mask uint8[H, W] its exact mask; family int32 (interaction).
+seen from the goal camera; goal_mask uint8[H, W] its exact mask; family int32 (interaction); with `task.privileged_obs`, privileged float32[7], read only by a
+value function (`envs.spaces.VALUE_ONLY_KEYS`; see `privileged_observation`).
 Reward: `success_reward` when the interaction happens on the target (paper: binary), plus
 optional shaping (distance closed, target in view; off by default). Success terminates the
 episode; the time limit (default 600 steps) truncates it.
@@ -18,6 +19,7 @@ from jaxcraft.envs import Box, Discrete
 from jaxcraft.tasks import families as F
 from jaxcraft.tasks.params import TaskEnvParams, TaskStatic
 from jaxcraft.tasks.state import TaskState
+from jaxcraft.tasks.goal_camera import look_at
 from jaxcraft.tasks.synthesis import sample_task_id, synthesise, target_centre
 from jaxcraft.world.edit import agent_camera
 from jaxcraft.world.env import JaxCraftEnv
@@ -39,6 +41,30 @@ def target_in_frame(frame: Frame, target_id: jax.Array) -> tuple[jax.Array, jax.
     cols = (jnp.arange(w, dtype=jnp.float32) + 0.5) / w
     c = jnp.stack([(mask.sum(1) * rows).sum(), (mask.sum(0) * cols).sum()]) / jnp.maximum(n, 1.0)
     return n > 0, jnp.where(n > 0, c, 0.5)
+
+
+PRIVILEGED_SIZE = 7
+_DISTANCE_SCALE = 32.0   # blocks: the normalised distance is 1 at 32 blocks
+
+
+def privileged_observation(static: WorldStatic, world, task, visible: jax.Array, max_steps: jax.Array) -> jax.Array:
+    """float32[7], what the critic may know and the policy may not (asymmetric actor-critic):
+
+        [ d / 32,  sin β, cos β,  sin ε, cos ε,  visible,  1 − t / T ]
+
+    d: distance from the eye to the target's centre (blocks); β: the target's bearing, its yaw
+    seen from the eye minus the agent's yaw (0 = straight ahead, the camera convention of
+    `goal_camera.look_at`); ε: its elevation minus the agent's pitch; visible: target pixels in the
+    frame; t / T: the episode's time over its limit.
+    """
+    cam = agent_camera(world)
+    centre = target_centre(static, world, task)
+    yaw, pitch = look_at(cam.pos, centre)
+    bearing, elevation = yaw - cam.yaw, pitch - cam.pitch
+    d = jnp.linalg.norm(centre - cam.pos)
+    return jnp.stack([d / _DISTANCE_SCALE, jnp.sin(bearing), jnp.cos(bearing), jnp.sin(elevation), jnp.cos(elevation),
+                      visible.astype(jnp.float32),
+                      1.0 - world.time.astype(jnp.float32) / max_steps.astype(jnp.float32)]).astype(jnp.float32)
 
 
 class CrossViewTaskEnv(JaxCraftEnv):
@@ -64,12 +90,17 @@ class CrossViewTaskEnv(JaxCraftEnv):
         return "JaxCraft-CrossView-v0"
 
     # -- observation -------------------------------------------------------------------
-    def _obs(self, state: TaskState, frame: Frame) -> dict:
-        return {"rgb": frame.rgb, "goal_rgb": state.task.goal_rgb, "goal_mask": state.task.goal_mask,
-                "family": state.task.family}
+    def _obs(self, state: TaskState, frame: Frame, params: TaskEnvParams) -> dict:
+        obs = {"rgb": frame.rgb, "goal_rgb": state.task.goal_rgb, "goal_mask": state.task.goal_mask,
+               "family": state.task.family}
+        if self.task_static.privileged_obs:
+            visible = jnp.any(target_mask(frame, state.task.target_id))
+            obs["privileged"] = privileged_observation(self.static, state.world, state.task, visible,
+                                                       params.max_steps_in_episode)
+        return obs
 
     def observe(self, state: TaskState, params: TaskEnvParams) -> dict:
-        return self._obs(state, render(self.static, state.world, agent_camera(state.world)))
+        return self._obs(state, render(self.static, state.world, agent_camera(state.world)), params)
 
     # -- reset / step ------------------------------------------------------------------
     def reset_to_task(self, task_id: jax.Array, params: TaskEnvParams | None = None):
@@ -97,10 +128,13 @@ class CrossViewTaskEnv(JaxCraftEnv):
         info = dict(ev._asdict(), success=success, family=task.family, distance=task.distance,
                     task_id=task.task_id, target_visible=visible, target_centroid=centroid,
                     target_mask=target_mask(frame, task.target_id))
-        return self._obs(state, frame), state, reward.astype(jnp.float32), terminated, truncated, info
+        return self._obs(state, frame, params), state, reward.astype(jnp.float32), terminated, truncated, info
 
     # -- spaces ------------------------------------------------------------------------
     def observation_space(self, params: TaskEnvParams | None = None) -> dict:
         h, w = self.static.height, self.static.width
-        return {"rgb": Box(0, 255, (h, w, 3), jnp.uint8), "goal_rgb": Box(0, 255, (h, w, 3), jnp.uint8),
-                "goal_mask": Box(0, 1, (h, w), jnp.uint8), "family": Discrete(F.NUM_FAMILIES)}
+        space = {"rgb": Box(0, 255, (h, w, 3), jnp.uint8), "goal_rgb": Box(0, 255, (h, w, 3), jnp.uint8),
+                 "goal_mask": Box(0, 1, (h, w), jnp.uint8), "family": Discrete(F.NUM_FAMILIES)}
+        if self.task_static.privileged_obs:
+            space["privileged"] = Box(-1.0, jnp.inf, (PRIVILEGED_SIZE,), jnp.float32)
+        return space

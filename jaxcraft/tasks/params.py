@@ -31,6 +31,7 @@ class TaskStatic:
     num_distractors: int = 3
     camera_candidates: int = 8     # goal cameras tried per task (first unoccluded one wins)
     plaza_radius: int = 2          # columns around the target cleared to flat ground
+    privileged_obs: bool = False   # the observation also carries `privileged` (value-only; env.privileged_observation)
 
 
 @struct.dataclass
@@ -66,7 +67,7 @@ def from_config(config: TaskConfig) -> tuple[WorldStatic, TaskStatic, TaskEnvPar
     world_static = WorldStatic(size_x=config.world_size, size_z=config.world_size, size_y=config.world_height,
                                height=config.frame_size, width=config.frame_size,
                                view_distance=config.view_distance, max_mobs=1 + max(config.num_distractors, 3))
-    task_static = TaskStatic(num_distractors=config.num_distractors)
+    task_static = TaskStatic(num_distractors=config.num_distractors, privileged_obs=config.privileged_obs)
     world = default_params().replace(
         biome_enabled=jnp.asarray(biomes.biome_mask(split_biomes(config.split))),
         max_steps_in_episode=jnp.asarray(config.max_steps, jnp.int32))

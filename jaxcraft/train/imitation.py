@@ -178,8 +178,13 @@ def params_saved_at(path: str | pathlib.Path) -> bool:
     return (path / "_METADATA").is_file() or (path / "_CHECKPOINT_METADATA").is_file()
 
 
-def load_params(path: str | pathlib.Path, like: Any) -> Any:
-    """Load params saved by `save_params` into the structure of `like` (clear error otherwise)."""
+def load_params(path: str | pathlib.Path, like: Any, fresh: tuple[str, ...] = ()) -> Any:
+    """Load params saved by `save_params` into the structure of `like` (clear error otherwise).
+
+    fresh: names of top-level modules (under "params") that may be missing from the saved params
+    or shaped differently there — a value-only part the cloned policy never had (a privileged
+    critic's input layer, a value head that reads it): those keep `like`'s values; everything else
+    must match exactly."""
     path = pathlib.Path(path).absolute()
     if not path.exists():
         raise FileNotFoundError(f"pretrained params {path} do not exist (make them with `jaxcraft pretrain`, "
@@ -188,5 +193,16 @@ def load_params(path: str | pathlib.Path, like: Any) -> Any:
     try:
         return _checkpointer().restore(path, ocp.args.StandardRestore(abstract))
     except Exception as e:  # noqa: BLE001 - orbax raises many types for a mismatching tree
-        raise ValueError(f"pretrained params at {path} do not fit this network: {type(e).__name__}: "
-                         f"{str(e)[:300]}") from None
+        error = ValueError(f"pretrained params at {path} do not fit this network: {type(e).__name__}: {str(e)[:300]}")
+    if not fresh:
+        raise error from None
+    try:
+        saved = _checkpointer().restore(path)
+        kept = {k: v for k, v in saved["params"].items() if k not in fresh}
+        mine = {k: v for k, v in like["params"].items() if k not in fresh}
+        fitted = jax.tree.map(lambda s, m: jnp.asarray(s, m.dtype) if np.shape(s) == np.shape(m) else None, kept, mine)
+        if jax.tree.structure(fitted) != jax.tree.structure(mine) or any(x is None for x in jax.tree.leaves(fitted)):
+            raise error
+    except Exception:  # noqa: BLE001 - the saved tree differs outside the fresh parts too
+        raise error from None
+    return {**like, "params": {**like["params"], **fitted}}

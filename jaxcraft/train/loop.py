@@ -131,7 +131,8 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
     if config.run.init_params:
         from jaxcraft.train.imitation import load_params
         try:
-            params = load_params(config.run.init_params, state.ppo.params)
+            params = load_params(config.run.init_params, state.ppo.params,
+                                 fresh=getattr(trainer.network, "value_only_modules", ()))
         except (FileNotFoundError, ValueError) as e:
             raise ConfigError(f"run.init_params: {e}") from None
         state = trainer.init(jax.random.key(config.run.seed), params)
