@@ -193,10 +193,50 @@ class GoalConditionedActorCritic(nn.Module):
         """Conv layers before a spatial fusion's heat map (each halves the frame: 32 px, 2 layers → 8 × 8)."""
         return self.spatial_layers or len(self.channels) - 1
 
+    # The perception encoder: every module up to the trunk's input (with FiLM on the conv layers the
+    # goal conditions the frame torso, so the goal torso, FiLM and the projections all belong to it).
+    # A frozen encoder (ppo.freeze_encoder) trains only the rest (`decide`: trunk, core, heads).
+    @property
+    def encoder_modules(self) -> tuple[str, ...]:
+        spatial = ("frame_head", "goal_head", "where") if self.spatial else ()
+        return ("frame_enc", "goal_enc", "family_embed", "frame_proj", "goal_proj", "film") + spatial
+
+    def encode(self, obs) -> jax.Array:
+        """Features [L, N, F] of obs leaves [L, N, ...]: the trunk's input (`apply(..., method="encode")`)."""
+        L, N = obs["family"].shape
+        return self._encode(obs, L, N)[0].reshape(L, N, -1)
+
+    def decide(self, carry, features, reset):
+        """`__call__` on features [L, N, F] from `encode`: (carry, logits, value) (`method="decide"`).
+
+        Needs a value that reads the features only: no separate critic, no privileged input."""
+        if self.separate_critic or self.privileged_dim:
+            raise ValueError("goal_cnn.decide: a separate or privileged critic reads observations, not features")
+        L, N = reset.shape
+        chex.assert_shape(features, (L, N, None))
+        carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
+        return carry, self.policy_head(feat), self._value(feat, {}, reset)
+
     def _features(self, carry, obs, reset):
         """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N]
         → (carry, feat [L, N, F], heat logits [L, N, h, w] (spatial fusions) or None)."""
         L, N = reset.shape
+        x, heat = self._encode(obs, L, N)
+        carry, x = self._decide(carry, x, L, N, reset)
+        return carry, x, heat
+
+    def _decide(self, carry, x, L, N, reset):
+        """Trunk input [L·N, F] → (carry, trunk/core output [L, N, H])."""
+        act = activation(self.act)
+        for dense in self.trunk:
+            x = act(dense(x))
+        x = x.reshape(L, N, -1)
+        if self.core_size:
+            carry, x = self.core(carry, x, reset)
+        return carry, x
+
+    def _encode(self, obs, L, N):
+        """obs leaves [L, N, ...] → (trunk input [L·N, F], heat logits [L, N, h, w] or None)."""
         chex.assert_shape(obs["family"], (L, N))
         chex.assert_rank([obs["rgb"], obs["goal_rgb"], obs["goal_mask"]], [5, 5, 4])
         flat = lambda x: x.reshape((L * N,) + x.shape[2:])  # noqa: E731 — time and batch fold into one conv batch
@@ -219,13 +259,7 @@ class GoalConditionedActorCritic(nn.Module):
             cond = g if self.fusion == "conv" else None
             f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
-        x = jnp.concatenate([f * (1.0 + gamma) + beta, g] + where, axis=-1)
-        for dense in self.trunk:
-            x = act(dense(x))
-        x = x.reshape(L, N, -1)
-        if self.core_size:
-            carry, x = self.core(carry, x, reset)
-        return carry, x, heat
+        return jnp.concatenate([f * (1.0 + gamma) + beta, g] + where, axis=-1), heat
 
     @property
     def goal_code_size(self) -> int:

@@ -46,6 +46,7 @@ class PPOConfig:
     hl_gauss_min: float = documented(-5.0, "HL-Gauss: lower end of the value support (normalised units when value_norm is on).")
     hl_gauss_max: float = documented(5.0, "HL-Gauss: upper end of the value support.")
     hl_gauss_sigma_ratio: float = documented(0.75, "HL-Gauss: σ of the target Gaussian in bin widths (paper: 0.75).")
+    freeze_encoder: bool = documented(False, "Train only the decision part of a net that splits into `encode`/`decide` (goal_cnn: trunk, core and heads; ROCKET-3 freezes its backbone in RL): acting encodes each observation once, trajectories store features instead of frames, the KL reference reuses them and the learner never runs the encoder.")
     critic_warmup_kl: bool = documented(True, "Keep the KL-to-reference term during the critic warm-up (holds a policy whose torso the critic shares); False = the policy gets no gradient at all during the warm-up (with a separate critic its params stay bit-identical).")
 
     def hl_gauss(self):

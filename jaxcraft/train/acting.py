@@ -62,6 +62,31 @@ class GoalCodeNet(Protocol):
         """obs leaves [B, ...] → goal code [B, goal_code_size] (called through `apply(method=...)`)."""
 
 
+@runtime_checkable
+class EncoderNet(Protocol):
+    """A network that splits into a perception encoder and a decision part (`ppo.freeze_encoder`):
+    `encode(obs [L, N, ...]) → features [L, N, F]`, `decide(carry, features, reset) → (carry, logits,
+    value)` (the `jaxcraft.ppo` contract on features), and the encoder's top-level param modules."""
+
+    encoder_modules: tuple[str, ...]
+
+    def encode(self, obs: Any) -> jax.Array:
+        """Features of obs (called through `apply(method=...)`)."""
+
+    def decide(self, carry: Any, features: jax.Array, reset: jax.Array) -> tuple[Any, jax.Array, jax.Array]:
+        """The contract's outputs from features (called through `apply(method=...)`)."""
+
+
+def frozen_encoder_apply(network: Any) -> tuple[Callable, Callable]:
+    """(encode_fn(params, obs[B]) → features [B, F], decide apply_fn(params, carry, features[L, N], reset))
+    of an `EncoderNet`; ValueError naming the problem for any other network."""
+    if not isinstance(network, EncoderNet):
+        raise ValueError(f"ppo.freeze_encoder needs a network with encode/decide (goal_cnn), got {type(network).__name__}")
+    encode = lambda params, obs: network.apply(params, _time1(obs), method="encode")[0]  # noqa: E731
+    decide = lambda params, carry, feats, reset: network.apply(params, carry, feats, reset, method="decide")  # noqa: E731
+    return encode, decide
+
+
 def goal_code_apply(network: Any) -> Optional[Callable]:
     """`(params, obs[B]) → code [B, W]` for a `GoalCodeNet`, else None (no caching)."""
     if not isinstance(network, GoalCodeNet):
@@ -87,6 +112,12 @@ class Acting:
     dist: FactorisedCategorical
     value_norm: bool = False
     goal_code_fn: Optional[Callable] = None   # `goal_code_apply(network)`; None: encode on every step
+    encode_fn: Optional[Callable] = None      # frozen encoder (`frozen_encoder_apply`): apply_fn then decides on features
+
+    def features(self, params: Any, obs: Any) -> Any:
+        """What `apply_fn` reads for obs [B, ...]: the encoder's features [B, F] with a frozen
+        encoder (computed once per step, stored in the trajectory), else the observation itself."""
+        return obs if self.encode_fn is None else self.encode_fn(params, obs)
 
     def goal_code(self, params: Any, obs: Any, reset: jax.Array, code: Optional[jax.Array]) -> Optional[jax.Array]:
         """The goal code of each env's current episode [B, W] (None without `goal_code_fn`).
@@ -131,9 +162,10 @@ class Acting:
     def final_value(self, params: Any, vn: Optional[ValueNormState], carry: Any, final_obs: Any,
                     truncated: jax.Array) -> jax.Array:
         """v(o_final) [B] where `truncated`, else 0; `carry` is the hidden state that saw the
-        step producing o_final (no reset: o_final continues its episode)."""
+        step producing o_final (no reset: o_final continues its episode). `final_obs` is an
+        observation (encoded here, only when some env was truncated, with a frozen encoder)."""
         def compute():
-            return self.value(params, vn, carry, final_obs, jnp.zeros_like(truncated))
+            return self.value(params, vn, carry, self.features(params, final_obs), jnp.zeros_like(truncated))
 
         v_final = jax.lax.cond(truncated.any(), compute, lambda: jnp.zeros(truncated.shape, jnp.float32))
         return jnp.where(truncated, v_final, 0.0)

@@ -29,7 +29,7 @@ from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.train.acting import Acting, goal_code_apply, scalar_value_apply
+from jaxcraft.train.acting import Acting, frozen_encoder_apply, goal_code_apply, scalar_value_apply
 from jaxcraft.train.guide import Guide, guide_horizon
 from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout
@@ -77,8 +77,11 @@ class FusedTrainer:
                               refresh_per_step=config.env.pool_refresh_per_step)
         self.dist = action_distribution(self.env.action_space())
         self._zero_obs = zero_observation(env, env_params)   # [1, 1, ...]: what the network is initialised on
-        self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm,
-                             goal_code_fn=goal_code_apply(network))
+        apply_fn, encode_fn = network.apply, None
+        if config.ppo.freeze_encoder:   # acting encodes once per step; the net's decision part reads the features
+            encode_fn, apply_fn = frozen_encoder_apply(network)
+        self.acting = Acting(scalar_value_apply(apply_fn, config.ppo), self.dist, config.ppo.value_norm,
+                             goal_code_fn=goal_code_apply(network), encode_fn=encode_fn)
         # The teacher-guided curriculum (`run.guide`; jaxcraft.train.guide), None when off.
         self.guide = Guide.make(config.run.guide.teacher, env, self.env.params) if config.run.guide.teacher else None
         # (params, ref_params, value_norm, actor[, horizon]) -> (actor, trajectory): one device's acting scan.

@@ -37,6 +37,7 @@ from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.gae import generalized_advantage_estimation
 from jaxcraft.ppo.update import (PPOBatch, PPOState, init_ppo_state, make_optimizer, make_update_fn,
                                  resolve_chunk_len)
+from jaxcraft.train.acting import frozen_encoder_apply
 from jaxcraft.train.trajectory import Trajectory
 
 LEARNER_METRICS = ("episodes", "episode_return", "episode_length", "success_rate", "crashed_episodes", "reward",
@@ -102,6 +103,15 @@ class Learner:
         )
 
 
+def freeze_modules(optimizer: optax.GradientTransformation, frozen: tuple[str, ...]) -> optax.GradientTransformation:
+    """`optimizer` on every top-level param module except `frozen` ones, whose updates are zero
+    (no weight decay either: their params stay bit-identical). Params are flax's {"params": {...}}."""
+    def labels(params):
+        return {**params, "params": {name: jax.tree.map(lambda _: "frozen" if name in frozen else "train", sub)
+                                     for name, sub in params["params"].items()}}
+    return optax.multi_transform({"train": optimizer, "frozen": optax.set_to_zero()}, labels)
+
+
 def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_name: Optional[str],
                  unroll_minibatches: Optional[bool] = None) -> Learner:
     """The learner of experiment `config` for `network` (its recurrence decides the chunk length).
@@ -113,7 +123,11 @@ def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_na
     if unroll_minibatches is not None:
         ppo_config = dataclasses.replace(ppo_config, unroll_minibatches=unroll_minibatches)
     optimizer = make_optimizer(ppo_config, config.num_updates)
+    apply_fn = network.apply
+    if ppo_config.freeze_encoder:   # the batch holds features; the encoder's params get no update at all
+        _, apply_fn = frozen_encoder_apply(network)
+        optimizer = freeze_modules(optimizer, network.encoder_modules)
     chunk_len = resolve_chunk_len(ppo_config, config.env.rollout_len, recurrent)
-    update_fn = make_update_fn(network.apply, dist, optimizer, ppo_config, chunk_len, axis_name)
+    update_fn = make_update_fn(apply_fn, dist, optimizer, ppo_config, chunk_len, axis_name)
     return Learner(config=ppo_config, optimizer=optimizer, update_fn=update_fn, use_ref=config.ppo.kl_coef > 0,
                    axis_name=axis_name)

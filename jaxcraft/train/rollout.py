@@ -44,12 +44,17 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
         obs = actor.env.obs
         # Each episode's goal encoded once (where it starts), for the policy and the reference.
         code = acting.goal_code(params, obs, actor.reset, code)
-        new_carry, out = acting.step(params, vn, actor.carry, with_goal_code(obs, code), actor.reset, act_keys)
+        # With a frozen encoder: features once per step, for the policy, the reference and the learner.
+        net_obs = acting.features(params, with_goal_code(obs, code))
+        new_carry, out = acting.step(params, vn, actor.carry, net_obs, actor.reset, act_keys)
         ref_carry, ref_logits = actor.ref_carry, None
         if ref_params is not None:
-            ref_code = acting.goal_code(ref_params, obs, actor.reset, ref_code)
-            ref_carry, ref_logits = acting.reference(ref_params, actor.ref_carry, with_goal_code(obs, ref_code),
-                                                     actor.reset)
+            if acting.encode_fn is None:
+                ref_code = acting.goal_code(ref_params, obs, actor.reset, ref_code)
+                ref_obs = with_goal_code(obs, ref_code)
+            else:   # the reference's encoder is the same frozen one: its features are these
+                ref_obs = net_obs
+            ref_carry, ref_logits = acting.reference(ref_params, actor.ref_carry, ref_obs, actor.reset)
         action, guided, guide_state, guided_episode = out.action, None, actor.guide, None
         if guide is not None:
             guide_state, guided, teacher_action = guide.act(actor.guide, actor.env.env_state, actor.env.episode_length,
@@ -58,9 +63,11 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
             guided_episode = guide_state.h > 0
         env_state, res = env.step(actor.env, action, env_keys)
         # The truncated episode's last observation, seen with the state after step t.
-        v_final = acting.final_value(params, vn, new_carry, res.obs, res.truncated)
+        # o_final continues the episode of o_t: its goal code is this step's (a frozen encoder needs it).
+        final_obs = res.obs if acting.encode_fn is None else with_goal_code(res.obs, code)
+        v_final = acting.final_value(params, vn, new_carry, final_obs, res.truncated)
         done = res.info["done"]
-        traj = Trajectory(obs=obs, action=action, log_prob=out.log_prob, value=out.value, reward=res.reward,
+        traj = Trajectory(obs=net_obs if acting.encode_fn is not None else obs, action=action, log_prob=out.log_prob, value=out.value, reward=res.reward,
                           terminated=res.terminated, truncated=res.truncated, v_final=v_final,
                           reset=actor.reset, carry=actor.carry, ref_logits=ref_logits,
                           episode_return=res.info["episode_return"], episode_length=res.info["episode_length"],
@@ -75,12 +82,16 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
         # the first step encodes every env's goal, later steps only where an episode starts.
         obs0 = actor.env.obs
         code = acting.goal_code(params, obs0, actor.reset, None)
-        ref_code = acting.goal_code(ref_params, obs0, actor.reset, None) if ref_params is not None else None
+        ref_code = (acting.goal_code(ref_params, obs0, actor.reset, None)
+                    if ref_params is not None and acting.encode_fn is None else None)
         if guide is not None and horizon is None:
             raise ValueError("a guided rollout needs the guide's horizon")
-        (_, _, _, actor, _, _, _), traj = jax.lax.scan(step, (params, ref_params, vn, actor, code, ref_code, horizon),
+        (_, _, _, actor, code, _, _), traj = jax.lax.scan(step, (params, ref_params, vn, actor, code, ref_code, horizon),
                                                        None, length=rollout_len)
-        v_boot = acting.value(params, vn, actor.carry, actor.env.obs, actor.reset)
+        boot_obs = actor.env.obs
+        if acting.encode_fn is not None:   # o_T may start a new episode: its goal is encoded afresh there
+            boot_obs = acting.features(params, with_goal_code(boot_obs, acting.goal_code(params, boot_obs, actor.reset, code)))
+        v_boot = acting.value(params, vn, actor.carry, boot_obs, actor.reset)
         return actor, traj._replace(bootstrap_value=v_boot)
 
     return rollout
