@@ -50,10 +50,9 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
                           f"devices of its {num_processes} processes; set run.num_devices=0")
     if env.num_envs % devices:
         raise ConfigError(f"env.num_envs={env.num_envs} must be divisible by the number of devices ({devices}{where})")
-    if config.ppo.freeze_encoder and (is_bridged(config) or config.net.kind != "goal_cnn" or config.net.separate_critic
-                                      or config.net.goal.privileged_critic):
+    if config.ppo.freeze_encoder and (is_bridged(config) or config.net.kind != "goal_cnn" or config.net.separate_critic):
         raise ConfigError("ppo.freeze_encoder needs the fused trainer and net.kind='goal_cnn' with a value that reads "
-                          "the features (net.separate_critic=False, net.goal.privileged_critic=False)")
+                          "the features (net.separate_critic=False)")
     if config.net.goal.privileged_critic and not config.task.privileged_obs:
         raise ConfigError("net.goal.privileged_critic=True needs task.privileged_obs=True (the env's value-only input)")
     if config.run.guide.teacher and (is_bridged(config) or not env.name.startswith("jaxcraft:tasks")):

@@ -202,20 +202,29 @@ class GoalConditionedActorCritic(nn.Module):
         return ("frame_enc", "goal_enc", "family_embed", "frame_proj", "goal_proj", "film") + spatial
 
     def encode(self, obs) -> jax.Array:
-        """Features [L, N, F] of obs leaves [L, N, ...]: the trunk's input (`apply(..., method="encode")`)."""
+        """Features [L, N, F] of obs leaves [L, N, ...]: the trunk's input, then (with a privileged
+        critic) the value-only `privileged` observation, zeros where absent (`apply(..., method="encode")`)."""
         L, N = obs["family"].shape
-        return self._encode(obs, L, N)[0].reshape(L, N, -1)
+        x = self._encode(obs, L, N)[0].reshape(L, N, -1)
+        if self.privileged_dim:
+            p = obs.get("privileged")
+            p = jnp.zeros((L, N, self.privileged_dim), jnp.float32) if p is None else p.astype(jnp.float32)
+            x = jnp.concatenate([x, p], axis=-1)
+        return x
 
     def decide(self, carry, features, reset):
         """`__call__` on features [L, N, F] from `encode`: (carry, logits, value) (`method="decide"`).
 
-        Needs a value that reads the features only: no separate critic, no privileged input."""
-        if self.separate_critic or self.privileged_dim:
-            raise ValueError("goal_cnn.decide: a separate or privileged critic reads observations, not features")
+        The value must read features only: no separate critic (its own torso reads observations)."""
+        if self.separate_critic:
+            raise ValueError("goal_cnn.decide: a separate critic reads observations, not features")
         L, N = reset.shape
         chex.assert_shape(features, (L, N, None))
+        privileged = {}
+        if self.privileged_dim:   # the policy's trunk never sees the value-only tail
+            features, privileged = features[..., :-self.privileged_dim], {"privileged": features[..., -self.privileged_dim:]}
         carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
-        return carry, self.policy_head(feat), self._value(feat, {}, reset)
+        return carry, self.policy_head(feat), self._value(feat, privileged, reset)
 
     def _features(self, carry, obs, reset):
         """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N]

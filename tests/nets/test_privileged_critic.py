@@ -95,3 +95,19 @@ def test_cloned_params_without_it_load_with_fresh_value_modules(net_params, tmp_
         src = params if name in net.value_only_modules else cloned
         for x, y in zip(jax.tree.leaves(got["params"][name]), jax.tree.leaves(src["params"][name])):
             np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_a_frozen_encoder_carries_it_to_the_value_only(net_params):
+    """With ppo.freeze_encoder the features end with the privileged vector: decide on them equals the
+    network (logits and value), and the policy's logits do not depend on that tail."""
+    net, params, obs = net_params
+    reset = jnp.zeros((1, 2), bool)
+    feats = net.apply(params, obs, method="encode")
+    assert feats.shape[-1] > PRIVILEGED_SIZE
+    np.testing.assert_array_equal(np.asarray(feats[..., -PRIVILEGED_SIZE:]), np.asarray(obs["privileged"]))
+    full, part = net.apply(params, (), obs, reset), net.apply(params, (), feats, reset, method="decide")
+    for a, b in zip(full[1:], part[1:]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    moved = net.apply(params, (), feats.at[..., -PRIVILEGED_SIZE:].add(1.0), reset, method="decide")
+    np.testing.assert_array_equal(np.asarray(moved[1]), np.asarray(part[1]))
+    assert not np.allclose(np.asarray(moved[2]), np.asarray(part[2]))
