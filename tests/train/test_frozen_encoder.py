@@ -107,8 +107,9 @@ def test_a_frozen_run_keeps_the_encoder_bit_identical_and_stores_features():
     trainer = make_trainer(config)
     state = trainer.init(jax.random.key(0))
     before = jax.tree.map(np.asarray, state.ppo.params)
-    _, traj = jax.jit(trainer.rollout)(state.ppo.params, state.ppo.ref_params, state.ppo.value_norm, state.actor)
-    assert traj.obs.shape[:2] == (4, 2) and traj.obs.ndim == 3            # [T, B, F] features, not frames
+    # Traced, not compiled (the run below compiles the same rollout inside its update).
+    _, traj = jax.eval_shape(trainer.rollout, state.ppo.params, state.ppo.ref_params, state.ppo.value_norm, state.actor)
+    assert traj.obs.shape[:2] == (4, 2) and len(traj.obs.shape) == 3       # [T, B, F] features, not frames
     state, _ = trainer.run(state, 2)
     for name, sub in state.ppo.params["params"].items():
         same = all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(sub), jax.tree.leaves(before["params"][name])))

@@ -49,15 +49,22 @@ def test_guide_config_errors():
         validate(cartpole, 1)
 
 
-def test_the_teacher_acts_exactly_on_the_guided_prefix_of_each_episode():
+@pytest.fixture(scope="module")
+def guided():
+    """One guided trainer and its jitted rollout, shared by the tests below (one world compile)."""
     trainer = make_trainer(config(teacher="servo", horizon=H))
+    return trainer, jax.jit(trainer.rollout)
+
+
+def test_the_teacher_acts_exactly_on_the_guided_prefix_of_each_episode(guided):
+    trainer, rollout = guided
     params = trainer.init_params(jax.random.key(0))
     head = params["params"]["policy_head"]
     bias = np.zeros(head["bias"].shape, np.float32)
     bias[2 * ATTACK + 1] = 50.0                      # attack = 1 with probability ~1
     params = {"params": {**params["params"], "policy_head": {"kernel": jnp.zeros_like(head["kernel"]), "bias": jnp.asarray(bias)}}}
     state = trainer.init(jax.random.key(1), params)
-    _, traj = jax.jit(trainer.rollout)(state.ppo.params, None, state.ppo.value_norm, state.actor, jnp.asarray(H, jnp.int32))
+    _, traj = rollout(state.ppo.params, None, state.ppo.value_norm, state.actor, jnp.asarray(H, jnp.int32))
     guided, attack = np.asarray(traj.guided), np.asarray(traj.action)[..., ATTACK]
     reset, ep_guided = np.asarray(traj.reset), np.asarray(traj.guided_episode)
     np.testing.assert_array_equal(attack == 1, ~guided)     # the student attacks, the servo never does
@@ -74,10 +81,10 @@ def test_the_teacher_acts_exactly_on_the_guided_prefix_of_each_episode():
     np.testing.assert_allclose(float(m["guided_steps"]), guided.mean(), rtol=1e-6)
 
 
-def test_an_all_guided_batch_leaves_the_policy_unchanged():
-    trainer = make_trainer(config(teacher="servo", horizon=H))
+def test_an_all_guided_batch_leaves_the_policy_unchanged(guided):
+    trainer, rollout = guided
     state = trainer.init(jax.random.key(2))
-    _, traj = jax.jit(trainer.rollout)(state.ppo.params, None, state.ppo.value_norm, state.actor, jnp.asarray(H, jnp.int32))
+    _, traj = rollout(state.ppo.params, None, state.ppo.value_norm, state.actor, jnp.asarray(H, jnp.int32))
     all_guided = traj._replace(guided=jnp.ones_like(traj.guided))
     ppo, _, metrics = jax.jit(trainer.learner.learn)(state.ppo, all_guided, state.actor.keys)
     before, after = state.ppo.params["params"], ppo.params["params"]
