@@ -123,6 +123,14 @@ def _wait_for_coordinator(address: str, timeout: float) -> None:
                            "its address as every host sees it?")
 
 
+_joined: Optional[DistributedConfig] = None   # the settings this process joined its job with
+
+
+def heartbeat_timeout() -> float:
+    """--heartbeat-timeout of the job this process joined (JAX's default, 100 s, if none)."""
+    return float(_joined.heartbeat_timeout) if _joined is not None else 100.0
+
+
 def initialize(settings: DistributedConfig) -> None:
     """Join the job (`jax.distributed.initialize`); a no-op unless `settings.requested`.
 
@@ -153,6 +161,8 @@ def initialize(settings: DistributedConfig) -> None:
         jax.distributed.initialize(**kwargs)
     except (ValueError, TypeError, RuntimeError) as e:
         raise DistributedError(f"cannot join the multi-process job ({_describe(settings)}): {e}") from None
+    global _joined
+    _joined = settings
     requested = np.array([settings.num_processes or jax.process_count()], np.int64)
     seen = all_gather(requested).ravel()
     if (seen != jax.process_count()).any():

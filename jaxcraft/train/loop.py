@@ -23,6 +23,7 @@ from jaxcraft.train import distributed
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
 from jaxcraft.train.memory_estimate import check_fits_memory
 from jaxcraft.train.metrics import MetricsLogger
+from jaxcraft.train.pod_watch import PodWatch, checkpoint_description
 from jaxcraft.train.run_lock import run_dir_lock
 from jaxcraft.train.trainer import Trainer
 
@@ -159,12 +160,16 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
                                   "config": config.to_dict()})
 
     update, status, t_start, steps_done = start, "finished", time.perf_counter(), 0
+    # A dead pod host named in one line before JAX's fatal abort (jaxcraft.train.pod_watch).
+    watch = PodWatch(jax.process_index(), jax.process_count(), stale_after=distributed.heartbeat_timeout() / 2,
+                     describe_checkpoint=checkpoint_description(ckpt.directory))
     try:
         with _StopSignals() as stop:
             while update < total:
                 n = min(config.run.updates_per_call, total - update)
                 t0 = time.perf_counter()
                 state, metrics = trainer.run(state, n)
+                watch.start()   # after the first call: its compile may starve this process's threads
                 metrics = jax.device_get(metrics)
                 seconds = time.perf_counter() - t0
                 bad = ~np.isfinite(np.asarray(metrics["loss"]))
@@ -187,6 +192,7 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
                     status = "preempted"
                     break
     finally:
+        watch.done()
         logger.close()
         if owns_trainer:
             trainer.close()   # bridged trainers stop their simulator workers

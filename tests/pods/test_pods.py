@@ -133,6 +133,31 @@ def test_sigterm_on_one_host_stops_both_at_the_same_update_and_resumes(reference
     _assert_close(resumed, uninterrupted, range(s + 1, s + 3))
 
 
+def test_a_killed_host_is_named_in_one_jaxcraft_line(tmp_path):
+    """SIGKILL process 1 mid-run: process 0 stops after half the heartbeat timeout with one jaxcraft
+    line (the dead process, the last checkpoint, how to resume) and exit code 75, before JAX's
+    coordination service would abort it (jaxcraft.train.pod_watch)."""
+    run = tmp_path / "killed"
+    metrics = run / "metrics.jsonl"
+    procs = launch(train_args(run, 400, "--set", "run.checkpoint_every=4"), 2, 2)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+            if metrics.exists() and len(metrics.read_text().splitlines()) >= 5:
+                break
+            time.sleep(0.05)
+        if not all(p.poll() is None for p in procs):
+            raise AssertionError(f"a process ended before the kill:\n{describe(procs)}")
+        procs[1].kill()
+        (rc, _, err), _ = wait_all(procs, timeout=300, grace=150)
+    finally:
+        terminate(procs)
+    assert rc == 75, err[-3000:]
+    ours = [line for line in err.splitlines() if line.startswith("jaxcraft: process 1 of the pod stopped responding")]
+    assert len(ours) == 1 and "The last checkpoint is update" in ours[0] and "Rerun the same command" in ours[0], err[-3000:]
+    assert "Terminating process because" not in err.split(ours[0])[0]
+
+
 def test_docs_show_the_tested_commands():
     doc = (ROOT / "docs" / "pods.md").read_text()
     args = train_args(ROOT / "runs" / "pod", UPDATES, "--set", "run.checkpoint_every=4")
