@@ -7,11 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from jaxcraft.cli import main as cli_main
 from jaxcraft.train.loop import train
+from jaxcraft.train.metrics import read_metrics
 from jaxcraft.train.run_lock import LOCK_FILE, RunDirBusy, run_dir_lock
 
 TINY = pathlib.Path(__file__).parent / "_tiny_experiment.py"
@@ -59,3 +61,31 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
         proc.wait(timeout=30)
     with run_dir_lock(tmp_path):   # the kernel released the dead holder's lock
         pass
+
+
+@pytest.mark.slow
+def test_two_jaxcraft_train_processes_on_one_run_dir(tmp_path):
+    """The second `jaxcraft train` on a directory the first is training in is refused in one line
+    (exit 5) naming the first's PID; the first's metrics equal those of a lone run of the same config."""
+    cmd = lambda run: [sys.executable, "-m", "jaxcraft.cli", "train", str(TINY), "--run-dir", str(run)]  # noqa: E731
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[2])}
+    shared, lone = tmp_path / "shared", tmp_path / "lone"
+    first = subprocess.Popen(cmd(shared), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        metrics = shared / "metrics.jsonl"
+        for _ in range(1200):   # until the first is in its training loop (it logged a row)
+            if (metrics.exists() and metrics.read_text().strip()) or first.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert first.poll() is None, first.stderr.read()
+        second = subprocess.run(cmd(shared), env=env, capture_output=True, text=True, timeout=300)
+        assert second.returncode == 5, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"pid {first.pid} " in lines[0], second.stderr
+        assert first.wait(timeout=600) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert subprocess.run(cmd(lone), env=env, capture_output=True, text=True, timeout=600).returncode == 0
+    assert read_metrics(shared / "metrics.jsonl", deterministic_only=True) == \
+        read_metrics(lone / "metrics.jsonl", deterministic_only=True)
