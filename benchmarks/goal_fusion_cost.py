@@ -79,12 +79,12 @@ def measure(config, fusion: str, batch: int, window: int, repeats: int) -> tuple
          "centroid": jnp.full((window, batch, 2), 0.5), "target_mask": jnp.asarray(rng.random((window, batch, h, w)) < 0.02)}
 
     @jax.jit
-    def step(theta, opt_state):
-        grads = jax.grad(lambda p: bc_loss(p, net, dist, b, cfg.aux_coef, cfg.map_coef)[0])(theta)
+    def step(theta, opt_state, batch):   # the batch is an argument: as a constant XLA would fold it for minutes
+        grads = jax.grad(lambda p: bc_loss(p, net, dist, batch, cfg.aux_coef, cfg.map_coef)[0])(theta)
         updates, opt_state = opt.update(grads, opt_state, theta)
         return optax.apply_updates(theta, updates), opt_state
 
-    cloning = _median_ms(lambda: step(theta, opt_state), repeats)
+    cloning = _median_ms(lambda: step(theta, opt_state, b), repeats)
     return acting, cloning
 
 
