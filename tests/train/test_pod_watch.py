@@ -30,6 +30,16 @@ class Store:
             return [(k, v) for k, v in self.data.items() if k.startswith(prefix)]
 
 
+def started(n, tmp_path):
+    """(store, exit calls, n running watches that have exchanged a few beats)."""
+    store, exits = Store(), []
+    w = watches(store, n, tmp_path, exits)
+    for x in w:
+        x.start()
+    time.sleep(0.3)
+    return store, exits, w
+
+
 def watches(store, n, tmp_path, exits):
     (tmp_path / "checkpoints" / "8").mkdir(parents=True)
     return [PodWatch(p, n, stale_after=0.4, period=0.05, client=store, exit=lambda rc, p=p: exits.append((p, rc)),
@@ -37,11 +47,7 @@ def watches(store, n, tmp_path, exits):
 
 
 def test_a_silent_process_is_named_in_one_line_and_the_others_exit(tmp_path, capsys):
-    store, exits = Store(), []
-    w = watches(store, 3, tmp_path, exits)
-    for x in w:
-        x.start()
-    time.sleep(0.3)
+    _, exits, w = started(3, tmp_path)
     w[2]._stop.set()          # process 2 dies: its beats stop, and it never says done
     time.sleep(1.2)
     w[0].done(), w[1].done()
@@ -53,11 +59,7 @@ def test_a_silent_process_is_named_in_one_line_and_the_others_exit(tmp_path, cap
 
 
 def test_a_process_that_leaves_normally_is_not_reported(tmp_path, capsys):
-    store, exits = Store(), []
-    w = watches(store, 2, tmp_path, exits)
-    for x in w:
-        x.start()
-    time.sleep(0.3)
+    _, exits, w = started(2, tmp_path)
     w[1].done()               # finished (or preempted, or failed on its own) first
     time.sleep(1.0)
     w[0].done()
