@@ -207,10 +207,13 @@ class GoalConditionedActorCritic(nn.Module):
         L, N = obs["family"].shape
         x = self._encode(obs, L, N)[0].reshape(L, N, -1)
         if self.privileged_dim:
-            p = obs.get("privileged")
-            p = jnp.zeros((L, N, self.privileged_dim), jnp.float32) if p is None else p.astype(jnp.float32)
-            x = jnp.concatenate([x, p], axis=-1)
+            x = jnp.concatenate([x, self._privileged(obs, (L, N))], axis=-1)
         return x
+
+    def _privileged(self, obs, lead) -> jax.Array:
+        """obs["privileged"] as float32 [*lead, privileged_dim]; zeros where an env lacks it (Minetest, bridged)."""
+        p = obs.get("privileged")
+        return jnp.zeros(tuple(lead) + (self.privileged_dim,), jnp.float32) if p is None else p.astype(jnp.float32)
 
     def decide(self, carry, features, reset):
         """`__call__` on features [L, N, F] from `encode`: (carry, logits, value) (`method="decide"`).
@@ -327,9 +330,8 @@ class GoalConditionedActorCritic(nn.Module):
         # Detached: the value loss trains only the head, so a cloned policy's torso stays as cloned.
         x = jax.lax.stop_gradient(feat) if self.value_stop_gradient else feat
         if self.privileged_dim:   # the value-only input (envs.spaces.VALUE_ONLY_KEYS); zeros where an env lacks it
-            p = obs.get("privileged")
-            p = jnp.zeros(feat.shape[:-1] + (self.privileged_dim,), jnp.float32) if p is None else p.astype(jnp.float32)
-            x = jnp.concatenate([x, activation(self.act)(self.privileged_proj(p))], axis=-1)
+            x = jnp.concatenate([x, activation(self.act)(self.privileged_proj(self._privileged(obs, feat.shape[:-1])))],
+                                axis=-1)
         v = self.value_head(x)
         return v if self.value_bins else v[..., 0]
 
