@@ -28,7 +28,9 @@ def _tiny_overrides(config: ExperimentConfig) -> list[str]:
     chunk = min(config.ppo.chunk_len, 4)
     mb = config.ppo.num_minibatches if not config.ppo.chunk_len else 1
     T = max(mb * max(chunk, 1), 4)
-    extra = [f"ppo.chunk_len={chunk}", f"ppo.num_minibatches={mb}", "run.init_params="]  # no pretraining
+    # One epoch: the epoch loop is unrolled on CPU for conv nets, so each epoch is another copy of
+    # the gradient program to compile; a smoke run checks wiring, not optimisation.
+    extra = [f"ppo.chunk_len={chunk}", f"ppo.num_minibatches={mb}", "ppo.num_epochs=1", "run.init_params="]  # no pretraining
     if config.env.name == "jaxcraft:tasks":
         extra.append("task.frame_size=16")
     return extra + [f"env.num_envs={envs}", f"env.rollout_len={T}", f"run.total_env_steps={envs * T * 2}",

@@ -110,12 +110,14 @@ def test_cli_records_to_minari_and_pretrains_from_it(tmp_path, capsys):
     from jaxcraft.cli import main
 
     exp = EXPERIMENT
-    assert main(["demos", str(exp), "--teacher", "servo", "--episodes", "2", "--max-steps", "5",
-                 "--format", "minari", "--out", "jaxcraft/cli-v0"]) == 0
+    # The same recording and cloning shapes as tests/tasks/test_dagger_cli.py's teacher set: the
+    # programs compiled by whichever runs first load from the persistent compilation cache.
+    assert main(["demos", str(exp), "--teacher", "servo", "--episodes", "3", "--max-steps", "6", "--shard-size", "2",
+                 "--seed", "4", "--format", "minari", "--out", "jaxcraft/cli-v0"]) == 0
     err = capsys.readouterr().err
-    assert "demos (servo): 2/2 episode" in err and "success=" in err and "\r" not in err
+    assert "demos (servo): 3/3 episode" in err and "success=" in err and "\r" not in err
     demos = load_minari_demos("jaxcraft/cli-v0")
-    assert demos["rgb"].shape == (2, 5, 16, 16, 3) and demos["length"].min() >= 1
+    assert demos["rgb"].shape == (3, 6, 16, 16, 3) and demos["length"].min() >= 1
     assert main(["demos", str(exp), "--episodes", "2", "--format", "minari", "--out", "jaxcraft/cli-v0"]) == 2
     assert "exists" in capsys.readouterr().err
     assert main(["pretrain", str(exp), "--demos", "minari:jaxcraft/cli-v0", "--out", str(tmp_path / "pre"),

@@ -81,7 +81,8 @@ def train_args(run_dir: pathlib.Path, updates: int, *extra: str) -> list[str]:
 
 
 def launch(args: list[str], processes: int, devices: int, cache_dir: pathlib.Path | None = None,
-           port: int | None = None, per_process: list[list[str]] | None = None) -> list[subprocess.Popen]:
+           port: int | None = None, per_process: list[list[str]] | None = None,
+           heartbeat_timeout: int = HEARTBEAT_TIMEOUT) -> list[subprocess.Popen]:
     """`processes` copies of `python -m jaxcraft.cli ARGS --coordinator 127.0.0.1:PORT --num-processes N
     --process-id I` (a single plain process when processes == 1), each writing stdout/stderr to a
     temporary file (`wait_all` reads them)."""
@@ -89,7 +90,7 @@ def launch(args: list[str], processes: int, devices: int, cache_dir: pathlib.Pat
     procs = []
     for i in range(processes):
         job = [] if processes == 1 else ["--coordinator", f"127.0.0.1:{port}", "--num-processes", str(processes),
-                                         "--process-id", str(i), "--heartbeat-timeout", str(HEARTBEAT_TIMEOUT)]
+                                         "--process-id", str(i), "--heartbeat-timeout", str(heartbeat_timeout)]
         if per_process:
             job = per_process[i]
         cmd = [sys.executable, "-m", "jaxcraft.cli", *args, *job]

@@ -139,7 +139,9 @@ def test_a_killed_host_is_named_in_one_jaxcraft_line(tmp_path):
     coordination service would abort it (jaxcraft.train.pod_watch)."""
     run = tmp_path / "killed"
     metrics = run / "metrics.jsonl"
-    procs = launch(train_args(run, 400, "--set", "run.checkpoint_every=4"), 2, 2)
+    # A short heartbeat timeout: the survivor waits half of it after the kill (the default 60 s
+    # would make this test wait 30 s; the kill comes after 5 updates, when nothing compiles).
+    procs = launch(train_args(run, 400, "--set", "run.checkpoint_every=4"), 2, 2, heartbeat_timeout=20)
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and all(p.poll() is None for p in procs):

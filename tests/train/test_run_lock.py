@@ -12,6 +12,7 @@ import time
 import pytest
 
 from jaxcraft.cli import main as cli_main
+from jaxcraft.config import load_experiment
 from jaxcraft.train.loop import train
 from jaxcraft.train.metrics import read_metrics
 from jaxcraft.train.run_lock import LOCK_FILE, RunDirBusy, run_dir_lock
@@ -66,8 +67,11 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
 @pytest.mark.slow
 def test_two_jaxcraft_train_processes_on_one_run_dir(tmp_path):
     """The second `jaxcraft train` on a directory the first is training in is refused in one line
-    (exit 5) naming the first's PID; the first's metrics equal those of a lone run of the same config."""
-    cmd = lambda run: [sys.executable, "-m", "jaxcraft.cli", "train", str(TINY), "--run-dir", str(run)]  # noqa: E731
+    (exit 5) naming the first's PID; the first's metrics equal those of a lone run of the same config.
+    The first is then stopped with SIGTERM (it saves and exits 143 after k updates), and the lone run
+    makes exactly k updates (a constant learning rate, so a shorter budget follows the same path)."""
+    cmd = lambda run, *extra: [sys.executable, "-m", "jaxcraft.cli", "train", str(TINY), "--run-dir", str(run),  # noqa: E731
+                               "--set", "ppo.anneal_lr=false", *extra]
     env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[2])}
     shared, lone = tmp_path / "shared", tmp_path / "lone"
     first = subprocess.Popen(cmd(shared), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -82,10 +86,15 @@ def test_two_jaxcraft_train_processes_on_one_run_dir(tmp_path):
         assert second.returncode == 5, second.stderr
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1 and f"pid {first.pid} " in lines[0], second.stderr
-        assert first.wait(timeout=600) == 0, first.stderr.read()
+        assert first.poll() is None, "the first run ended before the second was refused: give it a longer budget"
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=600) == 143, first.stderr.read()
     finally:
         if first.poll() is None:
             first.kill()
-    assert subprocess.run(cmd(lone), env=env, capture_output=True, text=True, timeout=600).returncode == 0
+    updates = len(read_metrics(shared / "metrics.jsonl", deterministic_only=True))
+    steps = updates * load_experiment(TINY).batch_size
+    assert subprocess.run(cmd(lone, "--set", f"run.total_env_steps={steps}"), env=env, capture_output=True,
+                          text=True, timeout=600).returncode == 0
     assert read_metrics(shared / "metrics.jsonl", deterministic_only=True) == \
         read_metrics(lone / "metrics.jsonl", deterministic_only=True)
