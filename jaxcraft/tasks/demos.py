@@ -88,15 +88,18 @@ def step_keys(key_seed, task_id, t) -> tuple[jax.Array, jax.Array]:
     return k_exp, k_env
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4, 5, 6))
+@functools.partial(jax.jit, static_argnums=(0, 4, 5))
 def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: int, teacher: str = "expert",
-            noise: float = 0.0) -> dict:
+            noise: float | jax.Array = 0.0) -> dict:
     """Teacher episodes of task_ids int32[N]: the per-step fields [N, T, ...], `success_t`
     bool[N, T] (success at step t) and the per-episode goal fields (no padding applied).
 
     noise: per-step probability of *executing* a uniformly random action instead of the
     teacher's; the recorded action is always the teacher's (DART-style noise injection: the
     demonstrations then show how the teacher recovers from the kind of mistakes a student makes).
+    A traced argument: every noise level runs one compiled program (with noise 0 the coin never
+    comes up, and its keys are folded apart from the teacher's and the env's, so the episodes are
+    those of a program without the coin).
     """
     chosen = get_teacher(teacher)
     teacher_init, teacher_act = chosen.init, chosen.act
@@ -112,11 +115,9 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
             state, carry, rgb, vis, cen, mask = c
             k_exp, k_env = step_keys(key_seed, task_id, t)
             carry, action = teacher_act(env, params, state, carry, k_exp)
-            executed = action
-            if noise > 0.0:
-                k_coin, k_rand = jax.random.split(jax.random.fold_in(k_exp, 1))
-                random_action = jax.random.randint(k_rand, nvec.shape, 0, nvec)
-                executed = jnp.where(jax.random.uniform(k_coin) < noise, random_action, action)
+            k_coin, k_rand = jax.random.split(jax.random.fold_in(k_exp, 1))
+            random_action = jax.random.randint(k_rand, nvec.shape, 0, nvec)
+            executed = jnp.where(jax.random.uniform(k_coin) < noise, random_action, action)
             obs, state, _, _, _, info = env.step_env(k_env, state, executed, params)
             new = (state, carry, obs["rgb"], info["target_visible"], info["target_centroid"], info["target_mask"])
             return new, (rgb, action, vis, cen, mask, info["success"])

@@ -103,7 +103,8 @@ def test_servo_solves_most_distance_20_tasks():
 def test_noise_records_the_teachers_action_but_executes_random_ones(tmp_path):
     ids = [int(encode_task_id(seed, 0, F.APPROACH)) for seed in range(4)]
     clean = rollout(ENV, PARAMS, jnp.asarray(ids), jnp.asarray(0, jnp.int32), 20, "servo", 0.0)
-    noisy = rollout(ENV, PARAMS, jnp.asarray(ids), jnp.asarray(0, jnp.int32), 20, "servo", 0.5)  # record_demos below reuses this program
+    # The same compiled program as `clean` (noise is traced), reused by record_demos below.
+    noisy = rollout(ENV, PARAMS, jnp.asarray(ids), jnp.asarray(0, jnp.int32), 20, "servo", 0.5)
     # Same start; the executed random actions change the trajectory afterwards.
     np.testing.assert_array_equal(np.asarray(clean["rgb"])[:, 0], np.asarray(noisy["rgb"])[:, 0])
     assert not np.array_equal(np.asarray(clean["rgb"]), np.asarray(noisy["rgb"]))
