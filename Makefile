@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # loaded from disk the next time; XLA compiles slowly on CPU. `make clean` removes it.
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 
-.PHONY: run seeds test test-fast bench install clean
+.PHONY: run seeds rocket3-cpu test test-fast bench install clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,18 @@ test: $(VENV)/.test
 # learning tests; tests/test_markers.py checks the marker is on exactly those).
 test-fast: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=10 -m "not slow" $(PYTEST_ARGS)
+
+# ROCKET-3's recipe on all four families at distance 20 (experiments/rocket3_cpu.py): the same stages
+# as `make run` with 4x the demos, 2x the cloning steps and 4x the PPO budget; under two hours on an
+# idle 2-core EPYC (estimated from the stages' rates; not yet measured end to end).
+R3 := runs/rocket3_cpu
+R3EXP := experiments/rocket3_cpu.py
+rocket3-cpu: $(VENV)/.base
+	test -f $(R3)_demos/manifest.json || $(BIN)/jaxcraft demos $(R3EXP) --teacher servo --noise 0.25 --episodes 8192 --shard-size 256 --out $(R3)_demos
+	test -d $(R3)_pretrained || $(BIN)/jaxcraft pretrain $(R3EXP) --demos $(R3)_demos --out $(R3)_pretrained --steps 6000 --batch 32 --window 16
+	$(BIN)/jaxcraft eval $(R3)_pretrained --experiment $(R3EXP) --split unseen --distances 20 --episodes 200 --max-steps 600 --videos 0 --out $(R3)_pretrained_eval
+	$(BIN)/jaxcraft train $(R3EXP) $(RUN_ARGS)
+	$(BIN)/jaxcraft eval $(R3) --split unseen --distances 20 --episodes 200 --max-steps 600 --videos 2 --out $(R3)/eval_unseen
 
 bench: $(VENV)/.test
 	$(PIP) install -e '.[bench]' 2>&1 | grep -v "is ignored: it is neither" || true
