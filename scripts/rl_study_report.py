@@ -25,7 +25,7 @@ from jaxcraft.machine import cpu_description  # noqa: E402
 
 ARMS = {"a": "(a) PPO + KL, today's recipe", "b": "(b) frozen encoder, 4×4 epochs/minibatches",
         "c": "(c) b + privileged critic", "d": "(d) c + guided curriculum", "e": "(e) d, whole net trained"}
-CURVES = (("success_rate", "training success"), ("explained_variance", "explained variance"),
+CURVES = (("success_rate", "training success (last 10 updates)"), ("explained_variance", "explained variance"),
           ("kl_ref", "KL to the cloned policy"), ("guide_horizon", "guide horizon H"))
 
 
@@ -34,9 +34,18 @@ def _finished(root: pathlib.Path, arm: str) -> list[pathlib.Path]:
     return [r for r in runs if (r / "eval_unseen" / "eval.json").is_file()]
 
 
+WINDOW = 10   # updates per point of the training-success curve (an update ends ~13 of 64 episodes)
+
+
 def _metrics(run: pathlib.Path) -> dict:
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return {k: np.asarray([r.get(k, np.nan) for r in rows], float) for k, _ in CURVES}
+    out = {k: np.asarray([r.get(k, np.nan) for r in rows], float) for k, _ in CURVES}
+    # Training success over a trailing window of updates, weighted by the episodes each ended.
+    episodes = np.asarray([r.get("episodes", 0.0) for r in rows], float)
+    wins = np.nan_to_num(out["success_rate"]) * episodes
+    trailing = lambda x: np.convolve(x, np.ones(WINDOW))[:len(x)]  # noqa: E731
+    out["success_rate"] = trailing(wins) / np.maximum(trailing(episodes), 1.0)
+    return out
 
 
 def main() -> None:
@@ -67,8 +76,10 @@ def main() -> None:
         curves = [_metrics(d) for d in dirs]
         for ax, (key, title) in zip(axes, CURVES):
             n = min(len(c[key]) for c in curves)
-            mean = np.nanmean(np.stack([c[key][:n] for c in curves]), axis=0) if n else np.zeros(0)
-            ax.plot(np.arange(1, n + 1), mean, label=f"{arm} ({len(dirs)} seeds)")
+            stacked = np.stack([c[key][:n] for c in curves])
+            if n and np.isfinite(stacked).any():   # arms without a guide log no horizon
+                ax.plot(np.arange(1, n + 1), np.nanmean(stacked, axis=0), color=f"C{list(ARMS).index(arm)}",
+                        label=f"{arm} ({len(dirs)} seeds)")
             ax.set_title(title)
             ax.set_xlabel("update")
     axes[0].legend(fontsize=8)
