@@ -40,26 +40,33 @@ def _obs(seed, lead):
 @pytest.fixture(scope="module", params=["conv", "corr"])
 def net(request):
     network = make_network(dataclasses.replace(NET, goal=dataclasses.replace(NET.goal, fusion=request.param)), None, SPACE)
-    params = network.init(jax.random.key(0), (), _obs(0, (1, 2)), jnp.zeros((1, 2), bool))
+    params = jax.jit(network.init)(jax.random.key(0), (), _obs(0, (1, 2)), jnp.zeros((1, 2), bool))
     return network, params
+
+
+def _apply(network, method=None):
+    """network.apply (with `method`) as one compiled program: op-by-op dispatch compiles every
+    primitive of the net on its own, which costs far more on a cold compilation cache."""
+    return jax.jit(lambda *args: network.apply(*args, method=method))
 
 
 def test_decide_on_features_is_the_network_and_its_gradients_restricted(net):
     network, params = net
     encode, decide = frozen_encoder_apply(network)
     obs, reset = _obs(1, (T, B)), jnp.zeros((T, B), bool)
-    feats = network.apply(params, obs, method="encode")
-    full, part = network.apply(params, (), obs, reset), decide(params, (), feats, reset)
+    feats = _apply(network, "encode")(params, obs)
+    full, part = _apply(network)(params, (), obs, reset), jax.jit(decide)(params, (), feats, reset)
     for a, b in zip(full[1:], part[1:]):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(encode(params, jax.tree.map(lambda x: x[0], obs))), np.asarray(feats[0]),
+    np.testing.assert_allclose(np.asarray(jax.jit(encode)(params, jax.tree.map(lambda x: x[0], obs))), np.asarray(feats[0]),
                                rtol=1e-5, atol=1e-6)
 
     def loss(p, via_features):
         out = decide(p, (), jax.lax.stop_gradient(feats), reset) if via_features else network.apply(p, (), obs, reset)
         return jnp.sum(out[1] ** 2) + jnp.sum(out[2])
 
-    g_full, g_part = jax.grad(loss, argnums=0)(params, False), jax.grad(loss, argnums=0)(params, True)
+    grad = jax.jit(jax.grad(loss, argnums=0), static_argnums=1)
+    g_full, g_part = grad(params, False), grad(params, True)
     for name in params["params"]:
         for a, b in zip(jax.tree.leaves(g_full["params"][name]), jax.tree.leaves(g_part["params"][name])):
             if name in network.encoder_modules:
@@ -79,15 +86,16 @@ def test_update_on_cached_features_equals_recomputing_them(net):
     obs, reset = _obs(2, (T, B)), jnp.zeros((T, B), bool)
     rng = np.random.default_rng(3)
     action = jnp.asarray(np.stack([rng.integers(0, n, (T, B)) for n in SPACE.nvec], -1), jnp.int32)
-    _, logits, value = network.apply(params, (), obs, reset)
-    _, ref_logits, _ = network.apply(ref, (), obs, reset)
-    batch = PPOBatch(obs=obs, action=action, log_prob=DIST.log_prob(logits, action) - 0.05, value=value,
+    apply = _apply(network)
+    _, logits, value = apply(params, (), obs, reset)
+    _, ref_logits, _ = apply(ref, (), obs, reset)
+    batch = PPOBatch(obs=obs, action=action, log_prob=jax.jit(DIST.log_prob)(logits, action) - 0.05, value=value,
                      advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32), target=value + 0.3,
                      reset=reset, carry=(), ref_logits=ref_logits)
     keys = jax.random.split(jax.random.key(4), B)
     state = init_ppo_state(params, opt, ref)
     full, _ = jax.jit(make_update_fn(network.apply, DIST, opt, cfg, 1))(state, batch, keys)
-    feats = network.apply(params, obs, method="encode")
+    feats = _apply(network, "encode")(params, obs)
     cached, m = jax.jit(make_update_fn(decide, DIST, opt, cfg, 1))(state, batch._replace(obs=feats), keys)
     assert float(m["kl_ref"]) > 0
     for name in params["params"]:
