@@ -2,6 +2,7 @@
 # Issue 29's study: which fine-tuning recipe makes RL beat the cloned student (docs/tasks.md).
 #
 #   scripts/rl_study.sh [SEEDS...]          (default: 0 1 2; output under runs/study/)
+#   ARMS="a d" scripts/rl_study.sh 2        (only these arms)
 #
 # One cloned student (`make run`'s: servo demos, 3,000 cloning steps, seed 0) is fine-tuned by
 # every arm with every training seed for the same env-step budget (the quickstart's 409,600), and
@@ -29,13 +30,19 @@ eval_args=(--split unseen --families approach --distances 20 --episodes 400 --se
            --max-steps 600 --batch-size 200 --videos 0)
 mkdir -p "$out"
 
+# Every arm sets every key it is defined by, so the arms do not change with the experiment file's
+# defaults (quickstart.py itself now uses one of them).
 declare -A arm
-arm[a]=""
-arm[b]="--set ppo.freeze_encoder=true --set ppo.num_epochs=4 --set ppo.num_minibatches=4"
-arm[c]="${arm[b]} --set task.privileged_obs=true --set net.goal.privileged_critic=true"
-arm[d]="${arm[c]} --set run.guide.teacher=servo --set run.guide.horizon=100"
-arm[e]="--set ppo.num_epochs=4 --set ppo.num_minibatches=4 --set task.privileged_obs=true \
---set net.goal.privileged_critic=true --set run.guide.teacher=servo --set run.guide.horizon=100"
+arm[a]="--set ppo.freeze_encoder=false --set ppo.num_epochs=2 --set ppo.num_minibatches=2 \
+--set task.privileged_obs=false --set net.goal.privileged_critic=false --set run.guide.teacher= --set run.guide.horizon=0"
+arm[b]="--set ppo.freeze_encoder=true --set ppo.num_epochs=4 --set ppo.num_minibatches=4 \
+--set task.privileged_obs=false --set net.goal.privileged_critic=false --set run.guide.teacher= --set run.guide.horizon=0"
+arm[c]="--set ppo.freeze_encoder=true --set ppo.num_epochs=4 --set ppo.num_minibatches=4 \
+--set task.privileged_obs=true --set net.goal.privileged_critic=true --set run.guide.teacher= --set run.guide.horizon=0"
+arm[d]="--set ppo.freeze_encoder=true --set ppo.num_epochs=4 --set ppo.num_minibatches=4 \
+--set task.privileged_obs=true --set net.goal.privileged_critic=true --set run.guide.teacher=servo --set run.guide.horizon=100"
+arm[e]="--set ppo.freeze_encoder=false --set ppo.num_epochs=4 --set ppo.num_minibatches=4 \
+--set task.privileged_obs=true --set net.goal.privileged_critic=true --set run.guide.teacher=servo --set run.guide.horizon=100"
 
 # The student and the teacher.
 test -f "$out/demos/manifest.json" || jc demos "$exp" --teacher servo --noise 0.25 --episodes 2048 --shard-size 128 --out "$out/demos"
@@ -44,7 +51,7 @@ test -f "$out/eval_cloned/eval.json" || jc eval "$out/cloned" --experiment "$exp
 test -f "$out/eval_servo/eval.json" || jc eval servo --experiment "$exp" "${eval_args[@]}" --out "$out/eval_servo"
 
 for s in "${seeds[@]}"; do
-  for a in a b c d e; do
+  for a in ${ARMS:-a b c d e}; do
     run="$out/${a}_s$s"
     if ! test -f "$run/done"; then
       start=$(date +%s)
