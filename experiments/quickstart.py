@@ -13,12 +13,11 @@ where the target is in view, so a reactive pixel policy can copy it), behaviour-
 network on them with the auxiliary visibility/centroid loss (`jaxcraft pretrain` →
 runs/quickstart_pretrained), then fine-tunes it here with PPO plus the decaying KL penalty to the
 frozen cloned policy, as the paper does (after a 10-update critic warm-up: the value head is new),
-with the recipe that the issue-29 study found best (docs/tasks.md, "The fine-tuning study"): the
-perception encoder frozen as ROCKET-3 freezes its backbone (trajectories store its features; the
-learner runs no convolution, so the same budget buys 4 epochs × 4 minibatches), a privileged critic
-(the value also reads the target's distance, bearing, visibility and the time left; the policy never
-does), and a teacher-guided curriculum (the servo acts for the first h ~ U{0..H} steps of each
-training episode, H falling from 100 to 0 over the first half; never in evaluation).
+with arm (c) of the issue-29 study (docs/tasks.md, "The fine-tuning study"; no arm was measurably
+better than another): the perception encoder frozen as ROCKET-3 freezes its backbone (trajectories
+store its features; the learner runs no convolution, so the same budget buys 4 epochs × 4
+minibatches) and a privileged critic (the value also reads the target's distance, bearing,
+visibility and the time left; the policy never does). The guided curriculum (`run.guide`) is off.
 Training alone: `jaxcraft train experiments/quickstart.py --set run.init_params=` (from scratch; set
 `ppo.freeze_encoder=false` too, or the random encoder stays frozen).
 
@@ -27,7 +26,7 @@ model 17), measured; about twice that on the AVX2-only EPYC of earlier runs (est
 feed-forward goal-conditioned net, and potential-based distance shaping on top of the binary
 success reward (`task.shaping_distance`; the paper uses the binary reward alone).
 """
-from jaxcraft.config import EnvConfig, ExperimentConfig, GoalNetConfig, GuideConfig, NetConfig, RunConfig, TaskConfig
+from jaxcraft.config import EnvConfig, ExperimentConfig, GoalNetConfig, NetConfig, RunConfig, TaskConfig
 from jaxcraft.ppo import PPOConfig
 
 CONFIG = ExperimentConfig(
@@ -47,5 +46,5 @@ CONFIG = ExperimentConfig(
                   kl_coef=0.5, critic_warmup_updates=10, value_norm=True, vf_coef=0.25, max_grad_norm=0.5,
                   freeze_encoder=True),
     run=RunConfig(total_env_steps=409_600, updates_per_call=4, checkpoint_every=64, seed=0,
-                  init_params="runs/quickstart_pretrained", guide=GuideConfig(teacher="servo", horizon=100)),
+                  init_params="runs/quickstart_pretrained"),
 )

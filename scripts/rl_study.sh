@@ -23,7 +23,10 @@ cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 jc() { "$py" -m jaxcraft.cli "$@"; }
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$PWD/.jax_cache}
-exp=experiments/quickstart.py
+# The measured study (docs/tasks.md) cloned its student with the quickstart as of 01798d3 (no
+# privileged critic in the net); today's quickstart has one, whose value-only input layer arms (a)
+# and (b) lack. To reproduce: git show 01798d3:experiments/quickstart.py > /tmp/qs.py; EXP=/tmp/qs.py.
+exp=${EXP:-experiments/quickstart.py}
 out=runs/study
 [ $# -gt 0 ] && seeds=("$@") || seeds=(0 1 2)
 eval_args=(--split unseen --families approach --distances 20 --episodes 400 --seed0 100000
