@@ -18,20 +18,15 @@ left; the policy never reads it). Departures from the paper, for the CPU budget:
 300-step training episodes (evaluation uses the paper's 600), a small feed-forward net, distance 20
 only, and potential-based distance shaping on top of the binary success reward.
 """
-from jaxcraft.config import EnvConfig, ExperimentConfig, GoalNetConfig, NetConfig, RunConfig, TaskConfig
-from jaxcraft.ppo import PPOConfig
+import dataclasses
+import pathlib
 
-CONFIG = ExperimentConfig(
-    name="rocket3_cpu",
-    env=EnvConfig(name="jaxcraft:tasks", num_envs=64, rollout_len=64, reset_pool_size=32, pool_refresh_per_step=1),
-    task=TaskConfig(families=("approach", "break", "interact", "hunt"), distances=(20,), frame_size=32, max_steps=300,
-                    shaping_distance=0.1, num_distractors=3, privileged_obs=True),
-    net=NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=0, activation="relu",
-                  separate_critic=False,
-                  goal=GoalNetConfig(aux_heads=True, fusion="conv", goal_table=256, privileged_critic=True)),
-    ppo=PPOConfig(lr=1e-4, num_epochs=4, num_minibatches=4, gamma=0.99, gae_lambda=0.95, ent_coef=0.0,
-                  kl_coef=0.5, critic_warmup_updates=10, value_norm=True, vf_coef=0.25, max_grad_norm=0.5,
-                  freeze_encoder=True),
-    run=RunConfig(total_env_steps=1_638_400, updates_per_call=4, checkpoint_every=64, seed=0,
-                  init_params="runs/rocket3_cpu_pretrained"),
+from jaxcraft.config import load_experiment
+
+# The quickstart's env, net and fine-tuning recipe; four families, its own demos and 4x the budget.
+_QUICKSTART = load_experiment(pathlib.Path(__file__).with_name("quickstart.py"))
+CONFIG = dataclasses.replace(
+    _QUICKSTART, name="rocket3_cpu",
+    task=dataclasses.replace(_QUICKSTART.task, families=("approach", "break", "interact", "hunt")),
+    run=dataclasses.replace(_QUICKSTART.run, total_env_steps=1_638_400, init_params="runs/rocket3_cpu_pretrained"),
 )
