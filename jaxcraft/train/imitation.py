@@ -6,12 +6,15 @@ that frozen policy. This module provides the first stage on jaxcraft's own demon
 policy unrolled over each window from a zero state (the window start counts as an episode
 start), and
 
-    loss = −Σ_{l,n} valid[l,n] · log π(a*[l,n] | o[≤l,n], goal[n]) / Σ valid
+    loss = −Σ_{l,n} w[l,n] · log π(a*[l,n] | o[≤l,n], goal[n]) / Σ w,   w = valid · (1 + (ω − 1) · visible)
            + aux_coef · aux_loss(visible, centroid)          (when the net has aux heads)
            + map_coef · target_map_loss(z, cells, valid)      (a spatial fusion's heat map z, when the
                                                                demos hold the renderer's target mask)
 
-where valid marks steps before the episode ended. Shapes are time-major [L, N].
+where valid marks steps before the episode ended and ω (`visible_weight`) up-weights the steps
+whose frame shows the target (demos' `target_visible`): they are the few steps where the teacher
+steers by what it sees (~10 % of a servo demo at distance 20; the rest is its memoryless search),
+so with ω = 1 the search dominates the likelihood. Shapes are time-major [L, N].
 The pretrained params are saved with orbax and loaded by the trainers through
 `run.init_params` (they then also serve as the KL reference when `ppo.kl_coef > 0`).
 """
@@ -46,6 +49,7 @@ class ImitationConfig:
     max_grad_norm: float = documented(1.0, "Global gradient-norm clip.")
     aux_coef: float = documented(0.5, "Weight of the auxiliary visibility/centroid loss (nets with aux heads).")
     map_coef: float = documented(1.0, "Weight of the dense target loss: a spatial fusion's heat map against the renderer's target mask (demos of format 3; jaxcraft.nets.spatial.target_map_loss).")
+    visible_weight: float = documented(1.0, "ω: weight of the action likelihood on steps whose frame shows the target (demos' target_visible) relative to the others; 1 = unweighted.")
     seed: int = documented(0, "PRNG seed of window sampling and init.")
 
 
@@ -85,7 +89,7 @@ def sample_windows(demos: dict, key: jax.Array, batch: int, window: int) -> dict
 
 
 def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float = 0.0,
-            map_coef: float = 0.0) -> tuple[jax.Array, dict]:
+            map_coef: float = 0.0, visible_weight: float = 1.0) -> tuple[jax.Array, dict]:
     """Masked negative log-likelihood of the expert's actions (+ aux loss); see module doc."""
     valid = batch["valid"]
     chex.assert_rank(valid, 2)
@@ -99,10 +103,19 @@ def bc_loss(params: Any, network: Any, dist: Any, batch: dict, aux_coef: float =
     else:
         _, logits, _ = network.apply(params, carry, batch["obs"], batch["reset"])
     logp = dist.log_prob(logits, batch["action"])                            # [L, N]
-    w = valid.astype(jnp.float32)
+    v = valid.astype(jnp.float32)
+    w = v
+    if visible_weight != 1.0:
+        if "visible" not in batch:
+            raise ValueError("visible_weight needs demos with target_visible")
+        w = v * (1.0 + (visible_weight - 1.0) * batch["visible"].astype(jnp.float32))
     nll = -(logp * w).sum() / jnp.maximum(w.sum(), 1.0)
-    acc = ((dist.mode(logits) == batch["action"]).all(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
+    match = dist.mode(logits) == batch["action"]
+    acc = (match.all(-1) * v).sum() / jnp.maximum(v.sum(), 1.0)
     metrics = {"nll": nll, "action_exact_match": acc}
+    if "visible" in batch:   # the camera-yaw choice (last action dim) where the teacher steers by sight
+        seen = v * batch["visible"].astype(jnp.float32)
+        metrics["yaw_match_in_view"] = (match[..., -1] * seen).sum() / jnp.maximum(seen.sum(), 1.0)
     loss = nll
     if use_aux:
         a_loss, a_metrics = aux_loss(pred, batch["visible"] & valid, batch["centroid"])
@@ -140,7 +153,7 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
     def step(params, opt_state, demos, key):
         batch = sample_windows(demos, key, config.batch_episodes, config.window)
         (loss, m), grads = jax.value_and_grad(bc_loss, has_aux=True)(params, network, dist, batch, config.aux_coef,
-                                                                    config.map_coef)
+                                                                    config.map_coef, config.visible_weight)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, {**m, "loss": loss}
 

@@ -76,6 +76,47 @@ def test_bc_loss_of_a_uniform_policy_is_the_sum_of_log_factor_sizes():
     assert float(loss) == pytest.approx(9 * np.log(2) + 2 * np.log(11), rel=1e-5)
 
 
+def test_bc_loss_up_weights_the_steps_that_show_the_target():
+    """ω-weighted NLL and the in-view yaw match against numpy: log-softmax per action factor
+    (nine buttons of 2, pitch and yaw of 11) of fixed random logits."""
+    L, N = 5, 4
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=(L, N, DIST.num_logits)).astype(np.float32)
+
+    class Fixed:
+        aux_heads = False
+
+        def initial_carry(self, n):
+            return ()
+
+        def apply(self, params, carry, obs, reset):
+            return carry, jnp.asarray(logits), jnp.zeros(reset.shape)
+
+    b = sample_windows({k: jnp.asarray(v) for k, v in _demos().items()}, jax.random.key(0), N, L)
+    visible = rng.random((L, N)) < 0.3
+    b["visible"] = jnp.asarray(visible)
+    b["centroid"] = jnp.zeros((L, N, 2))
+    act, valid = np.asarray(b["action"]), np.asarray(b["valid"])
+    sizes = [2] * 9 + [11, 11]
+    logp = np.zeros((L, N))
+    best = []
+    off = 0
+    for d, k in enumerate(sizes):
+        seg = logits[..., off:off + k].astype(np.float64)
+        ls = seg - np.log(np.exp(seg).sum(-1, keepdims=True))
+        logp += np.take_along_axis(ls, act[..., d:d + 1], -1)[..., 0]
+        best.append(seg.argmax(-1))
+        off += k
+    for omega in (1.0, 4.0):
+        w = valid * (1 + (omega - 1) * visible)
+        loss, m = bc_loss(None, Fixed(), DIST, b, visible_weight=omega)
+        assert float(loss) == pytest.approx(-(logp * w).sum() / w.sum(), rel=1e-5)
+    seen = valid & visible
+    assert float(m["yaw_match_in_view"]) == pytest.approx((best[-1] == act[..., 10])[seen].mean(), abs=1e-6)
+    with pytest.raises(ValueError, match="target_visible"):
+        bc_loss(None, Fixed(), DIST, {k: v for k, v in b.items() if k != "visible"}, visible_weight=2.0)
+
+
 @pytest.mark.slow
 def test_pretrain_learns_and_params_reach_the_trainer(tmp_path):
     demos = _demos()
