@@ -19,8 +19,12 @@ Table columns per distance bin: steps; % with the target truly in view; aux visi
 P(σ(z) > ½ | visible) and precision P(visible | σ(z) > ½); median centroid error ‖ĉ − c‖ · frame
 size in pixels over truly visible steps; and "turns the servo's way": the share of steps where
 sign(yaw − noop) = sign(servo_yaw − noop) (left / none / right), with the target in view and out
-of it. The student acts (sampled, or greedy), the servo only labels; the same task ids and key
-give every policy the same worlds.
+of it; the same in view where the servo turns by ≥ 1.6° (two bins off the no-op: the target is a
+pixel or more off the crosshair of a 32-px frame, so its side is in the frame; the ±0.6° bins
+that centre it are sub-pixel corrections, ~17 % of the servo's in-view steps); and "keeps it in
+view": P(target in view at t + 1 | in view at t, episode still running). The student acts
+(sampled, or greedy), the servo only labels; the same task ids and key give every policy the same
+worlds.
 """
 from __future__ import annotations
 
@@ -101,6 +105,12 @@ def perception_table(trace: PerceptionTrace, frame_size: int, bins=DISTANCE_BINS
     t = jax.tree.map(np.asarray, trace)
     turn = lambda b: np.sign(b.astype(np.int64) - A.NOOP_CAMERA_BIN)  # noqa: E731 — left / none / right
     agree = turn(t.yaw) == turn(t.servo_yaw)
+    coarse = np.abs(t.servo_yaw.astype(np.int64) - A.NOOP_CAMERA_BIN) >= 2
+    # Steps whose successor is still in the episode, and whether the target is in view there.
+    has_next = np.zeros_like(t.alive)
+    has_next[:, :-1] = t.alive[:, 1:]
+    next_visible = np.zeros_like(t.visible)
+    next_visible[:, :-1] = t.visible[:, 1:]
     pred = t.aux_visible > 0.5
     err = np.linalg.norm(t.aux_centroid - t.centroid, axis=-1) * frame_size
     rows = []
@@ -112,7 +122,9 @@ def perception_table(trace: PerceptionTrace, frame_size: int, bins=DISTANCE_BINS
                      "aux_precision": _ratio((pred & v).sum(), (pred & m).sum()),
                      "centroid_error_px": float(np.median(err[v])) if v.any() else float("nan"),
                      "turn_agree_in_view": _ratio((agree & v).sum(), v.sum()),
-                     "turn_agree_out_of_view": _ratio((agree & m & ~t.visible).sum(), (m & ~t.visible).sum())})
+                     "turn_agree_out_of_view": _ratio((agree & m & ~t.visible).sum(), (m & ~t.visible).sum()),
+                     "turn_agree_in_view_coarse": _ratio((agree & v & coarse).sum(), (v & coarse).sum()),
+                     "keeps_in_view": _ratio((v & has_next & next_visible).sum(), (v & has_next).sum())})
     return rows
 
 
@@ -136,11 +148,12 @@ def format_report(rows: list[dict], summary: dict, title: str = "student percept
     px = lambda x: "–" if np.isnan(x) else f"{x:.1f}"  # noqa: E731
     lines = [f"## {title}", "",
              "| distance (blocks) | steps | target in view | aux vis. recall | aux vis. precision | centroid error, median (px) "
-             "| turns the servo's way, in view | … out of view |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| turns the servo's way, in view | … out of view | … in view, servo turning ≥ 1.6° | keeps it in view |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['distance']} | {r['steps']:,} | {pct(r['in_view'])} | {pct(r['aux_recall'])} | "
               f"{pct(r['aux_precision'])} | {px(r['centroid_error_px'])} | {pct(r['turn_agree_in_view'])} | "
-              f"{pct(r['turn_agree_out_of_view'])} |" for r in rows]
+              f"{pct(r['turn_agree_out_of_view'])} | {pct(r['turn_agree_in_view_coarse'])} | "
+              f"{pct(r['keeps_in_view'])} |" for r in rows]
     s = summary
     lines += ["", f"{s['episodes']} episodes: success {pct(s['success'])}; target came into view in "
               f"{pct(s['target_seen'])} (median first at step {px(s['first_seen_median_step'])}), "

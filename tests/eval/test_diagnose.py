@@ -38,21 +38,28 @@ def test_table_and_summary_match_hand_counts():
     assert r["steps"] == 2 and r["in_view"] == 0.5 and r["aux_recall"] == 1.0 and r["aux_precision"] == 0.5
     assert r["centroid_error_px"] == 8.0
     assert r["turn_agree_in_view"] == 0.0 and r["turn_agree_out_of_view"] == 1.0   # none vs right; right vs right
+    assert r["turn_agree_in_view_coarse"] == 0.0     # ep1 t0: the servo turns 2 bins right, the student not
+    assert r["keeps_in_view"] == 0.0                 # ep1 t0 in view, t1 not
     # Bin 5–10: ep0 t1 (vis, pred, err 4 px), ep0 t2 (vis, not pred, err 0), ep1 t1 (invisible, not pred).
     r = rows["5–10"]
     assert r["steps"] == 3 and np.isclose(r["in_view"], 2 / 3) and r["aux_recall"] == 0.5 and r["aux_precision"] == 1.0
     assert r["centroid_error_px"] == 2.0                                           # median of 4 and 0
     assert r["turn_agree_in_view"] == 0.5 and r["turn_agree_out_of_view"] == 1.0
+    assert np.isnan(r["turn_agree_in_view_coarse"])  # the servo turns by one bin or none here
+    assert r["keeps_in_view"] == 1.0                 # ep0 t1 → t2 and t2 → t3 stay in view
     # Bin 10–25: ep0 t3 (vis, pred, err 8 px, right/right), ep1 t2 (vis, pred, err 0, left/left).
     r = rows["10–25"]
     assert r["steps"] == 2 and r["in_view"] == 1.0 and r["aux_recall"] == 1.0 and r["centroid_error_px"] == 4.0
     assert r["turn_agree_in_view"] == 1.0 and np.isnan(r["turn_agree_out_of_view"])
+    assert r["turn_agree_in_view_coarse"] == 1.0     # ep1 t2: 3 bins left, the student left
+    assert np.isnan(r["keeps_in_view"])              # ep0 t3 is the last step, ep1 t3 is dead
     assert rows["all"]["steps"] == 7 and np.isclose(rows["all"]["in_view"], 5 / 7)
+    assert rows["all"]["turn_agree_in_view_coarse"] == 0.5 and np.isclose(rows["all"]["keeps_in_view"], 2 / 3)
     s = episode_summary(hand_trace())
     assert s == {"episodes": 2, "success": 0.5, "target_seen": 1.0, "first_seen_median_step": 0.5,
                  "success_when_seen": 0.5}
     md = format_report(list(rows.values()), s)
-    assert "| 0–5 | 2 | 50.0 % | 100.0 % | 50.0 % | 8.0 | 0.0 % | 100.0 % |" in md and "success 50.0 %" in md
+    assert "| 0–5 | 2 | 50.0 % | 100.0 % | 50.0 % | 8.0 | 0.0 % | 100.0 % | 0.0 % | 0.0 % |" in md and "success 50.0 %" in md
 
 
 def test_rollout_equals_a_step_by_step_replay():
