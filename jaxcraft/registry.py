@@ -3,7 +3,7 @@
     ENVS          "gymnax:" (prefix), "jaxcraft:world", "jaxcraft:tasks", …    factory(config) -> (env, params)
     NETS          "mlp", "cnn", "world_cnn", "goal_cnn"       factory(net_config, obs_space, action_space) -> module
     BRIDGED_ENVS  "bridge:crafter", "bridge:gym:" (prefix), … factory(config) -> BridgedEnv
-    TEACHERS      "expert", "servo"                           factory() -> Teacher
+    TEACHERS      "expert", "servo", "servo_resolved"         factory() -> Teacher
 
 A name ending in ':' is a prefix id: it matches every longer name that starts with it
 (`gymnax:CartPole-v1`, `bridge:gym:Pendulum-v1`). Registration is explicit: each built-in

@@ -15,6 +15,13 @@ or to its top hits the target first; two rays instead of a frame of them) — pl
     not visible:     walk forward sprinting and jumping while turning right by SEARCH_YAW_BIN
                      per step (a memoryless spiral search), pitch back towards level.
 
+`servo_resolved` is the same teacher with a dead zone of one pixel of the agent's frame: with the
+target less than a pixel's angle off the crosshair (2.5° at 32 px, 70° FOV) it does not turn
+(yaw) or tilt (pitch). The plain servo's in-view labels are mostly sub-pixel corrections (the
+±0.6° and ±1.6° bins: a quarter to two thirds of a pixel at 32 px) that no student can read off
+its frame, so cloning learns their marginal; the resolved servo's in-view turns all follow from
+where the target is in the frame.
+
 A reactive student that learns to find the target in the frame (given the goal image) can
 copy it exactly; the auxiliary visibility/centroid heads of `goal_cnn` learn the very inputs
 it acts on. Same interface as the expert (`servo_init`, `servo_act`); no PRNG use.
@@ -77,12 +84,20 @@ def target_in_view(static, world, cam, centre: jax.Array, target_id: jax.Array):
     return seen, d_yaw, want_pitch - cam.pitch
 
 
-def servo_act(env, params, state: TaskState, carry: ServoCarry, key: jax.Array):
-    """One servo step: (new carry, action int32[11]); see the module doc. `key` is unused."""
+def servo_act(env, params, state: TaskState, carry: ServoCarry, key: jax.Array, deadzone_px: float = 0.0):
+    """One servo step: (new carry, action int32[11]); see the module doc. `key` is unused.
+
+    deadzone_px: no camera turn or tilt while the target is less than this many pixels' angle
+    (at the frame's centre) off the crosshair."""
     del key
     static, w, task = env.static, state.world, state.task
     cam = agent_camera(w)
     visible, d_yaw, d_pitch = target_in_view(static, w, cam, target_centre(static, w, task), task.target_id)
+    if deadzone_px:
+        _, tan_y = tan_half_fov(static.fov_y_deg, static.height, static.width)
+        dead = deadzone_px * float(np.arctan(tan_y / (static.height / 2)))   # one pixel's angle at the centre
+        d_yaw = jnp.where(jnp.abs(d_yaw) < dead, 0.0, d_yaw)
+        d_pitch = jnp.where(jnp.abs(d_pitch) < dead, 0.0, d_pitch)
     yaw_bin = jnp.where(visible, _nearest_bin(d_yaw), SEARCH_YAW_BIN)
     pitch_bin = jnp.where(visible, _nearest_bin(d_pitch), _nearest_bin(-w.agent.pitch))
     on_target = crosshair_target(static, w, cam, params.world.reach).obj_id == task.target_id
@@ -94,3 +109,8 @@ def servo_act(env, params, state: TaskState, carry: ServoCarry, key: jax.Array):
     action = jnp.stack([b(walk), zero, zero, zero, b(walk & w.agent.on_ground), zero, b(walk),
                         b(attack), b(use), pitch_bin, yaw_bin])
     return carry.replace(steps=carry.steps + 1), action
+
+
+def servo_resolved_act(env, params, state: TaskState, carry: ServoCarry, key: jax.Array):
+    """The servo with a one-pixel dead zone (see the module doc)."""
+    return servo_act(env, params, state, carry, key, deadzone_px=1.0)

@@ -7,6 +7,8 @@
             map knowledge a pixel policy does not have
     servo   visual servoing on the target's pixels in the agent frame (`servo.py`): weaker, but
             its action is a function of what is visible, so a reactive student can clone it
+    servo_resolved  the servo with a one-pixel dead zone: no camera turn for a target less than a
+            pixel off the crosshair (its in-view labels are then readable off the student's frame)
 Both are registered under these names in `jaxcraft.registry.TEACHERS` (tasks/registration.py).
 """
 from __future__ import annotations
@@ -30,7 +32,12 @@ def servo_teacher() -> Teacher:
     return Teacher("servo", servo_init, servo_act)
 
 
-BUILTIN_TEACHERS = {"expert": expert_teacher, "servo": servo_teacher}
+def servo_resolved_teacher() -> Teacher:
+    from jaxcraft.tasks.servo import servo_init, servo_resolved_act
+    return Teacher("servo_resolved", servo_init, servo_resolved_act)
+
+
+BUILTIN_TEACHERS = {"expert": expert_teacher, "servo": servo_teacher, "servo_resolved": servo_resolved_teacher}
 
 
 def register_teachers(teachers) -> None:

@@ -59,6 +59,23 @@ def test_target_ahead_walks_straight_and_off_axis_turns_the_nearest_bin():
     assert a[10] == int(np.argmin(np.abs(A.camera_bin_degrees() - 3.0))), a
 
 
+def test_resolved_servo_does_not_turn_for_a_target_within_a_pixel():
+    """servo_resolved: one pixel of the 16-px frame at the centre is atan(tan 35° / 8) = 5.0°; a
+    target 3° off stays (the plain servo turns 3.2°), one 7° off gets the plain servo's bin."""
+    resolved = get_teacher("servo_resolved")
+    act = jax.jit(lambda st: resolved.act(ENV, PARAMS, st, resolved.init(ENV, st), jax.random.key(0))[1])
+    pixel = math.degrees(math.atan(math.tan(math.radians(35.0)) / 8))
+    assert 4.9 < pixel < 5.1
+    s = _visible_task()
+    noop = A.CAMERA_BINS // 2
+    near, far = _facing(s, -math.radians(3.0)), _facing(s, -math.radians(7.0))
+    assert int(np.asarray(_act(near))[10]) != noop
+    a = np.asarray(act(near))
+    assert a[10] == noop and a[9] == noop and a[0] == 1, a
+    np.testing.assert_array_equal(np.asarray(act(far)), np.asarray(_act(far)))
+    assert int(np.asarray(act(far))[10]) == int(np.argmin(np.abs(A.camera_bin_degrees() - 7.0)))
+
+
 def test_unseen_target_spirals_and_levels_the_camera():
     s = _visible_task()
     away = _facing(s, math.pi)                                 # target behind the agent
