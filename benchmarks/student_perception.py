@@ -12,6 +12,12 @@ truly in view, the aux heads' visibility recall/precision and centroid error, an
 student turns the visual-servo teacher's way with the target in view and out of it; then the
 episodes' success, whether and when the target came into view. The same flags give every policy
 the same task ids and the same worlds. Prints the machine too.
+
+`--demos DIR` adds the student on its teacher's own states (windows sampled from a demo directory
+as cloning samples them): by what the teacher does there — turns left or right by ≥ 1.6° with
+the target in view, holds, or searches out of view — the student's mean probability of turning
+left, not at all and right, and how often its likeliest direction is the teacher's. A student
+that copies the search but not the steering shows it here without a rollout.
 """
 from __future__ import annotations
 
@@ -23,10 +29,12 @@ import jax
 import jax.numpy as jnp
 
 from jaxcraft.config import load_experiment
-from jaxcraft.eval.diagnose import episode_summary, format_report, perception_rollout, perception_table
+from jaxcraft.eval.diagnose import (demo_yaw_probs, episode_summary, format_report, format_teacher_state_table,
+                                    perception_rollout, perception_table, teacher_state_table)
 from jaxcraft.machine import cpu_description
 from jaxcraft.restore import load_checkpoint_policy, load_pretrained_policy
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, make_task_env, with_split
+from jaxcraft.tasks.demos import load_demos
 
 
 def main():
@@ -42,6 +50,8 @@ def main():
     p.add_argument("--batch", type=int, default=100, help="episodes per jitted call (memory bound)")
     p.add_argument("--greedy", action="store_true", help="argmax actions instead of sampling")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed of the student's sampling and the env")
+    p.add_argument("--demos", type=pathlib.Path, default=None,
+                   help="also score the student on these demonstrations' states (its teacher's)")
     p.add_argument("--out", type=pathlib.Path, default=None, help="also write the report (markdown) here")
     a = p.parse_args()
 
@@ -66,6 +76,12 @@ def main():
     title = (f"{a.policy} · {a.family}@{a.distance} · {a.split} seeds {a.first_seed}–{a.first_seed + a.tasks - 1} · "
              f"{a.max_steps} steps · {'greedy' if a.greedy else 'sampled'}")
     report = format_report(perception_table(trace, config.task.frame_size), episode_summary(trace), title)
+    if a.demos is not None:
+        demos = load_demos(a.demos, notice=lambda line: None)
+        first = {k: v[:256] for k, v in demos.items()}          # 256 episodes are plenty for a mean
+        y = demo_yaw_probs(policy.network, policy.params, first, jax.random.key(a.seed))
+        report += "\n\n" + format_teacher_state_table(teacher_state_table(y["probs"], y["teacher"], y["visible"]),
+                                                       f"on the teacher's states ({a.demos}, 512 windows of 16)")
     report += f"\n\n{cpu_description()}; {time.time() - t0:.0f} s."
     print(report)
     if a.out:

@@ -37,6 +37,7 @@ from flax import struct
 
 from jaxcraft.tasks.env import target_in_frame
 from jaxcraft.tasks.servo import servo_act, servo_init
+from jaxcraft.train.imitation import sample_windows
 from jaxcraft.world import actions as A
 from jaxcraft.world.edit import agent_camera
 from jaxcraft.world.render import render
@@ -161,5 +162,58 @@ def format_report(rows: list[dict], summary: dict, title: str = "student percept
     return "\n".join(lines)
 
 
+def demo_yaw_probs(network, params, demos: dict, key: jax.Array, windows: int = 64, window: int = 16,
+                   batches: int = 8) -> dict:
+    """The student's camera-yaw probabilities on its teacher's states: `batches` × `windows`
+    windows of `window` steps sampled from demos (as cloning samples them, from a zero state),
+    host arrays over their valid steps: {"probs": float[S, bins], "teacher": int[S], "visible": bool[S]}."""
+    d = {k: jnp.asarray(v) for k, v in demos.items()}
+    bins = A.NVEC[-1]
+
+    @jax.jit
+    def one(k):
+        b = sample_windows(d, k, windows, window)
+        _, logits, _ = network.apply(params, network.initial_carry(windows), b["obs"], b["reset"])
+        return jax.nn.softmax(logits[..., -bins:]), b["action"][..., -1], b["visible"], b["valid"]
+
+    out = {"probs": [], "teacher": [], "visible": []}
+    for i in range(batches):
+        probs, teacher, visible, valid = (np.asarray(x) for x in one(jax.random.fold_in(key, i)))
+        for name, x in (("probs", probs), ("teacher", teacher), ("visible", visible)):
+            out[name].append(x[valid])
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def teacher_state_table(probs: np.ndarray, teacher: np.ndarray, visible: np.ndarray) -> list[dict]:
+    """Rows by what the teacher does: with the target in view it turns left or right by ≥ 1.6°
+    (two bins off the no-op) or holds (within a bin); out of view it searches. Columns: steps, the
+    student's mean probability of turning left / not at all / right, and the share of steps where
+    the student's likeliest of the three is the teacher's direction."""
+    off = np.asarray(teacher).astype(np.int64) - A.NOOP_CAMERA_BIN
+    n = A.NOOP_CAMERA_BIN
+    p3 = np.stack([probs[:, :n].sum(-1), probs[:, n], probs[:, n + 1:].sum(-1)], -1)   # left, none, right
+    want = np.where(np.abs(off) <= 1, 0, np.sign(off)) + 1      # a hold within one bin counts as no turn
+    rows = []
+    for name, m in (("in view, teacher turns left ≥ 1.6°", visible & (off <= -2)),
+                    ("in view, teacher holds (≤ 0.6°)", visible & (np.abs(off) <= 1)),
+                    ("in view, teacher turns right ≥ 1.6°", visible & (off >= 2)),
+                    ("out of view (the teacher searches)", ~visible)):
+        k = int(m.sum())
+        mean = p3[m].mean(0) if k else np.full(3, np.nan)
+        rows.append({"teacher": name, "steps": k, "p_left": float(mean[0]), "p_none": float(mean[1]),
+                     "p_right": float(mean[2]),
+                     "direction_match": _ratio((p3[m].argmax(-1) == want[m]).sum(), k)})
+    return rows
+
+
+def format_teacher_state_table(rows: list[dict], title: str = "on the teacher's states") -> str:
+    pct = lambda x: "–" if np.isnan(x) else f"{100 * x:.1f} %"  # noqa: E731
+    lines = [f"## {title}", "", "| teacher | steps | student P(left) | P(no turn) | P(right) | likeliest direction = teacher's |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['teacher']} | {r['steps']:,} | {r['p_left']:.2f} | {r['p_none']:.2f} | {r['p_right']:.2f} | "
+              f"{pct(r['direction_match'])} |" for r in rows]
+    return "\n".join(lines)
+
+
 __all__ = ["DISTANCE_BINS", "PerceptionTrace", "perception_rollout", "perception_table", "episode_summary",
-           "format_report"]
+           "format_report", "demo_yaw_probs", "teacher_state_table", "format_teacher_state_table"]

@@ -5,7 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcraft.eval.diagnose import PerceptionTrace, episode_summary, format_report, perception_rollout, perception_table
+from jaxcraft.eval.diagnose import (PerceptionTrace, episode_summary, format_report, format_teacher_state_table,
+                                   perception_rollout, perception_table, teacher_state_table)
 from jaxcraft.nets import GoalConditionedActorCritic
 from jaxcraft.ppo import multi_discrete
 from jaxcraft.tasks import TaskConfig, encode_task_id, make_task_env
@@ -104,3 +105,24 @@ def test_rollout_equals_a_step_by_step_replay():
             np.testing.assert_array_equal(trace.visible[:, t + 1], info["target_visible"])
             np.testing.assert_allclose(trace.centroid[:, t + 1], info["target_centroid"], atol=1e-6)
         alive = alive & ~np.asarray(done)
+
+
+def test_teacher_state_table_matches_hand_counts():
+    # Five steps, 11 yaw bins (no-op 5): a left turn of 2 bins, a hold (+1), a right turn of 4 (the
+    # search bin), the same right turn out of view, and a hold out of view.
+    probs = np.zeros((5, 11))
+    probs[0, [0, 5, 9]] = [0.5, 0.3, 0.2]          # likeliest left  (teacher left)  → match
+    probs[1, [4, 6, 9]] = [0.3, 0.3, 0.4]          # left .3, right .7 (teacher holds) → no match
+    probs[2, [5, 9]] = [0.6, 0.4]                  # likeliest none  (teacher right) → no match
+    probs[3, 9] = 1.0                              # out of view, right vs right
+    probs[4, 5] = 1.0                              # out of view, none vs none
+    teacher = np.array([NOOP - 2, NOOP + 1, NOOP + 4, NOOP + 4, NOOP])
+    visible = np.array([1, 1, 1, 0, 0], bool)
+    rows = teacher_state_table(probs, teacher, visible)
+    assert [r["steps"] for r in rows] == [1, 1, 1, 2]
+    assert (rows[0]["p_left"], rows[0]["p_none"], rows[0]["p_right"], rows[0]["direction_match"]) == (0.5, 0.3, 0.2, 1.0)
+    assert np.isclose(rows[1]["p_right"], 0.7) and rows[1]["direction_match"] == 0.0
+    assert rows[2]["p_none"] == 0.6 and rows[2]["direction_match"] == 0.0
+    assert rows[3]["p_right"] == 0.5 and rows[3]["p_none"] == 0.5 and rows[3]["direction_match"] == 1.0
+    md = format_teacher_state_table(rows)
+    assert "| in view, teacher turns left ≥ 1.6° | 1 | 0.50 | 0.30 | 0.20 | 100.0 % |" in md
