@@ -39,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--visible-weight", type=float, default=1.0,
                    help="weight of the action likelihood on steps whose frame shows the target, relative to the "
                         "others (jaxcraft.train.imitation.ImitationConfig.visible_weight)")
+    p.add_argument("--mirror-in-view", action="store_true",
+                   help="mirror steps that show the target left/right at random (feed-forward nets; "
+                        "jaxcraft.train.imitation.ImitationConfig.mirror_in_view)")
     p.add_argument("--log-every", type=int, default=10, help="steps between metric rows (progress bar, JSONL, TensorBoard)")
     p.add_argument("--no-tensorboard", action="store_true", help="only metrics.jsonl in the log directory")
 
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             config.net, goal=dataclasses.replace(config.net.goal, goal_table=args.batch)))
     network = make_network(config.net, env.observation_space(params), space)
     icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed,
-                           visible_weight=args.visible_weight)
+                           visible_weight=args.visible_weight, mirror_in_view=args.mirror_in_view)
     from jaxcraft.progress import progress_bar
     from jaxcraft.train.metrics import ScalarLog
     log_dir = out.parent / f"{out.name}_log"        # metrics.jsonl + tb/, beside the params directory

@@ -14,7 +14,12 @@ start), and
 where valid marks steps before the episode ended and ω (`visible_weight`) up-weights the steps
 whose frame shows the target (demos' `target_visible`): they are the few steps where the teacher
 steers by what it sees (~10 % of a servo demo at distance 20; the rest is its memoryless search),
-so with ω = 1 the search dominates the likelihood. Shapes are time-major [L, N].
+so with ω = 1 the search dominates the likelihood. With `mirror_in_view` (feed-forward nets),
+each step whose frame shows the target is mirrored left ↔ right with probability ½ (frame,
+target mask and centroid, strafe buttons, camera-yaw bin b ↦ B − 1 − b): the world seen in a
+mirror needs the mirrored turn, so the student gets twice the steering examples and cannot
+prefer one side; the goal image is left as it is (it names the block, not where it is), and
+out-of-view steps keep the teacher's right-handed search. Shapes are time-major [L, N].
 The pretrained params are saved with orbax and loaded by the trainers through
 `run.init_params` (they then also serve as the KL reference when `ppo.kl_coef > 0`).
 """
@@ -36,6 +41,7 @@ from jaxcraft.nets.goal import aux_loss
 from jaxcraft.nets.spatial import pool_mask, target_map_loss
 from jaxcraft.ppo.config import documented
 from jaxcraft.tasks.demos import unpack_mask
+from jaxcraft.world import actions as A
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +55,7 @@ class ImitationConfig:
     max_grad_norm: float = documented(1.0, "Global gradient-norm clip.")
     aux_coef: float = documented(0.5, "Weight of the auxiliary visibility/centroid loss (nets with aux heads).")
     map_coef: float = documented(1.0, "Weight of the dense target loss: a spatial fusion's heat map against the renderer's target mask (demos of format 3; jaxcraft.nets.spatial.target_map_loss).")
+    mirror_in_view: bool = documented(False, "Mirror each step that shows the target left/right with probability 1/2 (frame, mask, centroid, strafe, camera yaw); feed-forward nets only.")
     visible_weight: float = documented(1.0, "ω: weight of the action likelihood on steps whose frame shows the target (demos' target_visible) relative to the others; 1 = unweighted.")
     seed: int = documented(0, "PRNG seed of window sampling and init.")
 
@@ -85,6 +92,27 @@ def sample_windows(demos: dict, key: jax.Array, batch: int, window: int) -> dict
         out["centroid"] = per_step(demos["target_centroid"])
     if "target_mask" in demos:   # bit-packed on disk and in memory; unpacked per batch
         out["target_mask"] = unpack_mask(per_step(demos["target_mask"]), demos["rgb"].shape[-2])
+    return out
+
+
+_LEFT, _RIGHT, _YAW = A.NAMES.index("left"), A.NAMES.index("right"), A.NAMES.index("camera_yaw")
+
+
+def mirror_in_view(batch: dict, key: jax.Array) -> dict:
+    """The batch with each step that shows the target mirrored left ↔ right with probability ½
+    (see the module doc; needs `visible`). Pure and jittable; other steps and fields unchanged."""
+    L, N = batch["valid"].shape
+    flip = batch["visible"] & jax.random.bernoulli(key, 0.5, (L, N))
+    pick = lambda a, b: jnp.where(flip.reshape((L, N) + (1,) * (a.ndim - 2)), b, a)  # noqa: E731
+    out = dict(batch)
+    out["obs"] = {**batch["obs"], "rgb": pick(batch["obs"]["rgb"], batch["obs"]["rgb"][:, :, :, ::-1])}
+    action = batch["action"]
+    mirrored = action.at[..., _LEFT].set(action[..., _RIGHT]).at[..., _RIGHT].set(action[..., _LEFT])
+    mirrored = mirrored.at[..., _YAW].set(A.NVEC[_YAW] - 1 - action[..., _YAW])
+    out["action"] = pick(action, mirrored)
+    out["centroid"] = pick(batch["centroid"], batch["centroid"].at[..., 1].set(1.0 - batch["centroid"][..., 1]))
+    if "target_mask" in batch:
+        out["target_mask"] = pick(batch["target_mask"], batch["target_mask"][..., ::-1])
     return out
 
 
@@ -149,9 +177,16 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
 
     # The demos are an argument, not a closed-over constant: XLA would embed gigabytes of
     # frames in the program (the quickstart's 2,048 episodes: compile 166 s instead of 16 s).
+    if config.mirror_in_view and getattr(network, "core_size", 0):
+        raise ValueError("mirror_in_view mirrors single steps: it needs a feed-forward net (net.core_size=0)")
+    if config.mirror_in_view and "target_visible" not in demos:
+        raise ValueError("mirror_in_view needs demos with target_visible")
+
     @jax.jit
     def step(params, opt_state, demos, key):
         batch = sample_windows(demos, key, config.batch_episodes, config.window)
+        if config.mirror_in_view:   # its own key: the windows stay those of an unmirrored run
+            batch = mirror_in_view(batch, jax.random.fold_in(key, 1))
         (loss, m), grads = jax.value_and_grad(bc_loss, has_aux=True)(params, network, dist, batch, config.aux_coef,
                                                                     config.map_coef, config.visible_weight)
         updates, opt_state = opt.update(grads, opt_state, params)

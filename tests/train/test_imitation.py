@@ -171,3 +171,41 @@ def test_bc_loss_adds_the_dense_target_loss_of_a_spatial_net():
     want, _ = target_map_loss(z, pool_mask(batch["target_mask"], *z.shape[-2:]) > 0, batch["valid"])
     np.testing.assert_allclose(float(with_map - without), 2.0 * float(want), rtol=1e-4)
     assert "aux/map_pos_bce" in m
+
+
+def test_mirror_in_view_mirrors_exactly_the_chosen_steps_that_show_the_target():
+    """Against a per-step Python loop: a mirrored step has its frame, mask and centroid column
+    flipped, left/right strafe swapped and yaw bin b -> 10 - b; other steps are untouched; mirroring
+    a mirrored batch with the same key gives the batch back."""
+    from jaxcraft.train.imitation import mirror_in_view
+    rng = np.random.default_rng(3)
+    b = sample_windows({k: jnp.asarray(v) for k, v in _demos().items()}, jax.random.key(1), 6, 5)
+    L, N = b["valid"].shape
+    visible = rng.random((L, N)) < 0.6
+    b["visible"] = jnp.asarray(visible)
+    b["centroid"] = jnp.asarray(rng.random((L, N, 2)).astype(np.float32))
+    b["target_mask"] = jnp.asarray(rng.random((L, N, H, H)) < 0.2)
+    action = np.asarray(b["action"]).copy()
+    action[..., 2] = rng.integers(0, 2, (L, N))                   # strafe left/right set at random
+    b["action"] = jnp.asarray(action)
+    key = jax.random.key(5)
+    m = mirror_in_view(b, key)
+    coin = np.asarray(jax.random.bernoulli(key, 0.5, (L, N)))
+    flipped = 0
+    for l in range(L):
+        for n in range(N):
+            rgb, a, c, mask = (np.asarray(x[l, n]) for x in (b["obs"]["rgb"], b["action"], b["centroid"], b["target_mask"]))
+            if visible[l, n] and coin[l, n]:
+                flipped += 1
+                rgb, mask = rgb[:, ::-1], mask[:, ::-1]
+                a = a.copy(); a[2], a[3], a[10] = a[3], a[2], 10 - a[10]
+                c = np.array([c[0], 1.0 - c[1]], np.float32)
+            np.testing.assert_array_equal(np.asarray(m["obs"]["rgb"][l, n]), rgb)
+            np.testing.assert_array_equal(np.asarray(m["target_mask"][l, n]), mask)
+            np.testing.assert_array_equal(np.asarray(m["action"][l, n]), a)
+            np.testing.assert_allclose(np.asarray(m["centroid"][l, n]), c)
+    assert 0 < flipped < L * N
+    np.testing.assert_array_equal(np.asarray(m["obs"]["goal_rgb"]), np.asarray(b["obs"]["goal_rgb"]))
+    back = mirror_in_view(m, key)
+    for x, y in zip(jax.tree.leaves(back), jax.tree.leaves(b)):     # 1 - (1 - c) rounds in float32
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=1e-6)
