@@ -6,7 +6,7 @@ family × distance on a split, with 95 % intervals, written as eval.json, eval.m
     jaxcraft eval runs/quickstart_pretrained --experiment experiments/quickstart.py   # cloned params
 
 Baselines: `random` (uniform actions), `expert` (the planning expert), `servo` (the visual-servo
-teacher). A directory saved by `jaxcraft pretrain` is evaluated with the network of --experiment.
+teacher), `servo_resolved` (the servo with a one-pixel dead zone, `make run`'s teacher). A directory saved by `jaxcraft pretrain` is evaluated with the network of --experiment.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 
 from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS
 
-BASELINES = ("expert", "random", "servo")
+BASELINES = ("expert", "random", "servo", "servo_resolved")
 DEFAULT_EXPERIMENT = "experiments/quickstart.py"
 
 
@@ -28,7 +28,7 @@ class _BadArgument(ValueError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="a run directory (runs/<name>), params saved by `jaxcraft pretrain` "
-                                           "(with --experiment), or 'expert' / 'random' / 'servo' for a baseline")
+                                           "(with --experiment), or 'expert' / 'random' / 'servo' / 'servo_resolved' for a baseline")
     parser.add_argument("--split", choices=SPLITS, default="unseen", help="world split to evaluate on")
     parser.add_argument("--episodes", type=int, default=10, help="episodes per family × distance cell")
     parser.add_argument("--families", help=f"comma-separated subset of {','.join(FAMILIES)} "
