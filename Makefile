@@ -34,10 +34,13 @@ install: $(VENV)/.base
 # Finished stages are skipped when `make run` is repeated (training resumes from its checkpoint).
 QS := runs/quickstart
 EXP := experiments/quickstart.py
+# Cloning: 32 windows × 16 steps, 3,000 steps; the steps whose frame shows the target weigh 4× (they are
+# the ~19 % where the teacher steers by sight; docs/tasks.md "Steering by sight").
+CLONE_ARGS ?= --steps 3000 --batch 32 --window 16 --visible-weight 4
 EVAL_ARGS ?= --split unseen --families approach --distances 20 --episodes 200 --max-steps 600
 run: $(VENV)/.base
-	test -f $(QS)_demos/manifest.json || $(BIN)/jaxcraft demos $(EXP) --teacher servo --noise 0.25 --episodes 2048 --shard-size 128 --out $(QS)_demos
-	test -d $(QS)_pretrained || $(BIN)/jaxcraft pretrain $(EXP) --demos $(QS)_demos --out $(QS)_pretrained --steps 3000 --batch 32 --window 16
+	test -f $(QS)_demos/manifest.json || $(BIN)/jaxcraft demos $(EXP) --teacher servo_resolved --noise 0.25 --episodes 2048 --shard-size 128 --out $(QS)_demos
+	test -d $(QS)_pretrained || $(BIN)/jaxcraft pretrain $(EXP) --demos $(QS)_demos --out $(QS)_pretrained $(CLONE_ARGS)
 	$(BIN)/jaxcraft eval $(QS)_pretrained --experiment $(EXP) $(EVAL_ARGS) --videos 0 --out $(QS)_pretrained_eval
 	$(BIN)/jaxcraft train $(EXP) $(RUN_ARGS)
 	$(BIN)/jaxcraft eval $(QS) $(EVAL_ARGS) --videos 2 --out $(QS)/eval_unseen
@@ -52,7 +55,7 @@ SEEDS ?= 1 2
 seeds: $(VENV)/.base
 	test -f $(QS)/eval_unseen/eval.json -a -f $(QS)/eval_unseen_random/eval.json || { echo "make seeds: run 'make run' first (it is seed 0)"; exit 1; }
 	set -e; for s in $(SEEDS); do \
-	  test -d $(QS)_s$${s}_pretrained || $(BIN)/jaxcraft pretrain $(EXP) --demos $(QS)_demos --out $(QS)_s$${s}_pretrained --steps 3000 --batch 32 --window 16 --seed $$s; \
+	  test -d $(QS)_s$${s}_pretrained || $(BIN)/jaxcraft pretrain $(EXP) --demos $(QS)_demos --out $(QS)_s$${s}_pretrained $(CLONE_ARGS) --seed $$s; \
 	  test -f $(QS)_s$${s}_pretrained_eval/eval.json || $(BIN)/jaxcraft eval $(QS)_s$${s}_pretrained --experiment $(EXP) $(EVAL_ARGS) --videos 0 --out $(QS)_s$${s}_pretrained_eval; \
 	  $(BIN)/jaxcraft train $(EXP) --run-dir $(QS)_s$$s --set run.seed=$$s --set run.init_params=$(QS)_s$${s}_pretrained $(RUN_ARGS); \
 	  test -f $(QS)_s$$s/eval_unseen/eval.json || $(BIN)/jaxcraft eval $(QS)_s$$s $(EVAL_ARGS) --videos 0 --out $(QS)_s$$s/eval_unseen; \
@@ -79,8 +82,8 @@ test-fast: $(VENV)/.test
 R3 := runs/rocket3_cpu
 R3EXP := experiments/rocket3_cpu.py
 rocket3-cpu: $(VENV)/.base
-	test -f $(R3)_demos/manifest.json || $(BIN)/jaxcraft demos $(R3EXP) --teacher servo --noise 0.25 --episodes 8192 --shard-size 256 --out $(R3)_demos
-	test -d $(R3)_pretrained || $(BIN)/jaxcraft pretrain $(R3EXP) --demos $(R3)_demos --out $(R3)_pretrained --steps 6000 --batch 32 --window 16
+	test -f $(R3)_demos/manifest.json || $(BIN)/jaxcraft demos $(R3EXP) --teacher servo_resolved --noise 0.25 --episodes 8192 --shard-size 256 --out $(R3)_demos
+	test -d $(R3)_pretrained || $(BIN)/jaxcraft pretrain $(R3EXP) --demos $(R3)_demos --out $(R3)_pretrained --steps 6000 --batch 32 --window 16 --visible-weight 4
 	$(BIN)/jaxcraft eval $(R3)_pretrained --experiment $(R3EXP) --split unseen --distances 20 --episodes 200 --max-steps 600 --videos 0 --out $(R3)_pretrained_eval
 	$(BIN)/jaxcraft train $(R3EXP) $(RUN_ARGS)
 	$(BIN)/jaxcraft eval $(R3) --split unseen --distances 20 --episodes 200 --max-steps 600 --videos 2 --out $(R3)/eval_unseen

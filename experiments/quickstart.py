@@ -8,10 +8,12 @@ seeds; after training, `make run` evaluates on *unseen* worlds (held-out seeds a
 next to a random policy: `jaxcraft eval runs/quickstart --split unseen`.
 
 `make run` first records 2,048 episodes of the visual-servo teacher with 25 % injected random
-actions (`jaxcraft demos --teacher servo --noise 0.25`: a teacher whose action depends only on
-where the target is in view, so a reactive pixel policy can copy it), behaviour-clones this
-network on them with the auxiliary visibility/centroid loss (`jaxcraft pretrain` →
-runs/quickstart_pretrained), then fine-tunes it here with PPO plus the decaying KL penalty to the
+actions (`jaxcraft demos --teacher servo_resolved --noise 0.25`: a teacher whose action depends
+only on where the target is in view, and which does not turn for a target less than a pixel off
+the crosshair, so a reactive pixel policy can copy it), behaviour-clones this network on them with
+the auxiliary visibility/centroid loss and the steps that show the target weighted 4×
+(`jaxcraft pretrain --visible-weight 4` → runs/quickstart_pretrained; docs/tasks.md, "Steering by
+sight"), then fine-tunes it here with PPO plus the decaying KL penalty to the
 frozen cloned policy, as the paper does (after a 10-update critic warm-up: the value head is new),
 with arm (c) of the issue-29 study (docs/tasks.md, "The fine-tuning study"; no arm was measurably
 better than another): the perception encoder frozen as ROCKET-3 freezes its backbone (trajectories

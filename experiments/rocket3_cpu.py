@@ -2,12 +2,13 @@
 for a 2-core CPU in under two hours end to end (`make rocket3-cpu`).
 
 The same pipeline as `make run` (experiments/quickstart.py), four times the task variety: 8,192
-episodes of the visual-servo teacher with 25 % injected random actions (it approaches, then attacks
-or uses the target as its family asks), behaviour cloning of this network for 6,000 steps with the
-auxiliary visibility/centroid loss, then PPO with the decaying KL penalty to the cloned policy:
+episodes of the resolved visual-servo teacher (one-pixel dead zone) with 25 % injected random
+actions (it approaches, then attacks or uses the target as its family asks), behaviour cloning of
+this network for 6,000 steps with the auxiliary visibility/centroid loss and the steps that show the
+target weighted 4×, then PPO with the decaying KL penalty to the cloned policy:
 
-    jaxcraft demos experiments/rocket3_cpu.py --teacher servo --noise 0.25 --episodes 8192 --shard-size 256 --out runs/rocket3_cpu_demos
-    jaxcraft pretrain experiments/rocket3_cpu.py --demos runs/rocket3_cpu_demos --out runs/rocket3_cpu_pretrained --steps 6000 --batch 32 --window 16
+    jaxcraft demos experiments/rocket3_cpu.py --teacher servo_resolved --noise 0.25 --episodes 8192 --shard-size 256 --out runs/rocket3_cpu_demos
+    jaxcraft pretrain experiments/rocket3_cpu.py --demos runs/rocket3_cpu_demos --out runs/rocket3_cpu_pretrained --steps 6000 --batch 32 --window 16 --visible-weight 4
     jaxcraft train experiments/rocket3_cpu.py
     jaxcraft eval runs/rocket3_cpu --split unseen --distances 20 --episodes 200 --max-steps 600
 
