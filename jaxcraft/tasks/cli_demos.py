@@ -40,7 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     from jaxcraft.tasks.teachers import TEACHER_NAMES
     p.add_argument("--teacher", choices=TEACHER_NAMES, default="expert",
-                   help="scripted teacher: expert (map planner) or servo (acts on the target's pixels)")
+                   help="scripted teacher: expert (map planner), servo (acts on the target's pixels) or "
+                        "servo_resolved (the servo with a one-pixel dead zone; make run's)")
     p.add_argument("--noise", type=float, default=0.0,
                    help="per-step probability of executing a random action instead of the teacher's "
                         "(the teacher's is recorded): recovery data for the student")
