@@ -13,12 +13,12 @@ start), and
 
 where valid marks steps before the episode ended and ω (`visible_weight`) up-weights the steps
 whose frame shows the target (demos' `target_visible`): they are the few steps where the teacher
-steers by what it sees (~10 % of a servo demo at distance 20; the rest is its memoryless search),
+steers by what it sees (19 % of a servo demo at distance 20; the rest is its memoryless search),
 so with ω = 1 the search dominates the likelihood. With `mirror_in_view` (feed-forward nets),
 each step whose frame shows the target is mirrored left ↔ right with probability ½ (frame,
 target mask and centroid, strafe buttons, camera-yaw bin b ↦ B − 1 − b): the world seen in a
 mirror needs the mirrored turn, so the student gets twice the steering examples and cannot
-prefer one side; the goal image is left as it is (it names the block, not where it is), and
+prefer one side (measured, it did not help: docs/tasks.md); the goal image is left as it is, and
 out-of-view steps keep the teacher's right-handed search. Shapes are time-major [L, N].
 The pretrained params are saved with orbax and loaded by the trainers through
 `run.init_params` (they then also serve as the KL reference when `ppo.kl_coef > 0`).
