@@ -26,8 +26,8 @@ $(VENV)/.test: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The main job (ROCKET-3's recipe; 15 min on an idle 2-core AMD EPYC with AVX-512 (family 25, model 17), an estimated
-# ~26 min on the AVX2-only EPYC of earlier runs (its stage times), far longer on a shared one; README): record demonstrations of the
+# The main job (ROCKET-3's recipe; 11 min 40 s from a fresh clone on an idle 2-core AMD EPYC with AVX-512 (family 25,
+# model 17), measured 2026-12-07; the AVX2-only EPYC (model 1) was last measured with an older, slower recipe; README): record demonstrations of the
 # visual-servo teacher (with noise injection), behaviour-clone the goal-conditioned net, fine-tune
 # it with PPO + KL to the cloned policy, then evaluate the cloned policy, the fine-tuned one and a
 # random policy on the same *unseen* tasks (held-out seeds and biomes).
