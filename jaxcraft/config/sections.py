@@ -20,7 +20,7 @@ class EnvConfig:
     num_envs: int = documented(4, "Parallel envs in total (split over devices, of every process in a multi-process job); must be divisible by the global device count.")
     rollout_len: int = documented(128, "Steps per env per update (T of the [T, B] batch).")
     reset_pool_size: int = documented(0, "Pre-generated reset states per run (split over devices); 0 = fresh reset for each finished env (cheap envs only).")
-    pool_refresh_per_step: int = documented(1, "Reset-pool entries regenerated per env step (per device).")
+    pool_refresh_per_step: int = documented(1, "Reset-pool entries regenerated per env step (per device); 0 = a fixed pool: finished envs cycle through reset_pool_size tasks (a fixed level set; no reset in the compiled step).")
     max_episode_steps: int = documented(0, "Override the env's time limit; 0 = keep the env's default.")
 
     def validate(self) -> None:

@@ -67,8 +67,8 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
         if env.reset_pool_size % devices:
             raise ConfigError(f"env.reset_pool_size={env.reset_pool_size} must be divisible by the number of devices ({devices})")
         per_device = env.reset_pool_size // devices
-        if not 1 <= env.pool_refresh_per_step <= per_device:
-            raise ConfigError(f"env.pool_refresh_per_step={env.pool_refresh_per_step} must be in [1, reset_pool_size/devices = {per_device}]")
+        if not 0 <= env.pool_refresh_per_step <= per_device:
+            raise ConfigError(f"env.pool_refresh_per_step={env.pool_refresh_per_step} must be in [0, reset_pool_size/devices = {per_device}]")
     is_recurrent = config.net.core_size > 0 if recurrent is None else recurrent
     try:
         check_batch_layout(config.ppo, env.rollout_len, is_recurrent)

@@ -7,7 +7,10 @@ throughput on CPU because of it). Here, finished envs take a fresh state from a 
 of `pool_size` pre-generated resets, and only `refresh_per_step` pool entries are
 regenerated per step that handed any out (the ones most recently handed out), so the reset
 cost per step is at most `refresh_per_step` resets, not `num_envs`, and none on the (most)
-steps where no episode ends. The hand-out scatters pool entries into only
+steps where no episode ends. With `refresh_per_step == 0` the pool is a fixed set of `pool_size`
+tasks that finished envs cycle through (Procgen's `num_levels`: training on a fixed level set);
+the step then contains no reset at all, which also makes it the quickest program to compile
+(the test suite's tiny runs use it). The hand-out scatters pool entries into only
 the finished envs (at most `max_swaps` per step; a step with more finished envs takes a
 `lax.cond` fallback that selects over the whole batch, with the same result), so a step where
 few envs finish does not copy every env's state.
@@ -66,8 +69,8 @@ class BatchedEnv:
         (same result, full cost). None = max(8, B // 16). 0 = always the full select."""
         if pool_size < 0:
             raise ValueError(f"pool_size must be >= 0, got {pool_size}")
-        if pool_size and not 1 <= refresh_per_step <= pool_size:
-            raise ValueError(f"refresh_per_step must be in [1, pool_size={pool_size}], got {refresh_per_step}")
+        if pool_size and not 0 <= refresh_per_step <= pool_size:
+            raise ValueError(f"refresh_per_step must be in [0, pool_size={pool_size}], got {refresh_per_step}")
         self.env = env
         self.params = env.default_params if params is None else params
         self.pool_size = int(pool_size)
@@ -90,12 +93,16 @@ class BatchedEnv:
     def reset(self, keys: jax.Array, pool_key: jax.Array) -> BatchedEnvState:
         """keys: [B] per-env keys; pool_key: [1] key (or a single key) for the reset pool."""
         pool_key = pool_key.reshape(-1)[0] if pool_key.ndim else pool_key
-        obs, env_state = self._reset_many(keys)
         b = keys.shape[0]
         pool_key, sub = jax.random.split(pool_key)
         if self.pool_size:
-            pool_obs, pool_state = self._reset_many(jax.random.split(sub, self.pool_size))
+            # The envs and the pool in one batched reset: one copy of the reset in the program
+            # (each copy is seconds of XLA compile on CPU); the same states as two resets.
+            all_obs, all_state = self._reset_many(jnp.concatenate([keys, jax.random.split(sub, self.pool_size)]))
+            (obs, pool_obs), (env_state, pool_state) = [
+                (jax.tree.map(lambda x: x[:b], t), jax.tree.map(lambda x: x[b:], t)) for t in (all_obs, all_state)]
         else:
+            obs, env_state = self._reset_many(keys)
             pool_obs, pool_state = (), ()
         return BatchedEnvState(
             env_state=env_state, obs=obs,
@@ -134,9 +141,11 @@ class BatchedEnv:
             pool_key, sub = jax.random.split(state.pool_key[0])
             k = self.refresh_per_step
             slots = (cursor - k + jnp.arange(k)) % self.pool_size
-            unchanged = (jax.tree.map(lambda p: p[slots], state.pool_obs), jax.tree.map(lambda p: p[slots], state.pool_state))
-            new_obs, new_state = jax.lax.cond(n_done > 0, lambda: self._reset_many(jax.random.split(sub, k)),
-                                              lambda: unchanged)
+            if k:
+                unchanged = (jax.tree.map(lambda p: p[slots], state.pool_obs),
+                             jax.tree.map(lambda p: p[slots], state.pool_state))
+                new_obs, new_state = jax.lax.cond(n_done > 0, lambda: self._reset_many(jax.random.split(sub, k)),
+                                                  lambda: unchanged)
 
             def full_select(operand):
                 # Every env gathers a pool entry and selects it where done: O(B · state size).
@@ -162,8 +171,10 @@ class BatchedEnv:
 
                 env_state, obs = jax.lax.cond(n_done > m, full_select, sparse_swap, (out.state, out.obs))
             # Write the refreshed entries after the hand-out (which read the old pool).
-            pool_state = jax.tree.map(lambda p, n: p.at[slots].set(n), state.pool_state, new_state)
-            pool_obs = jax.tree.map(lambda p, n: p.at[slots].set(n), state.pool_obs, new_obs)
+            pool_state, pool_obs = state.pool_state, state.pool_obs
+            if k:
+                pool_state = jax.tree.map(lambda p, n: p.at[slots].set(n), pool_state, new_state)
+                pool_obs = jax.tree.map(lambda p, n: p.at[slots].set(n), pool_obs, new_obs)
         else:
             fresh_obs, fresh_state = self._reset_many(reset_keys)
             pool_state, pool_obs, cursor, pool_key = (), (), state.pool_cursor, state.pool_key

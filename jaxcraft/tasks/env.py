@@ -106,8 +106,8 @@ class CrossViewTaskEnv(JaxCraftEnv):
     def reset_to_task(self, task_id: jax.Array, params: TaskEnvParams | None = None):
         """(obs, state) of the task with this id (deterministic)."""
         params = self.default_params if params is None else params
-        state = synthesise(self.static, self.task_static, params, task_id)
-        return self.observe(state, params), state
+        state, frame = synthesise(self.static, self.task_static, params, task_id)
+        return self._obs(state, frame, params), state
 
     def reset_env(self, key: jax.Array, params: TaskEnvParams):
         return self.reset_to_task(sample_task_id(key, params), params)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcraft.tasks import families as F
-from jaxcraft.tasks.goal_camera import goal_view
+from jaxcraft.tasks.goal_camera import goal_camera, render_views
 from jaxcraft.tasks.params import SEEDS_PER_SPLIT, TaskEnvParams, TaskStatic
 from jaxcraft.tasks.state import Task, TaskState
 from jaxcraft.world import blocks as B
@@ -24,6 +24,7 @@ from jaxcraft.world import rng
 from jaxcraft.world.edit import agent_camera, surface_height
 from jaxcraft.world.ids import flat_index, mob_id, unflatten_index
 from jaxcraft.world.params import WorldStatic
+from jaxcraft.world.render import Frame, object_mask
 from jaxcraft.world.physics import SKIN
 from jaxcraft.world.state import WorldState
 from jaxcraft.world.voxels import compute_skip
@@ -102,8 +103,12 @@ def _distractor_columns(seed: jax.Array, col: jax.Array, n: int, size: int) -> j
     return jnp.clip(col + off, 1, size - 2)
 
 
-def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams, task_id: jax.Array) -> TaskState:
-    """The task with this id (pure and jittable; see the module doc for the steps)."""
+def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams,
+               task_id: jax.Array) -> tuple[TaskState, Frame]:
+    """The task with this id and the agent's first frame (pure and jittable; see the module doc).
+
+    The goal image and the first frame come from one batched render (`render_views`).
+    """
     seed, d_idx, family = decode_task_id(task_id)
     key = jax.random.fold_in(jax.random.fold_in(jax.random.key(_TASK_DOMAIN), params.task.split_code), seed)
     # One world per seed (all families and distances share it); the layout is per task id.
@@ -164,14 +169,16 @@ def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams, 
                        target_xyz.astype(jnp.float32) + 0.5)
     target_flat = jnp.where(is_hunt, -1, flat_index(static, target_xyz))
     target_id = jnp.where(is_hunt, mob_id(static, 0), target_flat + 1)
-    world, cam, goal_rgb, goal_mask, clear = goal_view(static, world, s[4], centre, target_id, target_flat,
-                                                       tstatic.camera_candidates)
-    eye = agent_camera(world).pos
+    world, cam, clear = goal_camera(static, world, s[4], centre, target_id, target_flat, tstatic.camera_candidates)
+    agent_cam = agent_camera(world)
+    goal, first = render_views(static, world, [cam, agent_cam])
+    eye = agent_cam.pos
     task = Task(task_id=jnp.asarray(task_id, jnp.int32), family=family, distance=distance, target_id=target_id,
                 target_voxel=target_flat, target_mob=jnp.where(is_hunt, 0, -1),
-                target_kind=jnp.where(is_hunt, mob_kind, block_kind), goal_rgb=goal_rgb, goal_mask=goal_mask,
+                target_kind=jnp.where(is_hunt, mob_kind, block_kind), goal_rgb=goal.rgb,
+                goal_mask=object_mask(goal, target_id).astype(jnp.uint8),
                 goal_camera=cam, camera_clear=clear, prev_distance=jnp.linalg.norm(centre - eye))
-    return TaskState(world=world, task=task, success=jnp.zeros((), bool))
+    return TaskState(world=world, task=task, success=jnp.zeros((), bool)), first
 
 
 def target_centre(static: WorldStatic, world: WorldState, task: Task) -> jax.Array:

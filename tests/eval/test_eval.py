@@ -200,7 +200,8 @@ def _tiny_run(tmp_path):
     from jaxcraft.train.checkpoint import Checkpointer
     from jaxcraft.build import make_trainer
 
-    config = ExperimentConfig(name="tiny_eval", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
+    config = ExperimentConfig(name="tiny_eval", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4,
+                                                                           reset_pool_size=2, pool_refresh_per_step=0),
                               net=small_net_config(channels=(8, 16), hidden=(32,), core_size=16),
                               ppo=PPOConfig(num_epochs=1, num_minibatches=1),
                               run=RunConfig(total_env_steps=8, progress=False, tensorboard=False), task=TINY_TASK)

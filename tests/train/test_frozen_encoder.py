@@ -108,7 +108,8 @@ def test_update_on_cached_features_equals_recomputing_them(net):
 
 def test_a_frozen_run_keeps_the_encoder_bit_identical_and_stores_features():
     config = ExperimentConfig(
-        name="frozen", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
+        name="frozen", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4, reset_pool_size=2,
+                                      pool_refresh_per_step=0),
         task=TaskConfig(families=("approach",), distances=(20,), frame_size=16, max_steps=3),
         net=NET, ppo=PPOConfig(num_minibatches=1, num_epochs=1, kl_coef=0.2, freeze_encoder=True),
         run=RunConfig(total_env_steps=16, progress=False))

@@ -29,7 +29,8 @@ T = 10
 
 def config(core_size, separate_critic):
     return ExperimentConfig(
-        name="goal_code", env=EnvConfig(name="jaxcraft:tasks", num_envs=4, rollout_len=T),
+        name="goal_code", env=EnvConfig(name="jaxcraft:tasks", num_envs=4, rollout_len=T, reset_pool_size=4,
+                                         pool_refresh_per_step=0),
         task=TaskConfig(families=("approach",), distances=(20,), frame_size=16, max_steps=3),
         net=NetConfig(kind="goal_cnn", channels=(4, 8), hidden=(16,), core_size=core_size, activation="relu",
                       separate_critic=separate_critic, goal=GoalNetConfig(fusion="conv")),

@@ -26,7 +26,8 @@ ATTACK = A.BUTTONS.index("attack")
 
 def config(**guide):
     return ExperimentConfig(
-        name="guide", env=EnvConfig(name="jaxcraft:tasks", num_envs=4, rollout_len=T),
+        name="guide", env=EnvConfig(name="jaxcraft:tasks", num_envs=4, rollout_len=T, reset_pool_size=4,
+                                     pool_refresh_per_step=0),
         task=TaskConfig(families=("approach",), distances=(20,), frame_size=16, max_steps=9),
         net=NetConfig(kind="goal_cnn", channels=(4,), hidden=(8,), core_size=0, activation="relu", separate_critic=True),
         ppo=PPOConfig(num_minibatches=1, num_epochs=1), run=RunConfig(total_env_steps=4 * T * 10, progress=False,

@@ -16,7 +16,7 @@ from jaxcraft.train.imitation import ImitationConfig, bc_loss, load_params, pret
 
 E, T, H = 6, 10, 16
 CFG = ExperimentConfig(
-    name="bc", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4),
+    name="bc", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4, reset_pool_size=2, pool_refresh_per_step=0),
     task=TaskConfig(frame_size=H, families=("approach", "hunt")),
     net=NetConfig(kind="goal_cnn", channels=(8, 8), hidden=(32,), core_size=0, activation="relu", separate_critic=False),
     ppo=PPOConfig(num_minibatches=1, num_epochs=1, kl_coef=0.2), run=RunConfig(total_env_steps=8, progress=False))

@@ -74,3 +74,37 @@ def test_pool_is_refreshed_only_where_entries_were_handed_out():
     changed = np.flatnonzero(np.any(np.asarray(after.pool_state["v"]) != np.asarray(st.pool_state["v"]), axis=1))
     np.testing.assert_array_equal(changed, [1, 2])          # slots cursor-k … cursor-1
     np.testing.assert_array_equal(np.asarray(after.env_state["v"])[[0, 2, 4]], np.asarray(st.pool_state["v"])[:3])
+
+
+def test_initial_reset_equals_separate_resets_of_the_envs_and_the_pool():
+    """The envs and the pool are reset in one batch; each state is `reset_env` of its own key:
+    the envs' from their keys, the pool's from split(split(pool_key)[1], P)."""
+    b, p = 3, 5
+    be = BatchedEnv(_Toy(), (), pool_size=p, refresh_per_step=1)
+    keys, pool_key = jax.random.split(jax.random.key(0), b), jax.random.key(1)
+    st = be.reset(keys, pool_key)
+    pool_keys = jax.random.split(jax.random.split(pool_key)[1], p)
+    for i in range(b):
+        np.testing.assert_array_equal(np.asarray(st.env_state["v"][i]), np.asarray(jax.random.uniform(keys[i], (5,))))
+    for i in range(p):
+        np.testing.assert_array_equal(np.asarray(st.pool_state["v"][i]), np.asarray(jax.random.uniform(pool_keys[i], (5,))))
+
+
+def test_a_fixed_pool_is_never_regenerated_and_is_handed_out_in_turn():
+    """refresh_per_step = 0: finished envs take pool entries cursor, cursor+1, … (mod P) and the
+    pool stays the one from the reset (a fixed task set)."""
+    b, p = 4, 3
+    be = BatchedEnv(_Toy(), (), pool_size=p, refresh_per_step=0)
+    st = be.reset(jax.random.split(jax.random.key(0), b), jax.random.key(1))
+    pool0 = np.asarray(st.pool_state["v"])
+    step = jax.jit(be.step)
+    handed = []
+    for t in range(4):   # envs 0 and 1 end every step, 2 and 3 never
+        st, out = step(st, jnp.asarray([0, 0, 39, 39]), jax.random.split(jax.random.key(t), b))
+        assert int(out.info["done"].sum()) == 2
+        np.testing.assert_array_equal(np.asarray(st.pool_state["v"]), pool0)
+        handed += [np.asarray(st.env_state["v"])[0], np.asarray(st.env_state["v"])[1]]
+    for j, v in enumerate(handed):
+        np.testing.assert_array_equal(v, pool0[j % p])
+    with np.testing.assert_raises(ValueError):
+        BatchedEnv(_Toy(), (), pool_size=p, refresh_per_step=p + 1)
