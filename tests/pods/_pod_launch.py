@@ -68,8 +68,10 @@ def free_port() -> int:
 
 def job_env(devices: int, cache_dir: pathlib.Path | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in _STRIP and not k.startswith("JAXCRAFT_")}
+    # The suite's compile flags (tests/conftest.py: LLVM O0) without any device count of the parent.
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if "device_count" not in f]
     env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
-               XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+               XLA_FLAGS=" ".join(flags + [f"--xla_force_host_platform_device_count={devices}"]))
     if cache_dir is not None:  # single-process runs of a test session share compiled programs
         env.update(JAX_COMPILATION_CACHE_DIR=str(cache_dir), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
     return env

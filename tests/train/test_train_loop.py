@@ -132,14 +132,16 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_rejects_unknown_and_ill_typed_keys(tmp_path):
+def test_cli_rejects_unknown_and_ill_typed_keys(tmp_path, capsys):
+    # One run as a process (exit code and stderr as a user sees them); the rest in-process, where a
+    # subprocess would only pay the imports again.
     out = subprocess.run(CLI + ["train", str(TINY), "--set", "ppo.learning_rate=1"], capture_output=True, text=True)
     assert out.returncode == 2
     assert "unknown config key 'ppo.learning_rate'" in out.stderr and "ppo.lr" in out.stderr
-    out = subprocess.run(CLI + ["train", str(TINY), "--set", "env.num_envs=four"], capture_output=True, text=True)
-    assert out.returncode == 2 and "env.num_envs: expected an int" in out.stderr
-    out = subprocess.run(CLI + ["train", str(TINY), "--set", "ppo.lr=-1", "--run-dir", str(tmp_path)],
-                         capture_output=True, text=True)
-    assert out.returncode == 2 and "ppo.lr=-1.0 must be > 0" in out.stderr
-    out = subprocess.run(CLI + ["train", str(TINY), "--show-config"], capture_output=True, text=True)
-    assert out.returncode == 0 and "ppo.kl_decay = 0.9995" in out.stdout
+    from jaxcraft.cli import main
+    assert main(["train", str(TINY), "--set", "env.num_envs=four"]) == 2
+    assert "env.num_envs: expected an int" in capsys.readouterr().err
+    assert main(["train", str(TINY), "--set", "ppo.lr=-1", "--run-dir", str(tmp_path)]) == 2
+    assert "ppo.lr=-1.0 must be > 0" in capsys.readouterr().err
+    assert main(["train", str(TINY), "--show-config"]) == 0
+    assert "ppo.kl_decay = 0.9995" in capsys.readouterr().out
