@@ -109,6 +109,10 @@ class BridgedTrainer:
         obs = _tree_zeros(self.env.observation_space, (1, 1))
         return self.network.init(key, self.network.initial_carry(1), obs, jnp.ones((1, 1), bool))
 
+    def initial_params(self, key: jax.Array) -> Any:
+        """The params `init(key)` starts from when given none (jitted: one compile, not op by op)."""
+        return jax.jit(self.init_params)(jax.random.split(key, 3)[0])
+
     def init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
         """A fresh state (jitted onto the mesh). Stops a running actor: the next `run` resets the simulators."""
         self._stop_actor()
@@ -120,7 +124,7 @@ class BridgedTrainer:
     def _init_state(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
         k_params, k_keys, k_actor = jax.random.split(key, 3)
         if params is None:
-            params = self.init_params(k_params)
+            params = self.init_params(k_params)   # = initial_params(key)
         ppo = self.learner.init_state(params, ref_params)
         return BridgedState(ppo=ppo, keys=jax.random.split(k_keys, self.config.env.num_envs), actor_key=k_actor)
 

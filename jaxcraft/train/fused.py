@@ -112,10 +112,14 @@ class FusedTrainer:
         """Fresh network params (initialised on a zero observation: `envs.base.zero_observation`)."""
         return self.network.init(key, self.network.initial_carry(1), self._zero_obs, jnp.ones((1, 1), bool))
 
+    def initial_params(self, key: jax.Array) -> Any:
+        """The params `init(key)` starts from when given none (jitted: one compile, not op by op)."""
+        return jax.jit(self.init_params)(jax.random.split(key, 3)[0])
+
     def _init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
         k_params, k_envs, k_pool = jax.random.split(key, 3)
         if params is None:
-            params = self.init_params(k_params)
+            params = self.init_params(k_params)   # = initial_params(key)
         ppo_state = self.learner.init_state(params, ref_params)
         n = self.config.env.num_envs
         env_keys = jax.random.split(k_envs, n)

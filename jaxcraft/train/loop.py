@@ -128,15 +128,19 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
             print(f"jaxcraft: --no-resume: moved the earlier run's files to {aside}", file=sys.stderr)
     check_fits_memory(config, trainer)   # abstract shapes only: before anything is allocated or compiled
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
-    state = trainer.init(jax.random.key(config.run.seed))
+    key = jax.random.key(config.run.seed)
     if config.run.init_params:
         from jaxcraft.train.imitation import load_params
         try:
-            params = load_params(config.run.init_params, state.ppo.params,
+            # Fitted into the params init(key) would start from (value-only parts keep those), so
+            # `init` is compiled once, with the params given.
+            params = load_params(config.run.init_params, trainer.initial_params(key),
                                  fresh=getattr(trainer.network, "value_only_modules", ()))
         except (FileNotFoundError, ValueError) as e:
             raise ConfigError(f"run.init_params: {e}") from None
-        state = trainer.init(jax.random.key(config.run.seed), params)
+        state = trainer.init(key, params)
+    else:
+        state = trainer.init(key)
     start = 0
     step = resume_step if resume_step is not None else (ckpt.latest_step() if resume else None)
     if step is not None:

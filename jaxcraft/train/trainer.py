@@ -2,6 +2,7 @@
 
     trainer = jaxcraft.build.make_trainer(config)     # FusedTrainer or BridgedTrainer
     state = trainer.init(key)                         # or init(key, params, ref_params)
+    trainer.initial_params(key)                       # the params init(key) starts from
     state, metrics = trainer.run(state, n)            # n updates; metrics {name: [n] array}
     trainer.state_sharding(state)                     # NamedShardings (checkpoint restore)
     trainer.close()                                   # release workers/threads (idempotent)
@@ -21,7 +22,11 @@ class Trainer(Protocol):
     dist: Any            # the action distribution
 
     def init(self, key: Any, params: Any = None, ref_params: Any = None) -> Any:
-        """A fresh training state (params from `params` or a fresh init)."""
+        """A fresh training state (params from `params` or `initial_params(key)`)."""
+
+    def initial_params(self, key: Any) -> Any:
+        """The params `init(key)` starts from when given none (a network init only: no world, no
+        optimizer; the run loop fits pretrained params into them without compiling `init` twice)."""
 
     def run(self, state: Any, num_updates: int) -> tuple[Any, dict]:
         """`num_updates` updates → (state, metrics stacked over updates)."""

@@ -75,3 +75,22 @@ def test_config_errors_name_the_field_before_compiling():
     for cfg, field in cases:
         with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
             make_trainer(cfg)
+
+
+def test_initial_params_are_the_params_init_starts_from():
+    """The run loop fits pretrained params into `initial_params(key)`; they must be what
+    `init(key)` holds when given no params (and init(key, params) must hold the given ones)."""
+    cfg = ExperimentConfig(env=EnvConfig(num_envs=2, rollout_len=4), net=NetConfig(hidden=(8,)),
+                           run=RunConfig(total_env_steps=8, progress=False))
+    trainer = make_trainer(cfg)
+    key = jax.random.key(3)
+    state = trainer.init(key)
+    first = trainer.initial_params(key)
+    for a, b in zip(jax.tree.leaves(state.ppo.params), jax.tree.leaves(first)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+    other = jax.tree.map(lambda x: x + 1.0, first)
+    given = trainer.init(key, other)
+    for a, b in zip(jax.tree.leaves(given.ppo.params), jax.tree.leaves(other)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    kernel = lambda p: max(jax.tree.leaves(p), key=lambda x: x.size)   # noqa: E731 - a weight, not a zero bias
+    assert not np.allclose(np.asarray(kernel(trainer.initial_params(jax.random.key(4)))), np.asarray(kernel(first)))
