@@ -57,11 +57,12 @@ def test_ppo_update_equals_the_update_with_xla_gradients(monkeypatch):
     obs = jax.tree.map(jnp.asarray, obs)
     reset = jnp.zeros((T, B), bool).at[0].set(True)
     carry = net.initial_carry(B)
-    params = net.init(jax.random.key(0), carry, obs, reset)
+    # Set-up jitted: flax's init/apply op by op would compile every small op on its own.
+    params = jax.jit(net.init)(jax.random.key(0), carry, obs, reset)
     params = jax.tree.map(lambda x: x + 0.05 * jax.random.normal(jax.random.key(1), x.shape), params)
     dist = ppo.multi_discrete(nvec)
-    _, logits, values = net.apply(params, carry, obs, reset)
-    action = jax.vmap(jax.vmap(dist.sample))(jax.random.split(jax.random.key(2), T * B).reshape(T, B), logits)
+    _, logits, values = jax.jit(net.apply)(params, carry, obs, reset)
+    action = jax.jit(jax.vmap(jax.vmap(dist.sample)))(jax.random.split(jax.random.key(2), T * B).reshape(T, B), logits)
     batch = ppo.PPOBatch(obs=obs, action=action, log_prob=dist.log_prob(logits, action) - 0.05, value=values,
                          advantage=jnp.asarray(rng.normal(size=(T, B)), jnp.float32),
                          target=values + jnp.asarray(rng.normal(size=(T, B)), jnp.float32), reset=reset,
