@@ -82,4 +82,4 @@ def _trace_whole_run(config: ExperimentConfig) -> None:
     assert set(LEARNER_METRICS) <= set(metrics), sorted(set(LEARNER_METRICS) - set(metrics))
     assert all(m.shape[:1] == (tiny.num_updates,) for m in metrics.values())
     assert tiny.num_updates == 2
-    assert jax.tree.structure(state.ppo.params) == jax.tree.structure(trainer.init_params(jax.random.key(0)))
+    assert jax.tree.structure(state.ppo.params) == jax.tree.structure(jax.eval_shape(trainer.init_params, jax.random.key(0)))

@@ -106,12 +106,20 @@ class BridgedTrainer:
 
     # -- initialisation -----------------------------------------------------------------
     def init_params(self, key: jax.Array) -> Any:
-        obs = _tree_zeros(self.env.observation_space, (1, 1))
-        return self.network.init(key, self.network.initial_carry(1), obs, jnp.ones((1, 1), bool))
+        """Fresh network params on a zero observation (jitted: one compile, not flax's op by op)."""
+        return self._init_params_jit(key)
+
+    @functools.cached_property
+    def _init_params_jit(self):
+        # The zero observation is built inside the jitted function: this property may first be read
+        # while `init` is being traced, and a cached array from that trace would leak a tracer.
+        return jax.jit(lambda key: self.network.init(key, self.network.initial_carry(1),
+                                                     _tree_zeros(self.env.observation_space, (1, 1)),
+                                                     jnp.ones((1, 1), bool)))
 
     def initial_params(self, key: jax.Array) -> Any:
-        """The params `init(key)` starts from when given none (jitted: one compile, not op by op)."""
-        return jax.jit(self.init_params)(jax.random.split(key, 3)[0])
+        """The params `init(key)` starts from when given none."""
+        return self.init_params(jax.random.split(key, 3)[0])
 
     def init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
         """A fresh state (jitted onto the mesh). Stops a running actor: the next `run` resets the simulators."""

@@ -109,12 +109,18 @@ class FusedTrainer:
         return self._init_jit(key, params, ref_params)
 
     def init_params(self, key: jax.Array) -> Any:
-        """Fresh network params (initialised on a zero observation: `envs.base.zero_observation`)."""
-        return self.network.init(key, self.network.initial_carry(1), self._zero_obs, jnp.ones((1, 1), bool))
+        """Fresh network params (initialised on a zero observation: `envs.base.zero_observation`).
+        Jitted: flax's init run op by op would compile every small op on its own."""
+        return self._init_params_jit(key)
+
+    @functools.cached_property
+    def _init_params_jit(self):
+        return jax.jit(lambda key: self.network.init(key, self.network.initial_carry(1), self._zero_obs,
+                                                     jnp.ones((1, 1), bool)))
 
     def initial_params(self, key: jax.Array) -> Any:
-        """The params `init(key)` starts from when given none (jitted: one compile, not op by op)."""
-        return jax.jit(self.init_params)(jax.random.split(key, 3)[0])
+        """The params `init(key)` starts from when given none."""
+        return self.init_params(jax.random.split(key, 3)[0])
 
     def _init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
         k_params, k_envs, k_pool = jax.random.split(key, 3)
