@@ -10,6 +10,7 @@ from jaxcraft.build import make_env
 from jaxcraft.tasks import (FAMILIES, TaskConfig, decode_task_id, encode_task_id, make_task_env, target_centre,
                             with_split)
 from jaxcraft.tasks.goal_camera import look_at
+from jaxcraft.world.edit import agent_camera
 from jaxcraft.tasks.families import FAMILY_SLOTS
 from jaxcraft.tasks.params import SEEDS_PER_SPLIT
 from jaxcraft.world import actions as A
@@ -76,6 +77,13 @@ def test_goal_mask_is_exactly_the_target_pixels_and_unoccluded(batch):
         assert 0 <= row < 32 and 0 <= col < 32
         assert mask[row, col] == 1, f"task {int(IDS[i])}: projected centre not on the target"
     assert float(np.mean(np.asarray(st.task.camera_clear))) > 0.7
+    # The reset renders the goal view and the first frame in one batched call: each equals a render
+    # of its own camera, compiled for the batch like the reset (separately compiled programs may
+    # round a ray differently: docs/testing.md).
+    views = jax.jit(jax.vmap(lambda s: (render(ENV.static, s.world, s.task.goal_camera).rgb,
+                                        render(ENV.static, s.world, agent_camera(s.world)).rgb)))(st)
+    np.testing.assert_array_equal(np.asarray(obs["goal_rgb"]), np.asarray(views[0]))
+    np.testing.assert_array_equal(np.asarray(obs["rgb"]), np.asarray(views[1]))
 
 
 def test_target_is_unique_and_distractors_share_its_kind(batch):
