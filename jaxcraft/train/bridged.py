@@ -130,9 +130,9 @@ class BridgedTrainer:
         return self._init_jit(key, params, ref_params)
 
     def _init_state(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
-        k_params, k_keys, k_actor = jax.random.split(key, 3)
+        _, k_keys, k_actor = jax.random.split(key, 3)   # [0]: initial_params
         if params is None:
-            params = self.init_params(k_params)   # = initial_params(key)
+            params = self.initial_params(key)
         ppo = self.learner.init_state(params, ref_params)
         return BridgedState(ppo=ppo, keys=jax.random.split(k_keys, self.config.env.num_envs), actor_key=k_actor)
 

@@ -123,9 +123,9 @@ class FusedTrainer:
         return self.init_params(jax.random.split(key, 3)[0])
 
     def _init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
-        k_params, k_envs, k_pool = jax.random.split(key, 3)
+        _, k_envs, k_pool = jax.random.split(key, 3)   # [0]: initial_params
         if params is None:
-            params = self.init_params(k_params)   # = initial_params(key)
+            params = self.initial_params(key)
         ppo_state = self.learner.init_state(params, ref_params)
         n = self.config.env.num_envs
         env_keys = jax.random.split(k_envs, n)
