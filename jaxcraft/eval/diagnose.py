@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxcraft.eval.probe import turn_direction
 from jaxcraft.tasks.env import target_in_frame
 from jaxcraft.tasks.servo import servo_act, servo_init
 from jaxcraft.train.imitation import sample_windows
@@ -192,7 +193,7 @@ def teacher_state_table(probs: np.ndarray, teacher: np.ndarray, visible: np.ndar
     off = np.asarray(teacher).astype(np.int64) - A.NOOP_CAMERA_BIN
     n = A.NOOP_CAMERA_BIN
     p3 = np.stack([probs[:, :n].sum(-1), probs[:, n], probs[:, n + 1:].sum(-1)], -1)   # left, none, right
-    want = np.where(np.abs(off) <= 1, 0, np.sign(off)) + 1      # a hold within one bin counts as no turn
+    want = turn_direction(teacher)                               # a hold within one bin counts as no turn
     rows = []
     for name, m in (("in view, teacher turns left ≥ 1.6°", visible & (off <= -2)),
                     ("in view, teacher holds (≤ 0.6°)", visible & (np.abs(off) <= 1)),
