@@ -14,7 +14,7 @@ FiLM, f' = f·(1 + γ(g)) + β(g), and is concatenated with them before a shared
 (`fusion="conv"` also FiLMs every conv layer of the frame torso, per channel, before its
 activation, so the frame's feature maps are goal-specific where the target is — spatial
 fusion, which finding one small block in a frame needs; ROCKET-1/2 fuse early too),
-an optional `ResetGRU` core, and linear policy/value heads. With `aux_heads`, two more
+an optional `ResetGRU` core (the heads read its output and its input: see `_decide`), and linear policy/value heads. With `aux_heads`, two more
 heads on the same features predict whether the target is visible in the agent frame and
 its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
 
@@ -238,13 +238,20 @@ class GoalConditionedActorCritic(nn.Module):
         return carry, x, heat
 
     def _decide(self, carry, x, L, N, reset):
-        """Trunk input [L·N, F] → (carry, trunk/core output [L, N, H])."""
+        """Trunk input [L·N, F] → (carry, trunk output [L, N, H], or [core output; trunk output] [L, N, C + H] with a core)."""
         act = activation(self.act)
         for dense in self.trunk:
             x = act(dense(x))
         x = x.reshape(L, N, -1)
         if self.core_size:
-            carry, x = self.core(carry, x, reset)
+            # The heads read the core's output beside its input (a skip around the core). With the
+            # GRU's bounded output as their only input, cloning's first large gradients (fitting
+            # the near-deterministic action factors) saturate it — |h| → 1 for every input, so
+            # tanh' ≈ 0 stops every gradient below — and the policy collapses to the action
+            # marginals (docs/tasks.md, "Memory"); the unbounded skip path fits the marginals and
+            # the reactive part, and the core is left to carry what the frame no longer shows.
+            carry, y = self.core(carry, x, reset)
+            x = jnp.concatenate([y, x], axis=-1)
         return carry, x
 
     def _encode(self, obs, L, N):
