@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 from jaxcraft import registry
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, TaskConfig, is_bridged
+from jaxcraft.config.fields import parse_value
 
 _registered = False
 
@@ -57,6 +58,20 @@ def _with_time_limit(params: Any, max_steps: int) -> Any:
     return dataclasses.replace(params, max_steps_in_episode=max_steps)
 
 
+def _with_env_params(params: Any, overrides: tuple[str, ...]) -> Any:
+    """params with each 'field=value' of `env.env_params` set, the value parsed as the field's current type."""
+    for item in overrides:
+        name, _, text = (x.strip() for x in item.partition("="))
+        if not dataclasses.is_dataclass(params) or name not in {f.name for f in dataclasses.fields(params)}:
+            known = ", ".join(f.name for f in dataclasses.fields(params)) if dataclasses.is_dataclass(params) else "none"
+            raise ConfigError(f"env.env_params: {type(params).__name__} has no field {name!r} (fields: {known})")
+        current = getattr(params, name)
+        typ = bool if isinstance(current, bool) else int if isinstance(current, int) else float
+        value = parse_value(text, typ, f"env.env_params {name}")
+        params = params.replace(**{name: value}) if hasattr(params, "replace") else dataclasses.replace(params, **{name: value})
+    return params
+
+
 def make_env(config: EnvConfig | ExperimentConfig, task: Optional[TaskConfig] = None) -> tuple[Any, Any]:
     """(env, params) of a JAX env: `make_env(experiment)` or `make_env(env_section, task_section)`."""
     if isinstance(config, ExperimentConfig):
@@ -68,7 +83,7 @@ def make_env(config: EnvConfig | ExperimentConfig, task: Optional[TaskConfig] = 
         env, params = factory(experiment)
     except ValueError as e:   # a factory's own check (e.g. an unknown gymnax id, a bad task section)
         raise ConfigError(str(e)) from None
-    return env, _with_time_limit(params, experiment.env.max_episode_steps)
+    return env, _with_env_params(_with_time_limit(params, experiment.env.max_episode_steps), experiment.env.env_params)
 
 
 def make_network(config: NetConfig, observation_space: Any, action_space: Any):

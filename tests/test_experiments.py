@@ -19,7 +19,8 @@ NEEDS_MISSING = {"minerl"}
 # (`jax.eval_shape` of `trainer.train`: shapes, dtypes, every config path) but not compiled, which
 # costs minutes per file on 2 CPU cores. quickstart (the main job), cartpole (gymnax) and the
 # bridged files keep the full CLI run.
-TRACED_ONLY = {"rocket3_large", "rocket3_mixed", "rocket3_cpu", "world_builtin", "minatar_breakout"}
+TRACED_ONLY = {"rocket3_large", "rocket3_mixed", "rocket3_cpu", "world_builtin", "minatar_breakout",
+               "memory_chain"}   # memory_chain: tests/train/test_memory_chain.py trains it in-process
 
 
 def _tiny_overrides(config: ExperimentConfig) -> list[str]:

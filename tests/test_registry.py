@@ -38,3 +38,16 @@ def test_a_plugin_env_registers_and_builds():
     registry.ENVS.register("mine:cartpole", lambda config: (CartPole(), CartPole().default_params))
     env, params = build.make_env(EnvConfig(name="mine:cartpole", max_episode_steps=7))
     assert isinstance(env, CartPole) and params.max_steps_in_episode == 7
+
+
+def test_env_params_set_fields_of_the_envs_own_params_and_name_bad_ones():
+    _, params = build.make_env(EnvConfig(name="gymnax:MemoryChain-bsuite", env_params=("memory_length=20",),
+                                         max_episode_steps=50))
+    assert (params.memory_length, params.max_steps_in_episode) == (20, 50)
+    assert isinstance(params.memory_length, int)
+    with pytest.raises(ConfigError, match=r"has no field 'memory' \(fields: max_steps_in_episode, memory_length\)"):
+        build.make_env(EnvConfig(name="gymnax:MemoryChain-bsuite", env_params=("memory=3",)))
+    with pytest.raises(ConfigError, match=r"memory_length: expected an int, got 'x'"):
+        build.make_env(EnvConfig(name="gymnax:MemoryChain-bsuite", env_params=("memory_length=x",)))
+    with pytest.raises(ConfigError, match=r"env.env_params=\('bad',\) must be 'field=value' strings"):
+        EnvConfig(env_params=("bad",)).validate()

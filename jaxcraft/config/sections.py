@@ -22,6 +22,7 @@ class EnvConfig:
     reset_pool_size: int = documented(0, "Pre-generated reset states per run (split over devices); 0 = fresh reset for each finished env (cheap envs only).")
     pool_refresh_per_step: int = documented(1, "Reset-pool entries regenerated per env step (per device); 0 = a fixed pool: finished envs cycle through reset_pool_size tasks (a fixed level set; no reset in the compiled step).")
     max_episode_steps: int = documented(0, "Override the env's time limit; 0 = keep the env's default.")
+    env_params: tuple[str, ...] = documented((), "Overrides of fields of the env's own params, 'field=value' each (e.g. gymnax MemoryChain's ('memory_length=20',)); the value takes the field's current type.")
 
     def validate(self) -> None:
         check_all("env", self, [
@@ -29,6 +30,8 @@ class EnvConfig:
             ("rollout_len", self.rollout_len >= 1, "must be >= 1"),
             ("reset_pool_size", self.reset_pool_size >= 0, "must be >= 0"),
             ("max_episode_steps", self.max_episode_steps >= 0, "must be >= 0"),
+            ("env_params", all(p.count("=") == 1 and p.split("=")[0].strip() for p in self.env_params),
+             "must be 'field=value' strings"),
         ])
 
 
