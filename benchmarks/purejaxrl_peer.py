@@ -6,7 +6,14 @@ and navix at the top although `ppo.py` only uses its gymnax wrappers, so empty s
 those two packages are put on `sys.path` first.
 
     PY benchmarks/purejaxrl_peer.py DIR --env CartPole-v1 --num-envs 4 --total 512000
+    PY benchmarks/purejaxrl_peer.py DIR --algo ppo_rnn --env MemoryChain-bsuite --env-param memory_length=10
     → {"compile_s": …, "run_s": …, "steps": …, "steps_per_s": …, "final_return": …}
+
+`--algo ppo_rnn` runs PureJaxRL's recurrent PPO (`ppo_rnn.py`: a GRU of 128). It was written for
+flax < 0.7.5, whose `GRUCell` needed no `features` and had a static `initialize_carry(rng,
+batch_dims, size)`; under today's flax (the peer venv's) the two are shimmed before the import —
+the same cell, zeros as the initial state, as in the old API. `--env-param K=V` sets fields of the
+gymnax env's params (as `jaxcraft`'s `env.env_params` does).
 """
 from __future__ import annotations
 
@@ -34,6 +41,30 @@ def _stub_dir() -> str:
     return str(root)
 
 
+def _override_env_params(values: dict) -> None:
+    import gymnax
+    make = gymnax.make
+
+    def patched(name, **kw):
+        env, params = make(name, **kw)
+        cast = {k: type(getattr(params, k))(float(v)) for k, v in values.items()}
+        return env, params.replace(**cast)
+    gymnax.make = patched
+
+
+def _shim_old_flax_gru() -> None:
+    import flax.linen as nn
+    import jax.numpy as jnp
+
+    class GRUCell(nn.GRUCell):
+        features: int = 128   # ppo_rnn.py's width (its carry is initialised with 128)
+
+        @staticmethod
+        def initialize_carry(rng, batch_dims, size):   # the pre-0.7.5 static signature: zeros
+            return jnp.zeros(tuple(batch_dims) + (size,))
+    nn.GRUCell = GRUCell
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("purejaxrl", help="checkout of luchris429/purejaxrl (31756b1)")
@@ -45,11 +76,20 @@ def main() -> None:
     p.add_argument("--minibatches", type=int, default=4)
     p.add_argument("--lr", type=float, default=2.5e-4)
     p.add_argument("--activation", default="tanh")
+    p.add_argument("--algo", choices=("ppo", "ppo_rnn"), default="ppo")
+    p.add_argument("--env-param", action="append", default=[], metavar="K=V",
+                   help="a field of the gymnax env's params (int or float), repeatable")
     args = p.parse_args()
     t_start = time.perf_counter()
     sys.path[:0] = [_stub_dir(), str(pathlib.Path(args.purejaxrl) / "purejaxrl")]
+    import importlib
+
     import jax
-    import ppo  # PureJaxRL's module; its __main__ block does not run on import
+    if args.env_param:
+        _override_env_params(dict(kv.split("=", 1) for kv in args.env_param))
+    if args.algo == "ppo_rnn":
+        _shim_old_flax_gru()
+    ppo = importlib.import_module(args.algo)   # PureJaxRL's module; its __main__ block does not run on import
 
     config = {"LR": args.lr, "NUM_ENVS": args.num_envs, "NUM_STEPS": args.num_steps, "TOTAL_TIMESTEPS": args.total,
               "UPDATE_EPOCHS": args.epochs, "NUM_MINIBATCHES": args.minibatches, "GAMMA": 0.99, "GAE_LAMBDA": 0.95,
@@ -64,7 +104,7 @@ def main() -> None:
     run_s = time.perf_counter() - t0
     updates = int(args.total) // args.num_envs // args.num_steps
     steps = updates * args.num_envs * args.num_steps
-    info = out["metrics"]
+    info = out["metrics"] if "metrics" in out else out["metric"]   # ppo.py and ppo_rnn.py name it differently
     done = info["returned_episode"][-max(1, updates // 10):]
     ret = info["returned_episode_returns"][-max(1, updates // 10):]
     final = float((ret * done).sum() / max(float(done.sum()), 1.0))

@@ -16,7 +16,8 @@ depend on their values); the KL reference is the initial policy, as in `make run
     python benchmarks/train_throughput.py                       # quickstart
     python benchmarks/train_throughput.py --experiments quickstart world_builtin
 
-Peer comparison (`--purejaxrl DIR --purejaxrl-python PY`): PureJaxRL's `ppo.py` (a checkout of
+Peer comparison (`--purejaxrl DIR --purejaxrl-python PY`): PureJaxRL's `ppo.py` and, for the
+recurrent case (MemoryChain, a GRU), `ppo_rnn.py` (a checkout of
 luchris429/purejaxrl at 31756b1, run in its own venv with gymnax 0.0.9 and distrax by
 `benchmarks/purejaxrl_peer.py`; its code is never imported here) against jaxcraft on the same
 env, hyper-parameters (PureJaxRL's CartPole settings: 128 steps per env, 4 epochs × 4
@@ -103,13 +104,21 @@ def measure(name: str, repeats: int, sets: list[str]) -> list[dict]:
 
 
 # (label, experiment stem, gymnax env id, envs, env steps, jaxcraft overrides for PureJaxRL's settings)
+# (label, experiment stem, gymnax id, envs, env steps, jaxcraft --set overrides, PureJaxRL peer arguments)
 PEER_CASES = [
-    ("CartPole-v1, 4 envs", "cartpole", "CartPole-v1", 4, 512_000, []),
+    ("CartPole-v1, 4 envs", "cartpole", "CartPole-v1", 4, 512_000, [], []),
     ("CartPole-v1, 64 envs", "cartpole", "CartPole-v1", 64, 524_288,
-     ["env.num_envs=64", "run.updates_per_call=16", "run.checkpoint_every=32"]),
+     ["env.num_envs=64", "run.updates_per_call=16", "run.checkpoint_every=32"], []),
     ("Breakout-MinAtar, 64 envs", "minatar_breakout", "Breakout-MinAtar", 64, 524_288,
      ["env.num_envs=64", "net.kind=mlp", "net.hidden=64,64", "net.activation=tanh", "net.separate_critic=true",
-      "ppo.lr=2.5e-4", "ppo.num_minibatches=4", "run.updates_per_call=16", "run.checkpoint_every=32"]),
+      "ppo.lr=2.5e-4", "ppo.num_minibatches=4", "run.updates_per_call=16", "run.checkpoint_every=32"], []),
+    # Recurrent PPO (PureJaxRL's ppo_rnn.py: Dense 128 → GRU 128 → 128-unit actor and critic heads;
+    # minibatches of whole 128-step sequences of 4 envs). jaxcraft: Dense 128 → GRU 128 → linear heads
+    # reading [GRU; Dense], minibatches of 32-step chunks from the stored hidden state.
+    ("MemoryChain-bsuite (memory 10), GRU, 16 envs", "memory_chain", "MemoryChain-bsuite", 16, 524_288,
+     ["net.hidden=128", "net.core_size=128", "net.activation=relu", "run.updates_per_call=16",
+      "run.checkpoint_every=256"],
+     ["--algo", "ppo_rnn", "--env-param", "memory_length=10"]),
 ]
 
 
@@ -122,13 +131,13 @@ def measure_peer(case: tuple, purejaxrl: str | None, peer_python: str | None) ->
     """PureJaxRL vs jaxcraft on one case (see the module doc); PureJaxRL fields are None without a checkout."""
     import json
     import tempfile
-    label, stem, env_id, envs, total, sets = case
+    label, stem, env_id, envs, total, sets, peer_args = case
     exp = ROOT / "experiments" / f"{stem}.py"
     sets = sets + [f"run.total_env_steps={total}", "run.seed=0"]
     row = dict(case=label, steps=total)
     if purejaxrl:
         cmd = [peer_python or sys.executable, str(ROOT / "benchmarks" / "purejaxrl_peer.py"), purejaxrl,
-               "--env", env_id, "--num-envs", str(envs), "--total", str(total)]
+               "--env", env_id, "--num-envs", str(envs), "--total", str(total), *peer_args]
         t0 = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t0
@@ -145,8 +154,10 @@ def measure_peer(case: tuple, purejaxrl: str | None, peer_python: str | None) ->
     compiled = jax.jit(trainer.train).lower(key).compile()
     row["jc_compile"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    jax.block_until_ready(compiled(key))
+    _, metrics = jax.block_until_ready(compiled(key))
     row["jc_sps"] = config.num_updates * config.batch_size / (time.perf_counter() - t0)
+    last = max(1, config.num_updates // 10)   # the mean over the last tenth of the updates, as the peer's
+    row["jc_return"] = float(jnp.nanmean(metrics["episode_return"][-last:]))
     trainer.close()
     # jaxcraft, the CLI in a fresh process
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,15 +174,16 @@ def measure_peer(case: tuple, purejaxrl: str | None, peer_python: str | None) ->
 def print_peer(rows: list[dict]) -> None:
     f = lambda r, k, fmt: format(r[k], fmt) if k in r else "not measured"  # noqa: E731
     ratio = lambda r, a, b: f"{r[a] / r[b]:.2f}×" if a in r and b in r else "—"  # noqa: E731
-    print(f"\njaxcraft vs PureJaxRL ppo.py (31756b1), same settings and budget, on {machine()}")
+    print(f"\njaxcraft vs PureJaxRL ppo.py / ppo_rnn.py (31756b1), same settings and budget, on {machine()}")
     print("| case | env steps | PureJaxRL compile s | jaxcraft compile s | compile ratio | PureJaxRL steps/s | "
-          "jaxcraft steps/s | speed ratio | PureJaxRL script wall s | `jaxcraft train` wall s | wall ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "jaxcraft steps/s | speed ratio | PureJaxRL script wall s | `jaxcraft train` wall s | wall ratio | "
+          "final return (PureJaxRL / jaxcraft) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['case']} | {r['steps']:,} | {f(r, 'pjx_compile', '.1f')} | {r['jc_compile']:.1f} | "
               f"{ratio(r, 'jc_compile', 'pjx_compile')} | {f(r, 'pjx_sps', ',.0f')} | {r['jc_sps']:,.0f} | "
               f"{ratio(r, 'jc_sps', 'pjx_sps')} | {f(r, 'pjx_wall', '.1f')} | {r['jc_wall']:.1f} | "
-              f"{ratio(r, 'jc_wall', 'pjx_wall')} |")
+              f"{ratio(r, 'jc_wall', 'pjx_wall')} | {f(r, 'pjx_return', '.2f')} / {r['jc_return']:.2f} |")
     print("Ratios are jaxcraft / PureJaxRL: compile and wall lower is better, speed higher is better.")
 
 
@@ -183,10 +195,13 @@ def main() -> None:
     parser.add_argument("--purejaxrl", metavar="DIR", help="checkout of luchris429/purejaxrl at 31756b1 (peer rows)")
     parser.add_argument("--purejaxrl-python", metavar="PY", help="python of a venv with gymnax 0.0.9 and distrax")
     parser.add_argument("--peer-only", action="store_true", help="only the PureJaxRL comparison")
+    parser.add_argument("--peer-cases", nargs="+", default=None, metavar="TEXT",
+                        help="only the peer cases whose label contains one of these (e.g. MemoryChain)")
     parser.add_argument("--no-peer", action="store_true", help="skip the PureJaxRL comparison")
     args = parser.parse_args()
     if not args.no_peer:
-        print_peer([measure_peer(c, args.purejaxrl, args.purejaxrl_python) for c in PEER_CASES])
+        cases = [c for c in PEER_CASES if args.peer_cases is None or any(t in c[0] for t in args.peer_cases)]
+        print_peer([measure_peer(c, args.purejaxrl, args.purejaxrl_python) for c in cases])
     if args.peer_only:
         return
     rows = [r for name in args.experiments for r in measure(name, args.repeats, args.set)]
