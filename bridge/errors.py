@@ -6,12 +6,15 @@ class SimulatorError(RuntimeError):
     """A simulator raised (or broke its spec) and the policy is 'raise', a simulator kept
     failing right after being rebuilt, or it could not be created at all.
 
-    `original`: the simulator's own exception when it could be sent across (else None).
+    `original`: the simulator's own exception when it could be sent across (else None);
+    `env_id` and `traceback` (the simulator's, as text) when a simulator raised.
     """
 
-    def __init__(self, message: str, original: BaseException | None = None):
+    def __init__(self, message: str, original: BaseException | None = None,
+                 env_id: int | None = None, traceback: str | None = None):
         super().__init__(message)
         self.original = original
+        self.env_id, self.traceback = env_id, traceback
 
 
 class WorkerError(RuntimeError):

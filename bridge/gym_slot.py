@@ -28,6 +28,15 @@ GENERAL_FIELD = "__pickled__"  # placeholder field of a space that does not fit 
 _NOT_CALLABLE = ("reset", "step", "close", "_setattr", "_check_spaces")
 
 
+@dataclass(frozen=True)
+class RawAction:
+    """One env's action sent pickled, exactly as the caller gave it (not cast to the slab's
+    dtype): what `BridgeVectorEnv.step_async` sends when the actions' dtype differs from
+    the space's, so the env receives what AsyncVectorEnv would give it."""
+
+    value: Any
+
+
 class GymEnvSlot:
     """A `Simulator` (with `take_extras`) around one gymnasium env; see the module doc."""
 
@@ -54,6 +63,8 @@ class GymEnvSlot:
         return x
 
     def _action(self, action: Any) -> Any:
+        if isinstance(action, RawAction):
+            return action.value
         if not self.fast_action:
             return action  # the object sent by the pool, as gymnasium's iterate() gave it
         # Slab views are only valid during the call: copy (a 0-d view becomes a scalar).

@@ -412,7 +412,8 @@ class Pool:
             info = P.decode_error(msg)
             self._broken = (f"simulator of env {info['env_id']} (worker {info['worker']}) raised "
                             f"during {info['during']}: {info['error']}\n{info['traceback']}")
-            raise SimulatorError(self._broken, info.get("exception"))
+            raise SimulatorError(self._broken, info.get("exception"), info["env_id"],
+                                 info["traceback"])
         if tag == P.EXTRAS:
             self._extras.update(P.decode_pickled(msg))
             return

@@ -8,13 +8,19 @@ Two constructors:
   own autoreset, seeding, info and call semantics. `num_workers=None` means one env per
   worker process, as AsyncVectorEnv (envs that share module-level state must not share a
   worker); fewer workers host several envs each (faster, see docs/bridge.md).
-  Sub-env exceptions are raised with their own type (`on_simulator_error="raise"`).
+  Sub-env exceptions are raised with their own type (`on_simulator_error="raise"`), after
+  gymnasium's error log lines. AsyncVectorEnv's `shared_memory=` and `daemon=` are taken.
+  Actions are checked against the action space before they leave the process (a safety
+  check AsyncVectorEnv does not make; a bad one raises `InvalidActionError`, a `ValueError`,
+  or `InvalidActionTypeError`, also a `TypeError`, for an unbatched action) but reach the
+  env with the dtype the caller gave them, as in AsyncVectorEnv.
 * the bridge's native one: `BridgeVectorEnv(factory, num_envs, num_workers, spec=None,
   **pool_options)` over any `SimulatorFactory`: SAME_STEP autoreset done by the workers,
   `infos["final_obs"]`, `infos["episode"] = {"r", "l"}` and `infos["crashed"]`.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from copy import deepcopy
 from enum import Enum
@@ -22,7 +28,9 @@ from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoAsyncCallError
+from gymnasium import logger
+from gymnasium.error import (AlreadyPendingCallError, ClosedEnvironmentError, NoAsyncCallError,
+                             ResetNeeded)
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import (batch_differing_spaces, batch_space, concatenate,
                                     create_empty_array, iterate)
@@ -31,10 +39,24 @@ from bridge.adapters.gymnasium_env import fits_slabs, space_to_fields
 from bridge.batch import Batch
 from bridge.config import PoolConfig
 from bridge.errors import SimulatorError
-from bridge.gym_slot import GENERAL_FIELD, EnvFnsFactory
+from bridge.gym_slot import GENERAL_FIELD, EnvFnsFactory, RawAction
 from bridge.pool import Pool
-from bridge.spec import SINGLE_ACTION_FIELD, SINGLE_OBS_FIELD, ArraySpec, EnvSpec
+from bridge.spec import (SINGLE_ACTION_FIELD, SINGLE_OBS_FIELD, ArraySpec, EnvSpec,
+                         InvalidActionError, validate_actions)
 from bridge.vector_native import native_infos, space_of
+
+_POOL_OPTIONS = frozenset(f.name for f in dataclasses.fields(PoolConfig)) - {
+    "num_envs", "num_workers", "auto_reset"}
+
+
+class InvalidActionTypeError(InvalidActionError, TypeError):
+    """An action that is not a batch (e.g. one scalar for all envs): gymnasium raises a
+    `TypeError` there, the bridge's action checks an `InvalidActionError` (`ValueError`)."""
+
+
+class BridgeResetNeeded(ResetNeeded, RuntimeError):
+    """`step` before the first `reset`: gymnasium's `ResetNeeded` (what its `OrderEnforcing`
+    raises), and a `RuntimeError` as the pool's own refusal is."""
 
 
 class _State(Enum):
@@ -44,8 +66,8 @@ class _State(Enum):
     WAITING_CALL = "call"
 
 
-def _fields(space: gym.Space, single: str) -> dict[str, ArraySpec]:
-    if fits_slabs(space):
+def _fields(space: gym.Space, single: str, fast: bool) -> dict[str, ArraySpec]:
+    if fast:
         return space_to_fields(space, single)
     return {GENERAL_FIELD: ArraySpec((0,), np.uint8)}
 
@@ -55,9 +77,12 @@ class BridgeVectorEnv(VectorEnv):
                  num_envs: int | None = None, num_workers: int | None = None,
                  spec: EnvSpec | None = None, *, autoreset_mode: str | AutoresetMode | None = None,
                  observation_mode: str | tuple = "same", copy: bool = True,
-                 context: str | None = None, **pool_options: Any):
+                 context: str | None = None, shared_memory: bool = True, daemon: bool = True,
+                 **pool_options: Any):
         self._state = _State.DEFAULT
+        self._needs_reset = True
         self.pool = None
+        _check_options(pool_options, daemon)
         if not isinstance(env_fns, (list, tuple)):
             self._init_native(env_fns, num_envs, num_workers, spec, autoreset_mode, pool_options)
             return
@@ -92,12 +117,14 @@ class BridgeVectorEnv(VectorEnv):
         dummy.close()
         del dummy
         import cloudpickle
-        self._fast_obs = fits_slabs(self.single_observation_space)
+        # shared_memory=False: observations travel pickled, as AsyncVectorEnv(shared_memory=False)
+        self._fast_obs = bool(shared_memory) and fits_slabs(self.single_observation_space)
         self._fast_act = fits_slabs(self.single_action_space)
         self._dict_obs = isinstance(self.single_observation_space, gym.spaces.Dict)
         self._dict_act = isinstance(self.single_action_space, gym.spaces.Dict)
-        spec = EnvSpec(observation=_fields(self.single_observation_space, SINGLE_OBS_FIELD),
-                       action=_fields(self.single_action_space, SINGLE_ACTION_FIELD),
+        spec = EnvSpec(observation=_fields(self.single_observation_space, SINGLE_OBS_FIELD,
+                                           self._fast_obs),
+                       action=_fields(self.single_action_space, SINGLE_ACTION_FIELD, self._fast_act),
                        name=type(self).__name__)
         factory = EnvFnsFactory(tuple(cloudpickle.dumps(fn) for fn in env_fns), spec,
                                 self.autoreset_mode, self._fast_obs, self._fast_act)
@@ -154,6 +181,7 @@ class BridgeVectorEnv(VectorEnv):
                 f"`options['reset_mask': mask]` must contain a boolean array, got reset_mask={mask}")
             ids = np.flatnonzero(mask)
         self._guard(self.pool.reset_envs, ids, [seed[i] for i in ids], options)
+        self._needs_reset = False
         self._reset_ids = ids
         self._state = _State.WAITING_RESET
 
@@ -173,9 +201,25 @@ class BridgeVectorEnv(VectorEnv):
 
     def step_async(self, actions):
         self._assert_idle("step_async")
+        self._assert_reset()
         if self._fast_act:
             acts = dict(actions) if self._dict_act else {SINGLE_ACTION_FIELD: actions}
-            self._guard(self.pool.send, acts)
+            acts = {k: np.asarray(v) for k, v in acts.items()}
+            spec = self.pool.spec
+            unbatched = sorted(k for k, v in acts.items() if v.ndim == 0 and k in spec.action)
+            if unbatched:
+                raise InvalidActionTypeError(
+                    f"{type(self).__name__}.step: actions must be a batch of {self.num_envs} (one "
+                    f"per env, an element of `action_space`), got a scalar for {unbatched}")
+            if all(k in spec.action and v.dtype == spec.action[k].dtype for k, v in acts.items()):
+                self._guard(self.pool.send, acts)  # the space's dtype: the shared-memory path
+            else:  # checked as any action, but sent as given (AsyncVectorEnv does not cast)
+                if self.pool.config.validate_actions:
+                    validate_actions(acts, spec, np.arange(self.num_envs))
+                rows = [RawAction({k: v[i] for k, v in acts.items()} if self._dict_act
+                                  else acts[SINGLE_ACTION_FIELD][i])
+                        for i in range(self.num_envs)]
+                self._guard(self.pool.send, None, None, rows)
         else:
             self._guard(self.pool.send, None, None, list(iterate(self.action_space, actions)))
         self._state = _State.WAITING_STEP
@@ -237,8 +281,20 @@ class BridgeVectorEnv(VectorEnv):
         return self.call("render")
 
     def close_extras(self, timeout: float | None = None, terminate: bool = False, **kwargs):
-        if self.pool is not None:
-            self.pool.close()
+        """As AsyncVectorEnv's: warn about a pending call, finish it (unless `terminate`),
+        then stop the workers."""
+        try:
+            if self._state != _State.DEFAULT:
+                logger.warn(f"Calling `close` while waiting for a pending call to "
+                            f"`{self._state.value}` to complete.")
+                if not terminate and self._state != _State.WAITING_CALL:
+                    getattr(self, f"{self._state.value}_wait")(timeout)
+        except Exception:  # a timeout or a sub-env error: close anyway
+            pass
+        finally:
+            self._state = _State.DEFAULT
+            if self.pool is not None:
+                self.pool.close()
 
     def __del__(self):
         if not getattr(self, "closed", True) and getattr(self, "pool", None) is not None:
@@ -249,6 +305,10 @@ class BridgeVectorEnv(VectorEnv):
         if self.closed:
             raise ClosedEnvironmentError(
                 f"Trying to operate on `{type(self).__name__}`, after a call to `close()`.")
+
+    def _assert_reset(self) -> None:
+        if self._needs_reset:
+            raise BridgeResetNeeded("Cannot call `step` before calling `reset`.")
 
     def _assert_idle(self, what: str) -> None:
         self._assert_running()
@@ -269,6 +329,11 @@ class BridgeVectorEnv(VectorEnv):
             return fn(*args)
         except SimulatorError as err:
             self._state = _State.DEFAULT
+            if err.env_id is not None:  # gymnasium's log lines for a failed sub-env
+                logger.error(f"Received the following error from Worker-{err.env_id} - "
+                             "Shutting it down")
+                logger.error(f"{err.traceback or err}")
+                logger.error("Raising the last exception back to the main process.")
             if err.original is not None:
                 raise err.original from err
             raise
@@ -348,10 +413,12 @@ class BridgeVectorEnv(VectorEnv):
             raise TypeError("the factory form of BridgeVectorEnv.reset takes one int seed "
                             "(env i gets seed + i)")
         batch = self.pool.reset(seed)
+        self._needs_reset = False
         return self._native_obs(batch.obs), {}
 
     def _native_step(self, actions):
         self._assert_running()
+        self._assert_reset()
         acts = dict(actions) if self._dict_act else {SINGLE_ACTION_FIELD: actions}
         batch = self.pool.step(acts)
         return (self._native_obs(batch.obs), batch.reward.copy(), batch.terminated.copy(),
@@ -359,3 +426,20 @@ class BridgeVectorEnv(VectorEnv):
 
     def _native_obs(self, obs: dict[str, np.ndarray]):
         return obs if self._dict_obs else obs[SINGLE_OBS_FIELD]
+
+
+def _check_options(pool_options: dict[str, Any], daemon: bool) -> None:
+    """Refuse, in one line naming BridgeVectorEnv, what neither gymnasium nor the pool takes."""
+    if pool_options.get("worker") is not None:
+        raise TypeError("BridgeVectorEnv does not take AsyncVectorEnv's `worker=`: its workers "
+                        "run the bridge's own loop (bridge/worker.py)")
+    pool_options.pop("worker", None)
+    if not daemon:
+        raise TypeError("BridgeVectorEnv does not take daemon=False: its workers are always "
+                        "daemonic (and watch their parent), so an env cannot start processes "
+                        "with multiprocessing in them")
+    unknown = sorted(set(pool_options) - _POOL_OPTIONS)
+    if unknown:
+        raise TypeError(f"BridgeVectorEnv() got an unexpected keyword argument {unknown[0]!r} "
+                        f"(gymnasium's AsyncVectorEnv keywords, or PoolConfig's: "
+                        f"{', '.join(sorted(_POOL_OPTIONS))})")
