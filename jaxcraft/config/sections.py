@@ -8,6 +8,7 @@ from typing import Optional
 from jaxcraft.config.fields import check_all, documented
 
 ACTIVATIONS = ("tanh", "relu", "gelu", "silu")
+CORES = ("gru", "trxl")   # jaxcraft.nets.recurrent.CORES
 # goal_cnn's fusions (jaxcraft.nets.goal.FUSIONS; config sits below nets, tests/nets/test_spatial_fusion.py checks they agree)
 FUSIONS = ("late", "conv", "corr", "attention")
 
@@ -61,7 +62,11 @@ class NetConfig:
     kind: str = documented("mlp", "Network kind: 'mlp' (vector obs), 'cnn' (image obs), 'world_cnn', 'goal_cnn' (see jaxcraft.build).")
     hidden: tuple[int, ...] = documented((64, 64), "Hidden sizes of the MLP encoder / the dense layers after the CNN.")
     channels: tuple[int, ...] = documented((16, 32), "Conv channels of the CNN encoder.")
-    core_size: int = documented(0, "GRU size of the recurrent core; 0 = feed-forward.")
+    core_size: int = documented(0, "Width of the recurrent core (the GRU's size, the Transformer-XL's model width); 0 = feed-forward.")
+    core: str = documented("gru", "Recurrent core when core_size > 0: 'gru' (a GRU that resets at episode starts) or 'trxl' (a Transformer-XL: causal attention over the segment and a memory of cached earlier steps, never across an episode start; jaxcraft.nets.trxl). The trxl's segment is whatever one call sees: ppo.chunk_len steps in a PPO update (its context), one step when acting.")
+    core_memory: int = documented(32, "trxl: steps of memory; each step attends to itself and the core_memory steps before it in its episode (ROCKET-3: context 128 = ppo.chunk_len, memory 128).")
+    core_layers: int = documented(2, "trxl: attention blocks.")
+    core_heads: int = documented(4, "trxl: attention heads (must divide core_size).")
     activation: str = documented("tanh", "Activation: tanh, relu, gelu or silu.")
     separate_critic: bool = documented(True, "Give the critic its own encoder (feed-forward torso; goal_cnn: a second goal-conditioned torso, so a critic warm-up leaves the policy bit-identical).")
     goal: GoalNetConfig = documented(GoalNetConfig(), "Options of net.kind='goal_cnn'.")
@@ -73,6 +78,11 @@ class NetConfig:
             ("hidden", bool(self.hidden) and min(self.hidden) >= 1, "must be non-empty positive sizes"),
             ("channels", bool(self.channels) and min(self.channels) >= 1, "must be non-empty positive sizes"),
             ("core_size", self.core_size >= 0, "must be >= 0"),
+            ("core", self.core in CORES, f"must be one of {', '.join(map(repr, CORES))}"),
+            ("core_memory", self.core_memory >= 1, "must be >= 1"),
+            ("core_layers", self.core_layers >= 1, "must be >= 1"),
+            ("core_heads", self.core_heads >= 1 and (self.core != "trxl" or self.core_size % self.core_heads == 0),
+             f"must be >= 1 and divide core_size={self.core_size} (core='trxl')"),
             ("value_bins", self.value_bins == 0 or self.value_bins >= 2, "must be 0 (scalar value) or >= 2"),
         ])
         self.goal.validate()

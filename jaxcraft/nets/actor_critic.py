@@ -3,8 +3,8 @@
     carry, logits, value = module.apply(params, carry, obs, reset)
       obs [L, N, ...] (pytree), reset [L, N] → logits [L, N, A], value [L, N]
 
-Feed-forward nets return `carry` unchanged (`()`); with `core_size > 0` a `ResetGRU`
-sits between the encoder and the heads.
+Feed-forward nets return `carry` unchanged (`()`); with `core_size > 0` a recurrent core
+(`core_kind="gru"`: a `ResetGRU`; `"trxl"`: a `TransformerXLCore`) sits between the encoder and the heads.
 """
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.nets.encoders import activation
-from jaxcraft.nets.recurrent import ResetGRU
+from jaxcraft.nets.recurrent import make_core
 
 
 def _flatten_time(tree: Any, L: int, N: int) -> Any:
@@ -33,16 +32,23 @@ class ActorCritic(nn.Module):
     act: str = "tanh"
     separate_critic: bool = True
     value_bins: int = 0  # > 0: the value head outputs logits over this many bins (ppo value_head="hl_gauss")
+    core_kind: str = "gru"  # "gru" | "trxl" (jaxcraft.nets.recurrent.make_core)
+    core_memory: int = 32
+    core_layers: int = 2
+    core_heads: int = 4
+
+    def _core(self, **module_kwargs) -> nn.Module:
+        return make_core(self.core_kind, self.core_size, self.core_memory, self.core_layers, self.core_heads, **module_kwargs)
 
     def initial_carry(self, batch_size: int) -> Any:
-        return jnp.zeros((batch_size, self.core_size), jnp.float32) if self.core_size else ()
+        return self._core(parent=None).initial_carry(batch_size) if self.core_size else ()
 
     def _torso(self, obs, reset, carry, name):
         L, N = reset.shape
         feat = self.make_encoder()(_flatten_time(obs, L, N))
         feat = feat.reshape(L, N, -1)
         if self.core_size:
-            carry, feat = ResetGRU(self.core_size, name=f"{name}_core")(carry, feat, reset)
+            carry, feat = self._core(name=f"{name}_core")(carry, feat, reset)
         return carry, feat
 
     def _head(self, x, out: int, scale: float):

@@ -14,7 +14,7 @@ FiLM, f' = f·(1 + γ(g)) + β(g), and is concatenated with them before a shared
 (`fusion="conv"` also FiLMs every conv layer of the frame torso, per channel, before its
 activation, so the frame's feature maps are goal-specific where the target is — spatial
 fusion, which finding one small block in a frame needs; ROCKET-1/2 fuse early too),
-an optional `ResetGRU` core (the heads read its output and its input: see `_decide`), and linear policy/value heads. With `aux_heads`, two more
+an optional recurrent core (`core_kind`: a `ResetGRU` or a `TransformerXLCore`; the heads read its output and its input: see `_decide`), and linear policy/value heads. With `aux_heads`, two more
 heads on the same features predict whether the target is visible in the agent frame and
 its centroid there (ROCKET-2's auxiliary task), read through `method="aux"`.
 
@@ -48,7 +48,7 @@ import numpy as np
 
 from jaxcraft.nets.conv import StridedConv3x3
 from jaxcraft.nets.encoders import _as_float, activation
-from jaxcraft.nets.recurrent import ResetGRU
+from jaxcraft.nets.recurrent import make_core
 from jaxcraft.nets.spatial import SPATIAL_FUSIONS, SpatialGoalFusion, goal_code_width, pool_mask
 
 if TYPE_CHECKING:  # jaxcraft.config pulls in every section's config; nets must stay importable alone
@@ -62,7 +62,7 @@ def small_net_config(**overrides: Any) -> NetConfig:
     """CPU-sized preset (2 cores, 32–64 px frames): tests, debugging, laptop-scale runs."""
     from jaxcraft.config import NetConfig
     base = NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=128,
-                     activation="relu", separate_critic=False)
+                     activation="relu", separate_critic=False, core_memory=16, core_layers=1, core_heads=4)
     return dataclasses.replace(base, **overrides)
 
 
@@ -70,7 +70,7 @@ def large_net_config(**overrides: Any) -> NetConfig:
     """Accelerator preset (GPU/TPU, 64 px+): the configuration meant for real training runs."""
     from jaxcraft.config import NetConfig
     base = NetConfig(kind="goal_cnn", channels=(32, 64, 128, 128), hidden=(512,), core_size=512,
-                     activation="relu", separate_critic=False)
+                     activation="relu", separate_critic=False, core_memory=128, core_layers=4, core_heads=8)
     return dataclasses.replace(base, **overrides)
 
 
@@ -127,6 +127,10 @@ class GoalConditionedActorCritic(nn.Module):
     separate_critic: bool = False  # the value head reads its own torso (see the class doc)
     value_bins: int = 0         # > 0: value logits over this many bins (ppo value_head="hl_gauss")
     value_stop_gradient: bool = False  # shared torso: the value head reads stop_gradient(features)
+    core_kind: str = "gru"      # "gru" | "trxl" (jaxcraft.nets.recurrent.make_core); core_size is its width
+    core_memory: int = 32       # trxl: cached steps (the attention window)
+    core_layers: int = 2        # trxl: blocks
+    core_heads: int = 4         # trxl: attention heads
 
     def setup(self):
         if self.fusion not in FUSIONS:
@@ -157,7 +161,7 @@ class GoalConditionedActorCritic(nn.Module):
         self.film = nn.Dense(2 * width, kernel_init=nn.initializers.zeros)
         self.trunk = [nn.Dense(h, kernel_init=_ORTHO(np.sqrt(2))) for h in self.hidden]
         if self.core_size:
-            self.core = ResetGRU(self.core_size)
+            self.core = self._make_core()
         self.policy_head = nn.Dense(self.num_logits, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
         if self.separate_critic:
             self.critic = GoalConditionedActorCritic(
@@ -173,8 +177,11 @@ class GoalConditionedActorCritic(nn.Module):
             self.visible_head = nn.Dense(1, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
             self.centroid_head = nn.Dense(2, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
 
+    def _make_core(self, **module_kwargs) -> nn.Module:
+        return make_core(self.core_kind, self.core_size, self.core_memory, self.core_layers, self.core_heads, **module_kwargs)
+
     def initial_carry(self, batch_size: int) -> Any:
-        return jnp.zeros((batch_size, self.core_size), jnp.float32) if self.core_size else ()
+        return self._make_core(parent=None).initial_carry(batch_size) if self.core_size else ()
 
     @property
     def value_only_modules(self) -> tuple[str, ...]:

@@ -25,7 +25,13 @@ from jaxcraft.nets.goal import GoalConditionedActorCritic
 def _actor_critic(config, action_space, make_encoder) -> ActorCritic:
     return ActorCritic(make_encoder=make_encoder, num_logits=action_distribution(action_space).num_logits,
                        core_size=config.core_size, act=config.activation, separate_critic=config.separate_critic,
-                       value_bins=config.value_bins)
+                       value_bins=config.value_bins, **_core_fields(config))
+
+
+def _core_fields(config) -> dict:
+    """The net's core (jaxcraft.nets.recurrent.make_core), read by both net families."""
+    return dict(core_kind=config.core, core_memory=config.core_memory, core_layers=config.core_layers,
+                core_heads=config.core_heads)
 
 
 def mlp(config, observation_space, action_space) -> ActorCritic:
@@ -69,7 +75,7 @@ def _privileged_dim(observation_space: Any) -> int:
 def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCritic:
     return GoalConditionedActorCritic(num_logits=action_distribution(action_space).num_logits,
                                       channels=tuple(config.channels), hidden=tuple(config.hidden),
-                                      core_size=config.core_size, act=config.activation,
+                                      core_size=config.core_size, act=config.activation, **_core_fields(config),
                                       aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
                                       goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
                                       value_stop_gradient=config.goal.value_stop_gradient,
