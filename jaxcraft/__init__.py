@@ -2,6 +2,19 @@
 __version__ = "0.1.0"
 
 
+def _register_gymnasium_ids() -> None:
+    """`gymnasium.make("JaxCraft-Approach-v0")` / `make_vec` work after `import jaxcraft` (cheap:
+    imports gymnasium, not JAX; see jaxcraft/gym/names.py)."""
+    try:
+        from jaxcraft.gym.names import register
+    except ImportError:  # gymnasium missing: nothing to register with
+        return
+    register()
+
+
+_register_gymnasium_ids()
+
+
 def make_vec(env_id: str, num_envs: int = 8, **kwargs):
     """A `gymnasium.vector.VectorEnv` of `num_envs` JaxCraft envs stepped in one jitted call.
 

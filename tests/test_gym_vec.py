@@ -184,11 +184,10 @@ def test_readme_pytorch_loop_runs_with_a_numpy_stand_in(monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_registration_is_explicit_and_the_gymnasium_hook_module_makes_it():
+def test_the_gymnasium_hook_module_still_makes_the_ids():
     import subprocess
 
-    code = ("import gymnasium as gym, jaxcraft, jaxcraft.gym.vec\n"
-            "assert 'JaxCraft-World-v0' not in gym.registry      # importing registers nothing\n"
+    code = ("import gymnasium as gym, jaxcraft.gym.vec\n"
             "e = gym.make_vec('jaxcraft.gym.hook:JaxCraft-Break-v0', 2, frame_size=16)\n"
             "print(type(e.unwrapped).__name__, e.single_observation_space['goal_mask'].shape)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)

@@ -1,6 +1,7 @@
 """The world and the cross-view tasks as gymnasium environments, and demos as Minari datasets.
 
-    ids.py     gymnasium ids (JaxCraft-World-v0, JaxCraft-{Approach,…}-v0) and their explicit registration
+    ids.py     gymnasium ids (JaxCraft-World-v0, JaxCraft-{Approach,…}-v0), their options and spaces
+    names.py   the ids' registration, JAX-free: `import jaxcraft` makes it
     vec.py     `make_vec`: a `gymnasium.vector.VectorEnv` stepping the whole batch in one jitted call
     single.py  one env (`gymnasium.make`)          hook.py  `gymnasium.make_vec("jaxcraft.gym.hook:<id>")`
     minari.py  demos ⇄ Minari datasets (`jaxcraft demos --format minari`, `--demos minari:NAME`)

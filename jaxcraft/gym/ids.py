@@ -16,9 +16,8 @@ split="unseen"`); the world takes `frame_size`, `world_size`, `world_height`, `v
 `vector_entry_point` (one jitted call per batch step, `jaxcraft.gym.vec.JaxCraftVectorEnv`) and
 an `entry_point` (one env, `jaxcraft.gym.single.JaxCraftGymEnv`, for `check_env` and for
 gymnasium's Sync/AsyncVectorEnv). gymnasium 1.x loads no plugins from package entry points, so
-the call is explicit: `jaxcraft.make_vec` makes it, or name the hook module in the id,
-`gymnasium.make_vec("jaxcraft.gym.hook:JaxCraft-Approach-v0", 8)` (gymnasium imports the part
-before the colon; that module exists only to make this call).
+`import jaxcraft` makes the call (through the JAX-free `jaxcraft.gym.names`); the hook module
+id, `gymnasium.make_vec("jaxcraft.gym.hook:JaxCraft-Approach-v0", 8)`, works too.
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.error import ResetNeeded
 
 from jaxcraft.envs import spaces as S
 from jaxcraft.config.task import FAMILIES, TaskConfig
@@ -92,10 +92,29 @@ def to_gym_space(space: Any) -> gym.Space:
     raise TypeError(f"no gymnasium space for {type(space).__name__}")
 
 
+class ResetNeededError(ResetNeeded, RuntimeError):
+    """`step` before `reset`: gymnasium's `ResetNeeded` (what `gymnasium.make`'s order check
+    raises), and the `RuntimeError` these envs raised before."""
+
+
+def as_space_dtypes(obs: Any, space: gym.Space) -> Any:
+    """`obs` (numpy, or a dict of numpy) with the dtypes `space` declares: the JAX side keeps
+    `family` int32 where gymnasium's `Discrete` declares int64 (a `Discrete` value becomes a
+    numpy scalar; arrays are not copied when the dtype already agrees)."""
+    if isinstance(space, gym.spaces.Dict):
+        return {k: as_space_dtypes(v, space[k]) if k in space.spaces else v for k, v in obs.items()}
+    if isinstance(space, gym.spaces.Discrete):  # a numpy scalar, as gymnasium's check_env wants
+        return np.asarray(obs, space.dtype)[()]
+    dtype = getattr(space, "dtype", None)
+    if dtype is None or getattr(obs, "dtype", dtype) == dtype:
+        return obs
+    return np.asarray(obs, dtype)
+
+
 def register_gymnasium_envs() -> tuple[str, ...]:
-    """Register every JaxCraft id with gymnasium (idempotent); returns the ids."""
-    for env_id in ENV_IDS:
-        if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point="jaxcraft.gym.single:JaxCraftGymEnv",
-                         vector_entry_point="jaxcraft.gym.vec:JaxCraftVectorEnv", kwargs={"env_id": env_id})
+    """Register every JaxCraft id with gymnasium (idempotent); returns the ids.
+    `import jaxcraft` already makes this call (`jaxcraft.gym.names.register`)."""
+    from jaxcraft.gym.names import register
+
+    register()
     return tuple(ENV_IDS)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.envs.base import step_without_reset
-from jaxcraft.gym.ids import build_env, to_gym_space
+from jaxcraft.gym.ids import ResetNeededError, as_space_dtypes, build_env, to_gym_space
 
 
 # Module-level and keyed by the (hashable) env: every instance of one config shares the compilation.
@@ -43,12 +43,12 @@ class JaxCraftGymEnv(gym.Env):
         key = jax.random.key(int(self.np_random.integers(2 ** 31)))
         self._key, sub = jax.random.split(key)
         obs, self._state = _reset(self.env, sub, self.params)
-        self._obs = jax.device_get(obs)
+        self._obs = as_space_dtypes(jax.device_get(obs), self.observation_space)
         return self._obs, {}
 
     def step(self, action):
         if self._state is None:
-            raise RuntimeError(f"{self.env_id}: call reset() before step()")
+            raise ResetNeededError(f"{self.env_id}: call reset() before step()")
         action = np.asarray(action)
         if action.shape != self.action_space.shape:
             raise ValueError(f"{self.env_id}: action must have shape {self.action_space.shape}, got {action.shape}")
@@ -57,7 +57,7 @@ class JaxCraftGymEnv(gym.Env):
         self._state = out.state
         obs, reward, terminated, truncated, info = jax.device_get(
             (out.obs, out.reward, out.terminated, out.truncated, out.info))
-        self._obs = obs
+        self._obs = obs = as_space_dtypes(obs, self.observation_space)
         return obs, float(reward), bool(terminated), bool(truncated), info
 
     def render(self):

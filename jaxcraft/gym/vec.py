@@ -37,7 +37,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from jaxcraft.envs.batched import BatchedEnv, BatchedEnvState
-from jaxcraft.gym.ids import build_env, register_gymnasium_envs, to_gym_space
+from jaxcraft.gym.ids import ResetNeededError, as_space_dtypes, build_env, register_gymnasium_envs, to_gym_space
 
 
 def _select(mask: jax.Array, a: Any, b: Any) -> Any:
@@ -126,11 +126,11 @@ class JaxCraftVectorEnv(VectorEnv):
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
         self._carry, obs = _reset(self._prog, self.params, jax.random.key(int(seed)))
-        return jax.device_get(obs), {}
+        return as_space_dtypes(jax.device_get(obs), self.observation_space), {}
 
     def step(self, actions):
         if self._carry is None:
-            raise RuntimeError(f"{self.env_id}: call reset() before step()")
+            raise ResetNeededError(f"{self.env_id}: call reset() before step()")
         actions = np.asarray(actions)
         if actions.shape != self.action_space.shape:
             raise ValueError(f"{self.env_id}: actions must have shape {self.action_space.shape}, got {actions.shape}")
@@ -138,7 +138,10 @@ class JaxCraftVectorEnv(VectorEnv):
             self._prog, self.params, jnp.asarray(self._next_step), self._carry, jnp.asarray(actions, jnp.int32))
         if self._next_step:   # no final_obs in NEXT_STEP mode: do not copy it to the host
             info = {k: v for k, v in info.items() if k not in ("final_obs", "_final_obs")}
-        return jax.device_get((obs, reward, terminated, truncated, info))
+        obs, reward, terminated, truncated, info = jax.device_get((obs, reward, terminated, truncated, info))
+        if "final_obs" in info:
+            info["final_obs"] = as_space_dtypes(info["final_obs"], self.observation_space)
+        return as_space_dtypes(obs, self.observation_space), reward, terminated, truncated, info
 
     def close_extras(self, **kwargs):
         self._carry = None
