@@ -5,7 +5,7 @@ or in the memory, change nothing after it; (2) a sequence cut into segments and 
 the memory gives the outputs of the whole sequence at once; (3) both net families take the core
 through the `carry, logits, value = apply(params, carry, obs, reset)` contract; (4) recurrent
 PPO with the core solves bsuite's MemoryChain (the feed-forward net stays at chance there:
-tests/train/test_memory_chain.py).
+tests/train/test_memory_chain.py), and cloning through it learns tests/nets/test_goal_memory.py's cue.
 """
 import dataclasses
 
@@ -162,3 +162,25 @@ def test_trxl_policy_learns_the_memory_chain():
     runs = run_seeds(make_trainer(_memory_chain("trxl")), [0])
     final = float(np.nanmean(runs.metrics["episode_return"][0, -10:]))
     assert final >= 0.8, final
+
+
+@pytest.mark.slow
+def test_trxl_goal_cnn_learns_by_cloning_a_cue_it_must_remember():
+    """tests/nets/test_goal_memory.py's cue task, cloned through the trxl core (the GRU: >= 0.95; feed-forward: <= 0.7)."""
+    from test_goal_memory import H, T, cue_demos
+
+    from jaxcraft.config import GoalNetConfig
+    from jaxcraft.envs.spaces import action_distribution
+    from jaxcraft.tasks import TaskConfig, make_task_env
+    from jaxcraft.train.imitation import ImitationConfig, pretrain, sample_windows
+    env, env_params = make_task_env(TaskConfig(frame_size=H, families=("approach",), distances=(20,)))
+    space = env.action_space(env_params)
+    dist = action_distribution(space)
+    held_out = sample_windows({k: jnp.asarray(v) for k, v in cue_demos(seed=1).items()}, jax.random.key(9), 128, T)
+    net = make_network(NetConfig(kind="goal_cnn", channels=(4,), hidden=(16,), core_size=16, core="trxl", core_memory=8,
+                                 core_layers=1, core_heads=2, activation="relu", separate_critic=False,
+                                 goal=GoalNetConfig(fusion="conv")), env.observation_space(env_params), space)
+    params, _ = pretrain(net, dist, cue_demos(), ImitationConfig(steps=300, batch_episodes=32, window=T, lr=3e-3), log=None)
+    _, logits, _ = jax.jit(net.apply)(params, net.initial_carry(128), held_out["obs"], held_out["reset"])
+    yaw = np.asarray(dist.mode(logits))[..., -1]
+    assert (yaw[1:] == np.asarray(held_out["action"])[1:, :, -1]).mean() >= 0.95   # steps after the cue
