@@ -82,7 +82,7 @@ class BridgeVectorEnv(VectorEnv):
         self._state = _State.DEFAULT
         self._needs_reset = True
         self.pool = None
-        _check_options(pool_options, daemon)
+        _check_options(pool_options, daemon, context)
         if not isinstance(env_fns, (list, tuple)):
             self._init_native(env_fns, num_envs, num_workers, spec, autoreset_mode, pool_options)
             return
@@ -428,8 +428,12 @@ class BridgeVectorEnv(VectorEnv):
         return obs if self._dict_obs else obs[SINGLE_OBS_FIELD]
 
 
-def _check_options(pool_options: dict[str, Any], daemon: bool) -> None:
+def _check_options(pool_options: dict[str, Any], daemon: bool, context: str | None) -> None:
     """Refuse, in one line naming BridgeVectorEnv, what neither gymnasium nor the pool takes."""
+    if "forkserver" in (context, pool_options.get("start_method")):
+        raise ValueError("BridgeVectorEnv does not run with context='forkserver': its workers "
+                         "exit when their parent process is not the one that made the pool, "
+                         "and under a forkserver it is not; use 'spawn' (the default) or 'fork'")
     if pool_options.get("worker") is not None:
         raise TypeError("BridgeVectorEnv does not take AsyncVectorEnv's `worker=`: its workers "
                         "run the bridge's own loop (bridge/worker.py)")

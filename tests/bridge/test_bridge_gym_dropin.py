@@ -84,6 +84,8 @@ def test_asyncvectorenv_keywords_accepted_or_refused_naming_bridgevectorenv():
         BridgeVectorEnv([envs.DtypeEnv], daemon=False)
     with pytest.raises(TypeError, match=r"^BridgeVectorEnv\(\) got an unexpected keyword argument 'bogus'"):
         BridgeVectorEnv([envs.DtypeEnv], bogus=1)
+    with pytest.raises(ValueError, match=r"^BridgeVectorEnv does not run with context='forkserver'"):
+        BridgeVectorEnv([envs.DtypeEnv], context="forkserver")  # not a worker death blamed on __main__
     for shared_memory in (True, False):  # False: observations pickled, as AsyncVectorEnv's
         env = BridgeVectorEnv([envs.DtypeEnv], shared_memory=shared_memory, daemon=True)
         try:
