@@ -40,8 +40,6 @@ from jaxcraft.tasks.env import target_in_frame
 from jaxcraft.tasks.servo import servo_act, servo_init
 from jaxcraft.train.imitation import sample_windows
 from jaxcraft.world import actions as A
-from jaxcraft.world.edit import agent_camera
-from jaxcraft.world.render import render
 
 DISTANCE_BINS = ((0.0, 5.0), (5.0, 10.0), (10.0, 15.0), (15.0, 25.0))
 YAW = A.NAMES.index("camera_yaw")
@@ -68,8 +66,7 @@ def perception_rollout(env, env_params, network, params, dist, task_ids: jax.Arr
     """Roll `network` (the `jaxcraft.ppo` net contract) out on task_ids int32[N] for `max_steps`."""
     n = task_ids.shape[0]
     has_aux = bool(getattr(network, "aux_heads", False))
-    obs, state = jax.vmap(lambda i: env.reset_to_task(i, env_params))(task_ids)
-    frame = jax.vmap(lambda s: render(env.static, s.world, agent_camera(s.world)))(state)
+    obs, state, frame = jax.vmap(lambda i: env.reset_to_task_frame(i, env_params))(task_ids)
     vis, cen = jax.vmap(target_in_frame)(frame, state.task.target_id)
 
     def step(c, t):

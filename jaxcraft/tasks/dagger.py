@@ -32,8 +32,6 @@ import jax.numpy as jnp
 from jaxcraft.tasks.demos import _episodes, step_keys
 from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.teachers import get_teacher
-from jaxcraft.world.edit import agent_camera
-from jaxcraft.world.render import render
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 4, 7, 8))
@@ -46,8 +44,7 @@ def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: j
     carry for N envs (`()` for feed-forward nets).
     """
     labeller = get_teacher(teacher)
-    obs, state = jax.vmap(lambda i: env.reset_to_task(i, params))(task_ids)
-    frame = jax.vmap(lambda s: render(env.static, s.world, agent_camera(s.world)))(state)
+    obs, state, frame = jax.vmap(lambda i: env.reset_to_task_frame(i, params))(task_ids)
     vis, cen = jax.vmap(target_in_frame)(frame, state.task.target_id)
     mask = jax.vmap(target_mask)(frame, state.task.target_id)
     t_carry = jax.vmap(lambda s: labeller.init(env, s))(state)

@@ -53,8 +53,6 @@ import numpy as np
 from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.params import SPLIT_CODE
 from jaxcraft.tasks.teachers import get_teacher
-from jaxcraft.world.edit import agent_camera
-from jaxcraft.world.render import render
 
 FORMAT, VERSION = "jaxcraft-demos", 3   # 2: task ids with reserved family/distance slots; 3: target_mask
 READABLE_VERSIONS = (2, 3)
@@ -106,8 +104,7 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
     nvec = jnp.asarray(env.action_space(params).nvec, jnp.int32)
 
     def one(task_id):
-        obs, state = env.reset_to_task(task_id, params)
-        frame = render(env.static, state.world, agent_camera(state.world))
+        obs, state, frame = env.reset_to_task_frame(task_id, params)
         vis, cen = target_in_frame(frame, state.task.target_id)
         carry = teacher_init(env, state)
 

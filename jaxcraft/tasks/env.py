@@ -105,9 +105,16 @@ class CrossViewTaskEnv(JaxCraftEnv):
     # -- reset / step ------------------------------------------------------------------
     def reset_to_task(self, task_id: jax.Array, params: TaskEnvParams | None = None):
         """(obs, state) of the task with this id (deterministic)."""
+        obs, state, _ = self.reset_to_task_frame(task_id, params)
+        return obs, state
+
+    def reset_to_task_frame(self, task_id: jax.Array, params: TaskEnvParams | None = None):
+        """(obs, state, frame): `reset_to_task` and the first agent frame's RGB, depth and object ids
+        (`world.render.Frame`) — for callers that need the renderer's truth at the reset (the target's
+        visibility, centroid and mask) without a second ray caster in their program."""
         params = self.default_params if params is None else params
         state, frame = synthesise(self.static, self.task_static, params, task_id)
-        return self._obs(state, frame, params), state
+        return self._obs(state, frame, params), state, frame
 
     def reset_env(self, key: jax.Array, params: TaskEnvParams):
         return self.reset_to_task(sample_task_id(key, params), params)

@@ -24,14 +24,19 @@ from jaxcraft.world.physics import EYE_HEIGHT
 from jaxcraft.world.render import render
 
 ENV, PARAMS = make_task_env(TaskConfig(frame_size=32, max_steps=50))
-RESET = jax.jit(jax.vmap(ENV.reset_to_task, in_axes=(0, None)))
+RESET = jax.jit(jax.vmap(ENV.reset_to_task_frame, in_axes=(0, None)))
 STEP = jax.jit(ENV.step_env)
 IDS = jnp.asarray([int(encode_task_id(s, d, f)) for s in (3, 11) for d in range(3) for f in range(4)])
 
 
 @pytest.fixture(scope="module")
-def batch():
+def reset_with_frames():
     return RESET(IDS, PARAMS)
+
+
+@pytest.fixture(scope="module")
+def batch(reset_with_frames):
+    return reset_with_frames[:2]      # (obs, state), as `reset_to_task` returns them
 
 
 def _one(tree, i):
@@ -39,7 +44,7 @@ def _one(tree, i):
 
 
 def test_task_ids_are_deterministic_and_plentiful(batch):
-    obs2, st2 = RESET(IDS, PARAMS)
+    obs2, st2, _ = RESET(IDS, PARAMS)
     for a, b in zip(jax.tree.leaves(batch), jax.tree.leaves((obs2, st2))):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert SEEDS_PER_SPLIT * 12 >= 100_000
@@ -61,8 +66,8 @@ def test_spawn_distance_is_exact_manhattan(batch):
     np.testing.assert_array_equal(np.asarray(st.task.distance), [20, 20, 20, 20, 40, 40, 40, 40, 60, 60, 60, 60] * 2)
 
 
-def test_goal_mask_is_exactly_the_target_pixels_and_unoccluded(batch):
-    obs, st = batch
+def test_goal_mask_is_exactly_the_target_pixels_and_unoccluded(reset_with_frames):
+    obs, st, first = reset_with_frames
     for i in range(len(IDS)):
         s = _one(st, i)
         frame = render(ENV.static, s.world, s.task.goal_camera)
@@ -81,9 +86,13 @@ def test_goal_mask_is_exactly_the_target_pixels_and_unoccluded(batch):
     # of its own camera, compiled for the batch like the reset (separately compiled programs may
     # round a ray differently: docs/testing.md).
     views = jax.jit(jax.vmap(lambda s: (render(ENV.static, s.world, s.task.goal_camera).rgb,
-                                        render(ENV.static, s.world, agent_camera(s.world)).rgb)))(st)
+                                        render(ENV.static, s.world, agent_camera(s.world)))))(st)
     np.testing.assert_array_equal(np.asarray(obs["goal_rgb"]), np.asarray(views[0]))
-    np.testing.assert_array_equal(np.asarray(obs["rgb"]), np.asarray(views[1]))
+    np.testing.assert_array_equal(np.asarray(obs["rgb"]), np.asarray(views[1].rgb))
+    # `reset_to_task_frame`'s frame is that first frame: its RGB is the observation's, its object
+    # ids (the truth demos and diagnoses read at the reset) the agent camera's.
+    np.testing.assert_array_equal(np.asarray(first.rgb), np.asarray(obs["rgb"]))
+    np.testing.assert_array_equal(np.asarray(first.obj_id), np.asarray(views[1].obj_id))
 
 
 def test_target_is_unique_and_distractors_share_its_kind(batch):
@@ -103,9 +112,9 @@ def test_target_is_unique_and_distractors_share_its_kind(batch):
 
 def test_splits_use_their_biomes_and_seed_domains():
     ids = IDS[:4]
-    _, train = RESET(ids, PARAMS)
-    _, unseen = RESET(ids, with_split(PARAMS, "unseen"))
-    _, unseen_seeds = RESET(ids, with_split(PARAMS, "unseen_seeds"))
+    _, train, _ = RESET(ids, PARAMS)
+    _, unseen, _ = RESET(ids, with_split(PARAMS, "unseen"))
+    _, unseen_seeds, _ = RESET(ids, with_split(PARAMS, "unseen_seeds"))
     held = {biomes.BIOME_ID[b] for b in biomes.HELDOUT_BIOMES}
     assert set(np.unique(np.asarray(train.world.biome))) <= set(range(biomes.NUM_BIOMES)) - held
     assert set(np.unique(np.asarray(unseen.world.biome))) <= held
