@@ -2,6 +2,7 @@
 
     python benchmarks/feature_probe.py runs/quickstart_pretrained --experiment experiments/quickstart.py \
         --demos runs/quickstart_demos --episodes 512
+    python benchmarks/feature_probe.py runs/quickstart --demos runs/quickstart_demos    # a run (PPO) directory
 
 On the in-view steps of `--episodes` episodes of a demo directory (the student's teacher's states;
 demos recorded with the renderer's truth), labels each step by the teacher's camera yaw (left / hold
@@ -23,24 +24,29 @@ from jaxcraft.config import load_experiment
 from jaxcraft.eval.probe import (centroid_direction, direction_recall, encoder_dataset, fit_linear_probe,
                                  turn_direction, yaw_direction)
 from jaxcraft.machine import cpu_description
-from jaxcraft.restore import load_pretrained_policy
+from jaxcraft.restore import load_checkpoint_policy, load_pretrained_policy
 from jaxcraft.tasks import make_task_env
 from jaxcraft.tasks.demos import load_demos
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("policy", type=pathlib.Path, help="params saved by `jaxcraft pretrain`")
-    p.add_argument("--experiment", type=pathlib.Path, required=True, help="the experiment the params belong to")
+    p.add_argument("policy", type=pathlib.Path, help="params saved by `jaxcraft pretrain`, or a run directory")
+    p.add_argument("--experiment", type=pathlib.Path, default=None, help="the experiment of pretrained params")
     p.add_argument("--demos", type=pathlib.Path, required=True, help="a demo directory with target_visible/centroid")
     p.add_argument("--episodes", type=int, default=512, help="the first this many episodes")
     p.add_argument("--steps", type=int, default=3000, help="the probe's full-batch AdamW steps")
     a = p.parse_args()
 
     t0 = time.time()
-    config = load_experiment(a.experiment)
-    env, env_params = make_task_env(config.task)
-    policy = load_pretrained_policy(a.policy, config, env, env_params)
+    if (a.policy / "config.json").is_file():        # a run directory: its latest checkpoint
+        policy, config = load_checkpoint_policy(a.policy)
+    elif a.experiment is None:
+        p.error(f"{a.policy} is not a run directory; pretrained params need --experiment")
+    else:
+        config = load_experiment(a.experiment)
+        env, env_params = make_task_env(config.task)
+        policy = load_pretrained_policy(a.policy, config, env, env_params)
     demos = {k: v[:a.episodes] for k, v in load_demos(a.demos, notice=lambda line: None).items()}
     d = encoder_dataset(policy.network, policy.params, demos)
     label = turn_direction(d["teacher_yaw"])
