@@ -2,17 +2,29 @@
 __version__ = "0.1.0"
 
 
-def _register_gymnasium_ids() -> None:
-    """`gymnasium.make("JaxCraft-Approach-v0")` / `make_vec` work after `import jaxcraft` (cheap:
-    imports gymnasium, not JAX; see jaxcraft/gym/names.py)."""
+# The gymnasium ids, registered here so that `gymnasium.make("JaxCraft-Approach-v0")` / `make_vec`
+# work after `import jaxcraft` (gymnasium 1.x loads no plugins from package entry points). Kept in
+# this file, not a submodule, so that importing `jaxcraft.ppo` still loads no other jaxcraft module;
+# only gymnasium is imported (not JAX): the envs behind the entry points load when an id is made.
+# `jaxcraft.gym.ids.ENV_IDS` (the families of each id) is the source of truth; a test keeps them equal.
+GYM_IDS = ("JaxCraft-World-v0", "JaxCraft-CrossView-v0", "JaxCraft-Approach-v0", "JaxCraft-Break-v0",
+           "JaxCraft-Interact-v0", "JaxCraft-Hunt-v0")
+
+
+def register_gymnasium_ids() -> tuple[str, ...]:
+    """Register every JaxCraft id with gymnasium (idempotent); returns the ids ( () without gymnasium)."""
     try:
-        from jaxcraft.gym.names import register
+        from gymnasium.envs.registration import register, registry
     except ImportError:  # gymnasium missing: nothing to register with
-        return
-    register()
+        return ()
+    for env_id in GYM_IDS:
+        if env_id not in registry:
+            register(id=env_id, entry_point="jaxcraft.gym.single:JaxCraftGymEnv",
+                     vector_entry_point="jaxcraft.gym.vec:JaxCraftVectorEnv", kwargs={"env_id": env_id})
+    return GYM_IDS
 
 
-_register_gymnasium_ids()
+register_gymnasium_ids()
 
 
 def make_vec(env_id: str, num_envs: int = 8, **kwargs):

@@ -16,7 +16,7 @@ split="unseen"`); the world takes `frame_size`, `world_size`, `world_height`, `v
 `vector_entry_point` (one jitted call per batch step, `jaxcraft.gym.vec.JaxCraftVectorEnv`) and
 an `entry_point` (one env, `jaxcraft.gym.single.JaxCraftGymEnv`, for `check_env` and for
 gymnasium's Sync/AsyncVectorEnv). gymnasium 1.x loads no plugins from package entry points, so
-`import jaxcraft` makes the call (through the JAX-free `jaxcraft.gym.names`); the hook module
+`import jaxcraft` makes the call (`jaxcraft.register_gymnasium_ids`, JAX-free); the hook module
 id, `gymnasium.make_vec("jaxcraft.gym.hook:JaxCraft-Approach-v0", 8)`, works too.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.error import ResetNeeded
 
+from jaxcraft import register_gymnasium_ids
 from jaxcraft.envs import spaces as S
 from jaxcraft.config.task import FAMILIES, TaskConfig
 
@@ -113,8 +114,6 @@ def as_space_dtypes(obs: Any, space: gym.Space) -> Any:
 
 def register_gymnasium_envs() -> tuple[str, ...]:
     """Register every JaxCraft id with gymnasium (idempotent); returns the ids.
-    `import jaxcraft` already makes this call (`jaxcraft.gym.names.register`)."""
-    from jaxcraft.gym.names import register
-
-    register()
+    `import jaxcraft` already makes this call (`jaxcraft.register_gymnasium_ids`)."""
+    register_gymnasium_ids()
     return tuple(ENV_IDS)
