@@ -20,12 +20,11 @@ import argparse
 import pathlib
 import time
 
-from jaxcraft.config import load_experiment
 from jaxcraft.eval.probe import (centroid_direction, direction_recall, encoder_dataset, fit_linear_probe,
                                  turn_direction, yaw_direction)
 from jaxcraft.machine import cpu_description
-from jaxcraft.restore import load_checkpoint_policy, load_pretrained_policy
-from jaxcraft.tasks import make_task_env
+from jaxcraft.restore import load_task_policy
+from jaxcraft.train.checkpoint import CheckpointError
 from jaxcraft.tasks.demos import load_demos
 
 
@@ -39,14 +38,10 @@ def main():
     a = p.parse_args()
 
     t0 = time.time()
-    if (a.policy / "config.json").is_file():        # a run directory: its latest checkpoint
-        policy, config = load_checkpoint_policy(a.policy)
-    elif a.experiment is None:
-        p.error(f"{a.policy} is not a run directory; pretrained params need --experiment")
-    else:
-        config = load_experiment(a.experiment)
-        env, env_params = make_task_env(config.task)
-        policy = load_pretrained_policy(a.policy, config, env, env_params)
+    try:
+        policy, config = load_task_policy(a.policy, a.experiment)
+    except CheckpointError as e:
+        p.error(str(e))
     demos = {k: v[:a.episodes] for k, v in load_demos(a.demos, notice=lambda line: None).items()}
     d = encoder_dataset(policy.network, policy.params, demos)
     label = turn_direction(d["teacher_yaw"])

@@ -28,11 +28,11 @@ import time
 import jax
 import jax.numpy as jnp
 
-from jaxcraft.config import load_experiment
 from jaxcraft.eval.diagnose import (demo_yaw_probs, episode_summary, format_report, format_teacher_state_table,
                                     perception_rollout, perception_table, teacher_state_table)
 from jaxcraft.machine import cpu_description
-from jaxcraft.restore import load_checkpoint_policy, load_pretrained_policy
+from jaxcraft.restore import load_task_policy
+from jaxcraft.train.checkpoint import CheckpointError
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, make_task_env, with_split
 from jaxcraft.tasks.demos import load_demos
 
@@ -55,15 +55,11 @@ def main():
     p.add_argument("--out", type=pathlib.Path, default=None, help="also write the report (markdown) here")
     a = p.parse_args()
 
-    if (a.policy / "config.json").is_file():
-        policy, config = load_checkpoint_policy(a.policy)
-        env, params = make_task_env(config.task)
-    elif a.experiment is None:
-        p.error(f"{a.policy} is not a run directory; pretrained params need --experiment")
-    else:
-        config = load_experiment(a.experiment)
-        env, params = make_task_env(config.task)
-        policy = load_pretrained_policy(a.policy, config, env, params)
+    try:
+        policy, config = load_task_policy(a.policy, a.experiment)
+    except CheckpointError as e:
+        p.error(str(e))
+    env, params = make_task_env(config.task)
     params = with_split(params, a.split)
     ids = [int(encode_task_id(a.first_seed + i, DISTANCES.index(a.distance), FAMILIES.index(a.family)))
            for i in range(a.tasks)]

@@ -17,9 +17,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxcraft.build import make_network, make_trainer
-from jaxcraft.config import from_dict, is_bridged
+from jaxcraft.config import from_dict, is_bridged, load_experiment
 from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.spaces import action_distribution
+from jaxcraft.tasks import make_task_env
 from jaxcraft.eval.policies import NetworkPolicy, zeros_of
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
 from jaxcraft.train.imitation import load_params
@@ -91,4 +92,18 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     return policy, config
 
 
-__all__ = ["load_checkpoint_policy", "load_pretrained_policy"]
+def load_task_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None = None) -> tuple[NetworkPolicy, Any]:
+    """(NetworkPolicy, ExperimentConfig) of a cross-view task policy: a run directory's latest
+    checkpoint, or params saved by `jaxcraft pretrain` with the experiment they belong to. Raises
+    `CheckpointError` naming the path when pretrained params come without an experiment."""
+    path = pathlib.Path(path)
+    if (path / "config.json").is_file():
+        return load_checkpoint_policy(path)
+    if experiment is None:
+        raise CheckpointError(f"{path} is not a run directory; pretrained params need --experiment")
+    config = load_experiment(experiment)
+    env, env_params = make_task_env(config.task)
+    return load_pretrained_policy(path, config, env, env_params), config
+
+
+__all__ = ["load_checkpoint_policy", "load_pretrained_policy", "load_task_policy"]
