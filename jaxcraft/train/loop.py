@@ -195,6 +195,11 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
                 if stopping:
                     status = "preempted"
                     break
+    except TrainingDiverged:
+        raise
+    except Exception:
+        watch.settle()   # a dead peer breaks the collectives first: name it rather than gloo's error
+        raise
     finally:
         watch.done()
         logger.close()

@@ -11,6 +11,10 @@ timeout, so this fires first) is reported in one line — which process, the las
 to resume — and this process exits with `EXIT_PEER_LOST`. If the store itself is unreachable
 (process 0, the coordinator, is gone), the line says so.
 
+A collective that a dead peer breaks fails at once in the survivors (gloo: "Connection reset by
+peer"), usually before the watch has seen the peer go quiet; the loop then calls `settle()`, which
+waits for the watch's verdict (at most `stale_after` and a few periods) before the error is raised.
+
 A process that leaves the loop normally (finished, preempted, an error of its own) first marks
 itself done, so the others never mistake its exit for a death. The watch starts after the first
 update has run: compiling can starve a process's threads for longer than any sane threshold.
@@ -60,6 +64,12 @@ class PodWatch:
                 self._kv.key_value_set(f"{_PREFIX}/done/{self.process}", "1", allow_overwrite=True)
             except Exception:  # noqa: BLE001 - the store may already be gone; nothing to tell then
                 pass
+
+    def settle(self) -> None:
+        """The loop failed (a collective, most often): if a peer has died, let the watch report it and
+        exit first; return once the watch has seen every peer alive past the stale threshold."""
+        if self._thread is not None and self._thread.is_alive() and not self._stop.is_set():
+            self._thread.join(self.stale_after + 3 * self.period)
 
     def _run(self) -> None:
         beat, seen, changed = 0, {}, {}

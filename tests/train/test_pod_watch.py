@@ -75,3 +75,22 @@ def test_an_unreachable_coordinator_is_named(tmp_path, capsys):
     time.sleep(0.3)
     assert exits == [(1, EXIT_PEER_LOST)]
     assert "the job's coordinator (process 0) is unreachable" in capsys.readouterr().err
+
+
+def test_settle_waits_for_the_verdict_on_a_dead_peer_and_not_longer_on_live_ones(tmp_path, capsys):
+    """A collective fails the moment a peer dies, before the watch sees it go quiet: `settle` blocks
+    until the watch has reported (about `stale_after` later); with every peer alive it returns after
+    at most `stale_after` + 3 periods and reports nothing."""
+    _, exits, w = started(2, tmp_path)
+    w[1]._stop.set()          # process 1 dies; process 0's main thread fails at once
+    t0 = time.monotonic()
+    w[0].settle()
+    assert exits == [(0, EXIT_PEER_LOST)] and time.monotonic() - t0 < 0.4 + 0.15 + 0.2
+    assert "process 1 of the pod stopped responding" in capsys.readouterr().err
+
+    _, exits, w = started(2, tmp_path / "alive")
+    t0 = time.monotonic()
+    w[0].settle()
+    waited = time.monotonic() - t0
+    w[0].done(), w[1].done()
+    assert exits == [] and 0.4 <= waited < 0.4 + 0.15 + 0.2
