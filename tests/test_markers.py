@@ -4,7 +4,8 @@
 The oracle here reads what each collected test *does*, not its marks. A test is slow iff:
   1. it lives in tests/pods, tests/bridged or tests/minetest (trainers over several processes,
      the Minetest engine), or it runs a notebook (tests/test_notebooks.py); or
-  2. it starts another Python interpreter (`subprocess` / `sys.executable`): in its own body, in a
+  2. it starts another Python interpreter (`subprocess` / `sys.executable` /
+     `rerun_under_default_codegen`): in its own body, in a
      fixture of its module or of a conftest.py that it requests, or in a module-level helper
      function that its body calls; or
   3. its name says that it checks learning: `…_learns…`, `…_improves…`, `…_solves…`,
@@ -21,7 +22,8 @@ TESTS = pathlib.Path(__file__).resolve().parent
 SLOW_DIRS = ("pods", "bridged", "minetest")
 SLOW_FILES = ("test_notebooks.py",)
 LEARNING = re.compile(r"_(learns|improves|solves|succeeds|trains)(_|$)")
-STARTS_INTERPRETER = re.compile(r"\bsubprocess\.|\bsys\.executable\b")
+# `rerun_under_default_codegen` (tests/_codegen.py) runs the calling test again in a child interpreter.
+STARTS_INTERPRETER = re.compile(r"\bsubprocess\.|\bsys\.executable\b|\brerun_under_default_codegen\(")
 
 
 @functools.lru_cache(maxsize=None)

@@ -7,6 +7,7 @@ written out here), compared with the adapter stepped in-process and through a 1-
 import jax
 import numpy as np
 import pytest
+from _codegen import in_default_codegen, rerun_under_default_codegen
 
 from bridge import InvalidActionError, Pool, PoolConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig
@@ -107,7 +108,12 @@ def test_adapter_in_process_equals_direct_world_calls(factory):
     assert total > 0, "no reward earned, so rewards were not compared: pick a SEED whose sequence earns one"
 
 
-def test_pool_worker_equals_direct_world_calls(pool):
+def test_pool_worker_equals_direct_world_calls(request):
+    """Bit for bit across two separately compiled programs (the worker's and the reference's):
+    under XLA's default CPU code generation, in a child interpreter (tests/_codegen.py)."""
+    if not in_default_codegen():
+        return rerun_under_default_codegen(request.node.nodeid)
+    pool = request.getfixturevalue("pool")
     refs = [Reference(seed=SEED + i) for i in range(2)]  # env i is seeded config.seed + i
     batch = pool.reset()
     for i, ref in enumerate(refs):
