@@ -1,41 +1,90 @@
-"""Frames/s of bridge.Pool vs gymnasium's AsyncVectorEnv(shared_memory=True), same run.
+"""Frames/s of bridge.Pool (spin and block hand-off) beside PufferLib and AsyncVectorEnv, one run.
 
-    python benchmarks/bridge_throughput.py [--quick] [--procs 2]
+    python benchmarks/bridge_throughput.py [--quick] [--seconds S] [--only null-64 --only stragglers]
+                                           [--workers 1,2,4] [--k 1,4,16] [--spin-us US]
 
-Scenarios (same simulator code on both sides; process counts printed per row):
-  null-64     NullSimEnv 64x64x3 frames: pure transport overhead
-  null-360p   NullSimEnv 360x640x3 (MineRL-sized) frames
-  stragglers  LoadSimEnv, lognormal latency (median 4 ms, sigma 1.0): sync vs async recv
-  crafter     Crafter, vs ideal = processes x single-process rate
-Ratios are measured in this run, on whatever CPU is available (shared machines are noisy).
+Every row runs the same simulator code in every system, in this one run:
+  null-64     NullSimEnv, 64x64x3 uint8 frames, no work per step: pure transport overhead
+  null-360p   NullSimEnv, 360x640x3 (MineRL-sized) frames
+  stragglers  LoadSimEnv, sleeping a lognormal latency per step (median 4 ms, sigma 1)
+  crafter     Crafter (only with --only crafter; needs jaxcraft[crafter]): 2 workers x 32,
+              and the ideal: processes x the single-process rate measured in this run
+for W workers hosting K simulators each (N = W*K envs), in two modes:
+  sync        every env steps, the caller waits for all (bridge `step`, PufferLib batch = N)
+  async       the caller receives the first N/2 envs that are ready and sends them actions
+              (bridge `recv`/`send` with batch_size N/2; PufferLib batch_size N/2, which it
+              supports only when N/2 is a multiple of K, i.e. W even)
+Systems (columns):
+  spin        bridge.Pool with its default hand-off (spin on shared-memory counters, then block)
+  block       bridge.Pool(spin_us=0): pipe + epoll only (the hand-off before issue 33)
+  puffer      PufferLib Multiprocessing (pip install pufferlib-core; its workers busy-wait on
+              shared-memory flags); "not measured" when it is not importable
+  asyncvec    gymnasium AsyncVectorEnv(shared_memory=True) with W processes, one env each (it
+              cannot host several per process; measured once per scenario and W, and its async
+              mode is its step); ratios for K > 1 compare frames/s at equal processes
+CPU%: CPU time (user + system) of the parent and its workers over the measured window / wall
+time, in % of one core (200% = both cores of a 2-core machine busy the whole time).
+Absolute numbers depend on what else runs on the machine; the ratios are measured side by side.
 """
 from __future__ import annotations
 
 import argparse
-import inspect
+import dataclasses
+import functools
 import os
+import sys
 import time
-from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv
 
-from bridge import BridgeVectorEnv, Pool, PoolConfig
+from bridge import Pool, PoolConfig
 from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory, NullSimFactory
 
-# The env_fns form of BridgeVectorEnv (absent in older versions of the bridge).
-HAS_VECTOR_ENV_FNS = "autoreset_mode" in inspect.signature(BridgeVectorEnv.__init__).parameters
+HAS_SPIN = "spin_us" in {f.name for f in dataclasses.fields(PoolConfig)}  # older bridges: block only
 
 
-@dataclass
-class Row:
-    scenario: str
-    system: str
-    procs: int
-    envs: int
-    fps: float
-    us_per_step: float  # wall time per batched step (the loop the trainer would run)
-    cpu_us_per_frame: float = float("nan")  # CPU time of parent + workers per frame
+def load_pufferlib():
+    """(pufferlib.vector, pufferlib.emulation, version) or None.
+
+    pufferlib-core's package __init__ also imports its torch models, which its
+    Multiprocessing backend does not use; without torch installed that import fails after
+    the vector and emulation modules have loaded, and those are what this script uses.
+    """
+    try:
+        from importlib.metadata import version
+        ver = version("pufferlib-core")
+    except Exception:
+        try:
+            ver = version("pufferlib")
+        except Exception:
+            return None
+    try:
+        import pufferlib.emulation  # noqa: F401
+        import pufferlib.vector  # noqa: F401
+    except ImportError:
+        pass
+    vec, emu = sys.modules.get("pufferlib.vector"), sys.modules.get("pufferlib.emulation")
+    if vec is None or emu is None or not hasattr(vec, "Multiprocessing"):
+        return None
+    return vec, emu, ver
+
+
+def machine() -> str:
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor is enough
+                k, _, v = line.partition(":")
+                info[k.strip()] = v.strip()
+    except OSError:
+        pass
+    return (f"CPU: vendor {info.get('vendor_id', '?')}, family {info.get('cpu family', '?')}, "
+            f"model {info.get('model', '?')} ({info.get('model name', '?')}); "
+            f"{os.cpu_count()} logical cores; load average {os.getloadavg()[0]:.2f}")
 
 
 def cpu_seconds(pids) -> float:
@@ -52,59 +101,80 @@ def cpu_seconds(pids) -> float:
     return total
 
 
-def timed(loop_step, frames_per_step: int, seconds: float, pids=()) -> tuple[float, float, float]:
-    """(frames/s, wall us per step, CPU us per frame of this process + `pids`). CPU time
-    per frame is what a loaded, shared machine distorts least."""
-    for _ in range(3):
-        loop_step()  # warm-up
+@dataclasses.dataclass
+class Result:
+    fps: float
+    cpu_pct: float
+
+
+def timed(loop_step: Callable[[], None], frames_per_call: int, seconds: float, pids) -> Result:
+    """Frames/s and CPU% (parent + `pids`) of `loop_step` repeated for `seconds`."""
+    warm_until = time.perf_counter() + min(0.3, seconds / 3)
+    while time.perf_counter() < warm_until:
+        loop_step()
     n, t0, c0 = 0, time.perf_counter(), cpu_seconds(pids)
     while True:
         loop_step()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= seconds and n >= 5:
-            cpu = cpu_seconds(pids) - c0
-            return n * frames_per_step / dt, dt / n * 1e6, cpu / (n * frames_per_step) * 1e6
+            return Result(n * frames_per_call / dt, 100.0 * (cpu_seconds(pids) - c0) / dt)
 
 
-def run_async_vector_env(make, n: int, seconds: float) -> tuple[float, float]:
-    env = AsyncVectorEnv([make] * n, shared_memory=True, context="spawn")
-    try:
-        env.reset(seed=0)
-        actions = np.zeros(n, np.int64)
-        return timed(lambda: env.step(actions), n, seconds, [p.pid for p in env.processes])
-    finally:
-        env.close()
-
-
-def run_bridge_vector_env(make, n: int, procs: int, seconds: float) -> tuple[float, float]:
-    """The gymnasium drop-in form, BridgeVectorEnv(env_fns): infos pickled when non-empty."""
-    env = BridgeVectorEnv([make] * n, num_workers=procs)
-    try:
-        env.reset(seed=0)
-        actions = np.zeros(n, np.int64)
-        return timed(lambda: env.step(actions), n, seconds, env.pool.worker_pids())
-    finally:
-        env.close()
-
-
-def run_pool_sync(factory, n: int, procs: int, seconds: float, copy: bool = True,
-                  **kw) -> tuple[float, float]:
-    with Pool(factory, PoolConfig(num_envs=n, num_workers=procs, **kw)) as pool:
-        pool.reset()
-        actions = np.zeros(n, np.int64)
-        return timed(lambda: pool.step(actions, copy=copy), n, seconds, pool.worker_pids())
-
-
-def run_pool_async(factory, n: int, procs: int, batch: int, seconds: float) -> tuple[float, float]:
-    with Pool(factory, PoolConfig(num_envs=n, num_workers=procs, batch_size=batch)) as pool:
+# ---------------------------------------------------------------------------- systems
+def run_bridge(factory, W: int, K: int, mode: str, seconds: float, spin_us: float | None) -> Result:
+    N = W * K
+    batch = N if mode == "sync" else max(1, N // 2)
+    kw = {} if spin_us is None else {"spin_us": spin_us}
+    with Pool(factory, PoolConfig(num_envs=N, num_workers=W, batch_size=batch, **kw)) as pool:
+        pids = pool.worker_pids()
+        if mode == "sync":
+            pool.reset()
+            actions = np.zeros(N, np.int64)
+            return timed(lambda: pool.step(actions), N, seconds, pids)
         pool.async_reset()
         actions = np.zeros(batch, np.int64)
 
         def step():
             b = pool.recv()
             pool.send(actions, b.env_ids)
-        return timed(step, batch, seconds, pool.worker_pids())
+        result = timed(step, batch, seconds, pids)
+        pool.drain()
+        return result
+
+
+def run_puffer(puffer, make_env, W: int, K: int, mode: str, seconds: float) -> Result | str:
+    vec, emu, _ = puffer
+    N = W * K
+    batch = N if mode == "sync" else N // 2
+    if batch < 1 or batch % K:
+        return "n/a"  # PufferLib batches whole workers
+    creator = functools.partial(emu.GymnasiumPufferEnv, env_creator=make_env)
+    env = vec.make(creator, backend=vec.Multiprocessing, num_envs=N, num_workers=W,
+                   batch_size=batch, overwork=True)
+    try:
+        env.async_reset(0)
+        env.recv()
+        actions = np.zeros(batch, np.int32)
+
+        def step():
+            env.send(actions)
+            env.recv()
+        return timed(step, batch, seconds, [p.pid for p in env.processes])
+    finally:
+        env.close()
+        for p in env.processes:
+            p.join(timeout=5)
+
+
+def run_asyncvec(make_env, W: int, seconds: float) -> Result:
+    env = AsyncVectorEnv([make_env] * W, shared_memory=True, context="spawn")
+    try:
+        env.reset(seed=0)
+        actions = np.zeros(W, np.int64)
+        return timed(lambda: env.step(actions), W, seconds, [p.pid for p in env.processes])
+    finally:
+        env.close()
 
 
 def crafter_single_rate(k: int, seconds: float) -> float:
@@ -118,98 +188,88 @@ def crafter_single_rate(k: int, seconds: float) -> float:
             _, _, te, tr, _ = e.step(0)
             if te or tr:
                 e.reset()
-    return timed(step, k, seconds)[0]
+    return timed(step, k, seconds, ()).fps
 
 
-def crafter_concurrent_rate(procs: int, k: int, seconds: float) -> float:
-    """`procs` independent in-process loops at once: what this (shared) CPU can do now."""
-    import multiprocessing as mp
-    with mp.get_context("spawn").Pool(procs) as workers:
-        return float(sum(workers.starmap(crafter_single_rate, [(k, seconds)] * procs)))
+# ---------------------------------------------------------------------------- table
+def fmt_fps(r) -> str:
+    return f"{r.fps:>9.0f}" if isinstance(r, Result) else f"{r:>9}"
+
+
+def fmt_cpu(r) -> str:
+    return f"{r.cpu_pct:>5.0f}" if isinstance(r, Result) else f"{'-':>5}"
+
+
+def ratio(a, b) -> str:
+    return f"{a.fps / b.fps:>6.2f}x" if isinstance(a, Result) and isinstance(b, Result) else f"{'-':>7}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="short measurements (~1 min total)")
-    ap.add_argument("--procs", type=int, default=min(2, os.cpu_count() or 1),
-                    help="worker processes for both systems (default: min(2, cores))")
-    ap.add_argument("--envs-per-proc", type=int, default=4)
-    ap.add_argument("--crafter-envs-per-proc", type=int, default=32,
-                    help="Crafter envs per worker (~1 ms steps: more envs per message amortise the "
-                         "parent's per-recv work, which shares the cores with the workers)")
-    ap.add_argument("--only", choices=("null", "stragglers", "crafter"), action="append",
-                    help="run only these scenario groups (repeatable; default: all)")
-    ap.add_argument("--seconds", type=float, default=None, help="seconds per row (default 5, --quick 1.5)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: null-64 only, 1-2 workers, K 1 and 4, 0.3 s per row")
+    ap.add_argument("--only", choices=("null-64", "null-360p", "stragglers", "crafter"), action="append",
+                    help="run only these scenarios (repeatable; default: all)")
+    ap.add_argument("--workers", default=None, help="worker counts, comma-separated (default 1,2,4)")
+    ap.add_argument("--k", default=None, help="simulators per worker, comma-separated (default 1,4,16)")
+    ap.add_argument("--modes", default="sync,async", help="sync, async or both (default both)")
+    ap.add_argument("--seconds", type=float, default=None, help="seconds per row (default 2, --quick 0.3)")
+    ap.add_argument("--spin-us", type=float, default=None,
+                    help="spin_us of the 'spin' column (default: PoolConfig's default)")
+    ap.add_argument("--no-puffer", action="store_true", help="skip PufferLib even if installed")
     args = ap.parse_args()
-    secs = args.seconds or (1.5 if args.quick else 5.0)
-    groups = set(args.only or ("null", "stragglers", "crafter"))
-    P, K = args.procs, args.envs_per_proc
-    rows: list[Row] = []
+    secs = args.seconds or (0.3 if args.quick else 2.0)
+    scenarios = args.only or (["null-64"] if args.quick else ["null-64", "null-360p", "stragglers"])
+    workers = [int(x) for x in (args.workers or ("1,2" if args.quick else "1,2,4")).split(",")]
+    ks = [int(x) for x in (args.k or ("1,4" if args.quick else "1,4,16")).split(",")]
+    modes = [m for m in args.modes.split(",") if m]
+    puffer = None if args.no_puffer else load_pufferlib()
 
-    for name, shape in (("null-64", (64, 64, 3)), ("null-360p", (360, 640, 3))) if "null" in groups else ():
-        fac = NullSimFactory(shape)
-        rows.append(Row(name, "AsyncVectorEnv", P, P, *run_async_vector_env(fac.gym_env, P, secs)))
-        rows.append(Row(name, "bridge sync", P, P, *run_pool_sync(fac, P, P, secs)))
-        if HAS_VECTOR_ENV_FNS:
-            rows.append(Row(name, "BridgeVectorEnv fns", P, P,
-                            *run_bridge_vector_env(fac.gym_env, P, P, secs)))
-        for k in (K, 4 * K) if name == "null-64" else (K,):
-            rows.append(Row(name, f"bridge sync K={k}", P, P * k, *run_pool_sync(fac, P * k, P, secs)))
-        if name == "null-360p":  # copy=False: slab views, the consumer (bridge_arrays) copies
-            rows.append(Row(name, "bridge sync views", P, P,
-                            *run_pool_sync(fac, P, P, secs, copy=False)))
-            rows.append(Row(name, f"bridge sync K={K} views", P, P * K,
-                            *run_pool_sync(fac, P * K, P, secs, copy=False)))
+    print(machine())
+    print(f"peers: PufferLib {'pufferlib-core ' + puffer[2] if puffer else 'not importable (not measured)'}"
+          f"; bridge spin column: {'spin_us=' + str(args.spin_us or PoolConfig.spin_us) if HAS_SPIN else 'not measured (this bridge has no spin_us)'}")
+    print(f"{'quick' if args.quick else 'full'} run, {secs:.1f} s per measurement\n")
+    head = (f"{'scenario':<10} {'W':>2} {'K':>2} {'mode':<5} {'spin':>9} {'block':>9} {'puffer':>9} "
+            f"{'asyncvec':>9} {'spin/puf':>8} {'spin/AV':>8} {'spin/blk':>8} {'blk/puf':>8} "
+            f"{'cpu%spin':>8} {'blk':>5} {'puf':>5} {'AV':>5}")
+    print(head, flush=True)
 
-    # Stragglers: sleeping simulators, so more processes than cores is honest here.
-    S = 8
-    lat = LoadSimConfig(frame_shape=(64, 64, 3), latency_median_s=0.004, latency_sigma=1.0,
-                        terminate_prob=0.0, episode_length=10**9)
-    fac = LoadSimFactory(lat)
-    if "stragglers" in groups:
-        rows.append(Row("stragglers", "AsyncVectorEnv", S, S, *run_async_vector_env(fac.gym_env, S, secs)))
-        rows.append(Row("stragglers", "bridge sync", S, S, *run_pool_sync(fac, S, S, secs)))
-        rows.append(Row("stragglers", "bridge async B=N/2", S, S, *run_pool_async(fac, S, S, S // 2, secs)))
-
-    ideal = None
-    try:
-        if "crafter" not in groups:
-            raise ImportError
-        from bridge.adapters.crafter_env import CrafterFactory
-        K = args.crafter_envs_per_proc
-        single = crafter_single_rate(K, secs)
-        concurrent = crafter_concurrent_rate(P, K, secs)
-        ideal = P * single
-        cf = CrafterFactory()
-        rows.append(Row("crafter", "in-process 1 proc", 1, K, single, 0.0))
-        rows.append(Row("crafter", f"{P} in-process loops", P, P * K, concurrent, 0.0))
-        rows.append(Row("crafter", "AsyncVectorEnv", P, P, *run_async_vector_env(cf.gym_env, P, secs)))
-        rows.append(Row("crafter", f"bridge sync K={K}", P, P * K, *run_pool_sync(cf, P * K, P, secs)))
-        rows.append(Row("crafter", f"bridge async K={K}", P, P * K,
-                        *run_pool_async(cf, P * K, P, P * K // 2, secs)))
-    except ImportError:
-        if "crafter" in groups:
-            print("crafter not installed: skipping the crafter rows")
-
-    peer = {r.scenario: r.fps for r in rows if r.system == "AsyncVectorEnv"}
+    stragglers = LoadSimConfig(frame_shape=(64, 64, 3), latency_median_s=0.004, latency_sigma=1.0,
+                               terminate_prob=0.0, episode_length=10**9)
+    for scen in scenarios:
+        if scen == "stragglers":
+            fac = LoadSimFactory(stragglers)
+            grid = [(8, 1), (2, 4)]  # sleeping simulators: more processes than cores is honest
+        elif scen == "crafter":
+            try:
+                from bridge.adapters.crafter_env import CrafterFactory
+            except ImportError:
+                print("crafter not installed: skipping the crafter rows")
+                continue
+            fac = CrafterFactory()
+            grid = [(2, 32)]
+            single = crafter_single_rate(32, secs)
+            print(f"crafter: one process stepping 32 envs in a loop: {single:.0f} frames/s; "
+                  f"ideal for 2 processes: {2 * single:.0f}", flush=True)
+        else:
+            fac = NullSimFactory((64, 64, 3) if scen == "null-64" else (360, 640, 3))
+            grid = [(w, k) for w in workers for k in ks]
+        asyncvec: dict[int, Result] = {}
+        for W, K in grid:
+            if W not in asyncvec:
+                asyncvec[W] = run_asyncvec(fac.gym_env, W, secs)
+            av = asyncvec[W]
+            for mode in modes:
+                spin = run_bridge(fac, W, K, mode, secs, args.spin_us) if HAS_SPIN else "not meas."
+                block = run_bridge(fac, W, K, mode, secs, 0.0 if HAS_SPIN else None)
+                puf = run_puffer(puffer, fac.gym_env, W, K, mode, secs) if puffer else "not meas."
+                print(f"{scen:<10} {W:>2} {K:>2} {mode:<5} {fmt_fps(spin)} {fmt_fps(block)} "
+                      f"{fmt_fps(puf)} {fmt_fps(av)} {ratio(spin, puf):>8} {ratio(spin, av):>8} "
+                      f"{ratio(spin, block):>8} {ratio(block, puf):>8} {fmt_cpu(spin):>8} "
+                      f"{fmt_cpu(block)} {fmt_cpu(puf)} {fmt_cpu(av)}", flush=True)
     print(f"\nload average (1/5/15 min) at the end: {os.getloadavg()}")
-    print(f"cores visible: {os.cpu_count()} (shared with other jobs: ratios, not absolutes, "
-          f"are the result); {'quick' if args.quick else 'full'} run, {secs:.1f}s per row")
-    print(f"{'scenario':<11} {'system':<20} {'procs':>5} {'envs':>5} {'frames/s':>10} "
-          f"{'us/step':>9} {'us/frame':>9} {'cpu us/fr':>9} {'vs Async':>9} {'vs ideal':>9}")
-    footnote = ("vs ideal: crafter frames/s / (procs x single-process rate); in parentheses, "
-                "/ (the same procs running plain in-process loops concurrently, i.e. what "
-                "the shared CPU delivered during this run)")
-    for r in rows:
-        vs = f"{r.fps / peer[r.scenario]:.2f}x" if r.scenario in peer else "-"
-        vi = f"{r.fps / ideal:.0%}" if (r.scenario == "crafter" and ideal and r.procs == P) else "-"
-        if r.scenario == "crafter" and r.procs == P and "loops" not in r.system:
-            vi += f" ({r.fps / concurrent:.0%})"
-        print(f"{r.scenario:<11} {r.system:<20} {r.procs:>5} {r.envs:>5} {r.fps:>10.0f} "
-              f"{r.us_per_step:>9.0f} {1e6 / r.fps:>9.1f} {r.cpu_us_per_frame:>9.1f} {vs:>9} {vi:>9}")
-    print(footnote)
-    print("us/step: wall time of one batched step/recv (null sim: all of it is overhead); "
-          "us/frame = 1e6 / frames/s; cpu us/fr: CPU time (parent + workers, /proc) per frame")
+    print("frames/s: env steps per second (all envs); asyncvec: W processes, one env each, "
+          "sync step (its async mode is the same); n/a: PufferLib cannot batch N/2 envs here")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import numbers
 from typing import Literal
+
+from bridge.handoff import MAX_SPIN_US
 
 
 @dataclass(frozen=True)
@@ -21,8 +24,14 @@ class PoolConfig:
     flush_interval: float = 5e-4         # see worker.py
     start_method: str = "spawn"
     auto_reset: bool = True              # False: workers never reset an env at episode end
+    spin_us: float = 200.0               # hand-off: poll shared-memory counters up to this
+                                         # long (adaptive) before blocking; 0 = always block
 
     def __post_init__(self):
+        if (isinstance(self.spin_us, bool) or not isinstance(self.spin_us, numbers.Real)
+                or not 0 <= self.spin_us <= MAX_SPIN_US):
+            raise ValueError(f"spin_us must be a number of microseconds in [0, {MAX_SPIN_US}] "
+                             f"(0 = always block), got {self.spin_us!r}")
         if self.num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {self.num_envs}")
         if not 1 <= self.num_workers <= self.num_envs:

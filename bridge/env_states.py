@@ -32,6 +32,8 @@ class EnvStates:
         self.inflight = np.zeros(W, np.int64)
 
     def not_held(self, ids: np.ndarray) -> np.ndarray:
+        if len(ids) == len(self.state):  # every env (a sync step): no gather
+            return np.flatnonzero(self.state != HELD) if self.state.any() else ids[:0]
         return ids[self.state[ids] != HELD]
 
     def start_reset_all(self) -> None:

@@ -41,6 +41,7 @@ from bridge.batch import Batch
 from bridge.config import PoolConfig
 from bridge.env_states import HELD, IN_FLIGHT, READY, EnvStates  # noqa: F401 (re-exported)
 from bridge.errors import SimulatorError, WorkerError
+from bridge.handoff import AdaptiveSpin
 from bridge.processes import WorkerProcesses
 from bridge.restart_budget import RestartBudget
 from bridge.shm import SharedSlabs, remove_stale_segments
@@ -87,6 +88,12 @@ class Pool:
         self._results: dict[int, dict] = {}
         self._broken: str | None = None
         self._closed = False
+        # Hand-off (handoff.py): commands posted to / messages received from each worker,
+        # mirrored by the workers' counters in the slab; the pool spins on done_seq.
+        self._cmd_seq = self._views.cmd_seq
+        self._done_col = self._views.done_seq[:, 0]
+        self._done_seen = np.zeros(W, np.uint64)
+        self._spin = AdaptiveSpin(config.spin_us) if config.spin_us > 0 else None
         self._workers = WorkerProcesses(W, config.start_method, self._slabs, self)
         for w in range(W):
             self._spawn(w, initial_seeds=None)
@@ -106,8 +113,9 @@ class Pool:
             flush_interval=self.config.flush_interval,
             restart_seed_base=self.config.seed + 1_000_003 * (1 + int(self._restarts[w])),
             max_consecutive_failures=self.config.max_consecutive_failures,
-            auto_reset=self.config.auto_reset)
+            auto_reset=self.config.auto_reset, spin_us=self.config.spin_us)
         self._views.alive_time[w] = 0.0
+        self._cmd_seq[w, 0] = self._done_col[w] = self._done_seen[w] = 0  # a fresh pipe
         self._spawned_at[w] = time.monotonic()
         self._cpu_seen[w], self._cpu_alive[w] = -1.0, 0.0
         self._fatal[w] = ""
@@ -233,18 +241,20 @@ class Pool:
             acts = as_action_dict(actions, self.spec)
             if self.config.validate_actions:
                 acts = validate_actions(acts, self.spec, ids)
+            rows = slice(None) if ids is self._all_ids else ids
             for k, arr in self._views.action.items():
-                arr[ids] = acts[k]
+                arr[rows] = acts[k]
         else:
             objects = list(objects)
             if len(objects) != len(ids):
                 raise ValueError(f"{len(objects)} action objects for {len(ids)} envs")
             obj_of = dict(zip(ids.tolist(), objects))
         all_ids = ids is self._all_ids
-        ids = envs.settle_lost(ids, self._starting)  # died while the caller held them
+        if envs.crash_on_send.any():  # some env's simulator died while the caller held it
+            ids = envs.settle_lost(ids, self._starting)
         if not ids.size:
             return
-        envs.state[ids] = IN_FLIGHT
+        envs.state[slice(None) if ids is self._all_ids else ids] = IN_FLIGHT
         if objects is not None:
             workers = envs.worker_of[ids]
             for w in np.unique(workers).tolist():
@@ -321,6 +331,7 @@ class Pool:
         if fresh:
             self._busy_since[w] = time.monotonic()
         self._workers.post(w, msg)
+        self._cmd_seq[w, 0] += 1  # after the pipe write (handoff.py)
 
     def _collect(self, n: int, sort: bool, timeout: float | None = None,
                  copy: bool = True) -> Batch:
@@ -340,31 +351,52 @@ class Pool:
         extras = None
         if self._extras:
             extras = {e: self._extras.pop(e) for e in ids.tolist() if e in self._extras}
-        return self._views.gather(ids, copy, extras)
+        return self._views.gather(ids, copy, extras, ascending=sort)
+
+    def _news(self) -> bool:
+        """A worker sent a message the pool has not read yet (its counter moved)."""
+        return bool((self._done_col != self._done_seen).any())
 
     def _poll(self, deadline: float | None) -> None:
-        """Wait for worker messages or deaths (bounded by the next hang deadline)."""
+        """Wait for worker messages or deaths (bounded by the next hang deadline).
+
+        With `spin_us > 0`, first spin on the workers' message counters (handoff.py); a
+        hit is followed by a non-blocking epoll, a miss by the blocking one, so deaths,
+        hangs and timeouts are judged by the same code either way.
+        """
         inflight = self._envs.inflight
         if self._calling.any():  # a worker answering a CALL is busy too (hang detection)
             inflight = inflight + self._calling
-        now = time.monotonic()
-        wait_s = 1.0
-        for w in np.flatnonzero(inflight).tolist():
-            wait_s = min(wait_s, self._hang_deadline(w) - now)
-        if deadline is not None:
-            if now >= deadline:
-                raise TimeoutError("recv() timed out")
-            wait_s = min(wait_s, deadline - now)
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeoutError("recv() timed out")
+        spin, events = self._spin, None
+        if spin is not None:
+            t0 = time.perf_counter()
+            if spin.spin(self._news):
+                events = self._workers.select(0.0)
+        if events is None or not events:
+            now = time.monotonic()
+            wait_s = 1.0
+            for w in np.flatnonzero(inflight).tolist():
+                wait_s = min(wait_s, self._hang_deadline(w) - now)
+            if deadline is not None:
+                wait_s = min(wait_s, deadline - now)
+            events = self._workers.select(wait_s)
+        if spin is not None:
+            spin.observe(time.perf_counter() - t0)
         dead = set()
         # One epoll over every pipe and process sentinel, registered once per worker start.
-        for kind, w in self._workers.select(wait_s):
+        for kind, w in events:
             if kind == "exit":
                 dead.add(w)
                 continue
             try:
-                self._on_message(w, self._workers.receive(w))  # one message per wake-up
+                msg = self._workers.receive(w)  # one message per wake-up
             except (EOFError, OSError):
                 dead.add(w)
+                continue
+            self._done_seen[w] += 1
+            self._on_message(w, msg)
         for w in sorted(dead):
             proc = self._workers.procs[w]
             proc.join(timeout=5.0)

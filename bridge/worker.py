@@ -14,6 +14,10 @@ Heartbeats (CLOCK_MONOTONIC, shared by all processes):
     are built, so a stopped or frozen process (SIGSTOP, a deadlock holding the GIL) is
     seen within `step_timeout` whatever phase it was in.
 
+Hand-off (`handoff.py`): every message to the pool is followed by a bump of
+`done_seq[w]` in the slab, and the wait for the next command first spins on `cmd_seq[w]`
+for an adaptive time of at most `spin_us`, then blocks on the pipe.
+
 Faults: a simulator that raises (or breaks its spec) is, per policy, reported (ERROR) or
 rebuilt; one that fails `max_consecutive_failures` times in a row without completing a
 step is reported whatever the policy, with its first error. Any other exception is
@@ -34,6 +38,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from bridge import protocol as P
+from bridge.handoff import SignalledConn
 from bridge.obs_check import check_observation, check_reward
 from bridge.shm import SharedSlabs, SlabLayout
 from bridge.simulator import ReportsExtras, SimulatorFactory
@@ -63,6 +68,7 @@ class WorkerArgs:
     restart_seed_base: int
     max_consecutive_failures: int
     auto_reset: bool = True  # False: episode ends are the simulator's business (see pool)
+    spin_us: float = 0.0     # hand-off: spin before blocking for the next command (handoff.py)
 
 
 def seed_or_none(s: int) -> int | None:
@@ -272,6 +278,9 @@ def run_worker(args: WorkerArgs, conn) -> None:
     slabs = SharedSlabs.attach(args.segment, args.layout)
     views = SlabViews(slabs, args.obs_fields, args.action_keys)
     _start_liveness(args.parent_pid, views.alive_time, args.worker_index)
+    # Every message out bumps done_seq[w] after the pipe write; every read spins on
+    # cmd_seq[w] first (handoff.py).
+    conn = SignalledConn(conn, views.done_seq, views.cmd_seq, args.worker_index, args.spin_us)
     host = _Host(args, views, conn)
     try:
         host.make_all()
@@ -294,7 +303,7 @@ def run_worker(args: WorkerArgs, conn) -> None:
     try:
         while True:
             host.beat(PHASE_IDLE)
-            msg = conn.recv_bytes()  # blocking; the liveness thread handles orphaning
+            msg = conn.recv_bytes()  # spin, then block; the liveness thread handles orphaning
             cmd = P.tag_of(msg)
             if cmd == P.STEP:
                 for e in P.decode_ids(msg).tolist():
@@ -338,5 +347,6 @@ def run_worker(args: WorkerArgs, conn) -> None:
                 pass
         host.sims.clear()
         host.__dict__.clear()  # drop slab views before unmapping
+        conn.__dict__.clear()
         views.__dict__.clear()
         slabs.close()
