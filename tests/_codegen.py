@@ -1,8 +1,8 @@
 """XLA:CPU code generation for the suite, and the two tests that need XLA's default.
 
 The suite compiles with `--xla_cpu_use_fusion_emitters=false` (tests/conftest.py): XLA's newer
-fusion emitters cost a third of the suite's compile time (measured: 1,694 → 1,138 s of worker
-time, a cold cache, AMD EPYC family 25 model 17) and a test program runs for milliseconds. Both
+fusion emitters cost a third of the suite's compile time (measured: 1,601 → 1,094 s of worker
+time, a cold cache, AMD EPYC family 25 model 17; docs/testing.md) and a test program runs for milliseconds. Both
 code generators give bit-identical results *within* one program, and the float-exact comparisons
 of the suite compare programs compiled with the same flags. Two tests compare frames rendered by
 *separately compiled* programs bit for bit (demo replay; the world stepped through a bridge worker
