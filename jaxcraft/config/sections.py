@@ -46,6 +46,7 @@ class GoalNetConfig:
     privileged_critic: bool = documented(False, "The value also reads the env's value-only `privileged` observation (distance, bearing, elevation, visibility, time left of the target: jaxcraft.tasks.env.privileged_observation); acting never needs it.")
     spatial_layers: int = documented(0, "Conv layers before the 'corr'/'attention' heat map (each halves the frame: 32 px after 1 layer → 16 × 16 cells); 0 = all but the last.")
     goal_table: int = documented(0, "Encode each distinct goal once in a call of more than this many samples (the goal is constant within an episode; exact up to float rounding); 0 = encode every sample.")
+    bearing_head: bool = documented(False, "A head on the policy's features predicting the target's bearing (sin, cos) and visibility, trained during RL against the privileged observation with weight ppo.aux_coef (perception supervision for the policy's own features; cloned params load with it fresh).")
     value_stop_gradient: bool = documented(False, "With the shared torso (separate_critic=False): the value head reads the torso's features through stop_gradient, so value gradients never move the policy (a free alternative to a second torso when fine-tuning a cloned policy; the critic is then a linear read-out of the policy's features).")
 
     def validate(self) -> None:

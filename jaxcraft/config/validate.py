@@ -55,6 +55,11 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
                           "the features (net.separate_critic=False)")
     if config.net.goal.privileged_critic and not config.task.privileged_obs:
         raise ConfigError("net.goal.privileged_critic=True needs task.privileged_obs=True (the env's value-only input)")
+    if config.ppo.aux_coef and not (config.net.kind == "goal_cnn" and config.net.goal.bearing_head
+                                    and config.net.goal.privileged_critic and not config.net.separate_critic
+                                    and not is_bridged(config)):
+        raise ConfigError("ppo.aux_coef > 0 needs the fused trainer and net.kind='goal_cnn' with net.goal.bearing_head=True "
+                          "and net.goal.privileged_critic=True (its labels), net.separate_critic=False")
     if config.run.guide.teacher and (is_bridged(config) or not env.name.startswith("jaxcraft:tasks")):
         raise ConfigError(f"run.guide.teacher={config.run.guide.teacher!r} needs a fused jaxcraft:tasks env "
                           f"(the teacher reads the task's state); env.name={env.name!r}")

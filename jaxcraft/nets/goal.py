@@ -45,6 +45,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxcraft.nets.conv import StridedConv3x3
 from jaxcraft.nets.encoders import _as_float, activation
@@ -131,6 +132,7 @@ class GoalConditionedActorCritic(nn.Module):
     core_memory: int = 32       # trxl: cached steps (the attention window)
     core_layers: int = 2        # trxl: blocks
     core_heads: int = 4         # trxl: attention heads
+    bearing_head: bool = False  # a head on the policy's features: the target's (sin β, cos β) and visibility logit
 
     def setup(self):
         if self.fusion not in FUSIONS:
@@ -173,6 +175,8 @@ class GoalConditionedActorCritic(nn.Module):
             self.value_head = nn.Dense(self.value_bins or 1, kernel_init=_ORTHO(1.0), bias_init=nn.initializers.zeros)
             if self.privileged_dim:
                 self.privileged_proj = nn.Dense(self.hidden[0], kernel_init=_ORTHO(np.sqrt(2)))
+        if self.bearing_head:   # trained during RL against the privileged observation (ppo.aux_coef)
+            self.bearing = nn.Dense(3, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
         if self.aux_heads and not self.spatial:   # spatial fusions read visibility and centroid off the heat map
             self.visible_head = nn.Dense(1, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
             self.centroid_head = nn.Dense(2, kernel_init=_ORTHO(0.01), bias_init=nn.initializers.zeros)
@@ -190,6 +194,12 @@ class GoalConditionedActorCritic(nn.Module):
         if not self.privileged_dim:
             return ()
         return ("critic",) if self.separate_critic else ("value_head", "privileged_proj")
+
+    @property
+    def fresh_on_load(self) -> tuple[str, ...]:
+        """Top-level param modules that params cloned without them load fresh: the value-only
+        ones and the RL-only bearing head (`train.imitation.load_params`)."""
+        return self.value_only_modules + (("bearing",) if self.bearing_head else ())
 
     @property
     def spatial(self) -> bool:
@@ -235,6 +245,20 @@ class GoalConditionedActorCritic(nn.Module):
             features, privileged = features[..., :-self.privileged_dim], {"privileged": features[..., -self.privileged_dim:]}
         carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
         return carry, self.policy_head(feat), self._value(feat, privileged, reset)
+
+    def decide_with_bearing(self, carry, features, reset):
+        """`decide` plus the bearing head's output [L, N, 3] (`method="decide_with_bearing"`)."""
+        L, N = reset.shape
+        privileged = {}
+        if self.privileged_dim:
+            features, privileged = features[..., :-self.privileged_dim], {"privileged": features[..., -self.privileged_dim:]}
+        carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
+        return carry, self.policy_head(feat), self._value(feat, privileged, reset), self._bearing(feat)
+
+    def _bearing(self, feat):
+        if not self.bearing_head:
+            raise ValueError("goal_cnn has no bearing head: set net.goal.bearing_head=true")
+        return self.bearing(feat)
 
     def _features(self, carry, obs, reset):
         """carry [N, core_size] or (), obs leaves [L, N, ...], reset [L, N]
@@ -354,7 +378,15 @@ class GoalConditionedActorCritic(nn.Module):
         carry, feat, heat = self._features(carry, obs, reset)
         if self.aux_heads and self.is_initializing():
             self._aux_from(feat, heat)  # create the aux params at init only; PPO never pays for them
+        if self.bearing_head and self.is_initializing():
+            self._bearing(feat)
         return carry, self.policy_head(feat), self._value(feat, obs, reset)
+
+    def with_bearing(self, carry, obs, reset):
+        """→ (carry, logits, value, bearing head [L, N, 3]): (sin β, cos β) of the target's bearing
+        and its visibility logit, from the policy's features (one pass of the torso)."""
+        carry, feat, _ = self._features(carry, obs, reset)
+        return carry, self.policy_head(feat), self._value(feat, obs, reset), self._bearing(feat)
 
     def aux(self, carry, obs, reset) -> dict:
         """→ {"visible_logit": [L, N], "centroid": [L, N, 2] (row, col) in [0, 1]²} (+ "target_map"
@@ -379,6 +411,22 @@ def goal_content_hash(content: jax.Array, family: jax.Array) -> jax.Array:
     h = jnp.sum(content.astype(jnp.uint32) * w[None, :], axis=1, dtype=jnp.uint32)
     h = h + family.astype(jnp.uint32) * jnp.uint32(2654435761)
     return jax.lax.bitcast_convert_type(h, jnp.int32)
+
+
+def bearing_loss(pred: jax.Array, privileged: jax.Array) -> tuple[jax.Array, dict]:
+    """The bearing head [L, N, 3] against the privileged observation [L, N, 7]
+    (`tasks.env.privileged_observation`: [d/32, sin β, cos β, sin ε, cos ε, visible, time left]):
+
+        ½ ‖(ŝ, ĉ) − (sin β, cos β)‖² + BCE(σ(v̂), visible)
+
+    averaged over steps; metrics: the two terms and how often sign(ŝ) is the target's side."""
+    chex.assert_shape(pred, privileged.shape[:-1] + (3,))
+    target = privileged[..., 1:3]
+    se = 0.5 * jnp.mean(jnp.sum((pred[..., :2] - target) ** 2, axis=-1))
+    visible = privileged[..., 5]
+    bce = jnp.mean(optax.sigmoid_binary_cross_entropy(pred[..., 2], visible))
+    side = jnp.mean((jnp.sign(pred[..., 0]) == jnp.sign(target[..., 0])).astype(jnp.float32))
+    return se + bce, {"aux/bearing_se": se, "aux/visible_bce": bce, "aux/bearing_side_acc": side}
 
 
 def aux_loss(pred: dict, visible: jax.Array, centroid: jax.Array) -> tuple[jax.Array, dict]:

@@ -79,6 +79,7 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       aux_heads=config.goal.aux_heads, fusion=config.goal.fusion,
                                       goal_table=config.goal.goal_table, separate_critic=config.separate_critic,
                                       value_stop_gradient=config.goal.value_stop_gradient,
+                                      bearing_head=config.goal.bearing_head,
                                       value_bins=config.value_bins, spatial_dim=config.goal.spatial_dim,
                                       spatial_layers=config.goal.spatial_layers,
                                       privileged_dim=_privileged_dim(observation_space) if config.goal.privileged_critic else 0,

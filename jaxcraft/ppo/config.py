@@ -47,6 +47,7 @@ class PPOConfig:
     hl_gauss_max: float = documented(5.0, "HL-Gauss: upper end of the value support.")
     hl_gauss_sigma_ratio: float = documented(0.75, "HL-Gauss: σ of the target Gaussian in bin widths (paper: 0.75).")
     freeze_encoder: bool = documented(False, "Train only the decision part of a net that splits into `encode`/`decide` (goal_cnn: trunk, core and heads; ROCKET-3 freezes its backbone in RL): acting encodes each observation once, trajectories store features instead of frames, the KL reference reuses them and the learner never runs the encoder.")
+    aux_coef: float = documented(0.0, "Weight of the caller's auxiliary loss (`make_update_fn(aux_loss_fn=...)`), added on every step, guided or not; jaxcraft's task trainers: the policy's features predict the target's bearing and visibility (net.goal.bearing_head, from the privileged observation) — perception supervision during RL; 0 = off.")
     critic_warmup_kl: bool = documented(True, "Keep the KL-to-reference term during the critic warm-up (holds a policy whose torso the critic shares); False = the policy gets no gradient at all during the warm-up (with a separate critic its params stay bit-identical).")
 
     def hl_gauss(self):
@@ -72,6 +73,7 @@ class PPOConfig:
             ("ent_coef", self.ent_coef >= 0, "must be >= 0"),
             ("value_norm_decay", 0 < self.value_norm_decay < 1, "must be in (0, 1)"),
             ("kl_coef", self.kl_coef >= 0, "must be >= 0"),
+            ("aux_coef", self.aux_coef >= 0, "must be >= 0"),
             ("kl_decay", 0 < self.kl_decay <= 1, "must be in (0, 1]"),
             ("log_ratio_clip", self.log_ratio_clip is None or self.log_ratio_clip > 0, "must be > 0 or None"),
             ("value_head", self.value_head in ("scalar", "hl_gauss"), "must be 'scalar' or 'hl_gauss'"),

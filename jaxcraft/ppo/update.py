@@ -117,11 +117,19 @@ def _minibatches(batch: PPOBatch, keys: jax.Array, num_minibatches: int, chunk_l
         policy_mask=None if batch.policy_mask is None else seq(batch.policy_mask))
 
 
+AuxLossFn = Callable[[Any, PPOBatch], tuple[jax.Array, dict]]
+
+
 def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: optax.GradientTransformation,
-                   config: PPOConfig, chunk_len: int, axis_name: Optional[str] = None):
+                   config: PPOConfig, chunk_len: int, axis_name: Optional[str] = None,
+                   aux_loss_fn: Optional[AuxLossFn] = None):
     """Build `update(state, batch, keys) -> (state, metrics)`.
 
     batch: `PPOBatch` [T, B]; keys: [B] per-env PRNG keys for the chunk shuffles.
+    aux_loss_fn: `(params, minibatch) -> (loss, metrics)`, an auxiliary loss of the caller's
+    (e.g. a perception head against labels in the observation), added as `config.aux_coef · loss`
+    on every step of the minibatch (a forward pass it shares with the PPO terms is computed once:
+    XLA merges the common subexpressions).
     Under `shard_map`, pass the mesh axis as `axis_name`: B is then the per-device count,
     gradients, statistics and metrics are averaged over devices.
     """
@@ -150,8 +158,13 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
             kl_ref = losses.global_mean(dist.kl(logits, mb.ref_logits), mask=on)
             kl_on = 1.0 if config.critic_warmup_kl else pg_on
             total = total + kl_on * kl_coef * kl_ref
-        metrics = dict(loss=total, policy_loss=pg_loss, value_loss=v_loss, entropy=entropy,
+        metrics = dict(policy_loss=pg_loss, value_loss=v_loss, entropy=entropy,
                        approx_kl=losses.approx_kl(lr_t, mask=on), clip_frac=clip_frac, kl_ref=kl_ref)
+        if aux_loss_fn is not None and config.aux_coef:
+            a_loss, a_metrics = aux_loss_fn(params, mb)
+            total = total + config.aux_coef * a_loss
+            metrics.update(a_metrics, aux_loss=a_loss)
+        metrics["loss"] = total
         return total, metrics
 
     grad_fn = jax.grad(loss_fn, has_aux=True)

@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxcraft.nets.goal import bearing_loss
 from jaxcraft.ppo import losses
 from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.gae import generalized_advantage_estimation
@@ -112,6 +113,21 @@ def freeze_modules(optimizer: optax.GradientTransformation, frozen: tuple[str, .
     return optax.multi_transform({"train": optimizer, "frozen": optax.set_to_zero()}, labels)
 
 
+def bearing_aux_loss(network: Any, frozen_encoder: bool):
+    """`(params, minibatch) -> (loss, metrics)`: the bearing head on the policy's features against
+    the privileged observation of the same steps (`nets.goal.bearing_loss`). With a frozen encoder
+    the minibatch holds features whose tail is that observation (`goal_cnn.encode`)."""
+    def loss(params, mb):
+        if frozen_encoder:
+            _, _, _, pred = network.apply(params, mb.carry, mb.obs, mb.reset, method="decide_with_bearing")
+            privileged = mb.obs[..., -network.privileged_dim:]
+        else:
+            _, _, _, pred = network.apply(params, mb.carry, mb.obs, mb.reset, method="with_bearing")
+            privileged = mb.obs["privileged"]
+        return bearing_loss(pred, privileged.astype(jnp.float32))
+    return loss
+
+
 def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_name: Optional[str],
                  unroll_minibatches: Optional[bool] = None) -> Learner:
     """The learner of experiment `config` for `network` (its recurrence decides the chunk length).
@@ -128,6 +144,7 @@ def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_na
         _, apply_fn = frozen_encoder_apply(network)
         optimizer = freeze_modules(optimizer, network.encoder_modules)
     chunk_len = resolve_chunk_len(ppo_config, config.env.rollout_len, recurrent)
-    update_fn = make_update_fn(apply_fn, dist, optimizer, ppo_config, chunk_len, axis_name)
+    aux_loss_fn = bearing_aux_loss(network, ppo_config.freeze_encoder) if ppo_config.aux_coef else None
+    update_fn = make_update_fn(apply_fn, dist, optimizer, ppo_config, chunk_len, axis_name, aux_loss_fn=aux_loss_fn)
     return Learner(config=ppo_config, optimizer=optimizer, update_fn=update_fn, use_ref=config.ppo.kl_coef > 0,
                    axis_name=axis_name)
