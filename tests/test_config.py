@@ -70,3 +70,13 @@ def test_unknown_key_is_one_line_with_the_closest_keys(key, close):
     with pytest.raises(ConfigError) as e:                       # nothing alike: no guess, still one line
         override(ExperimentConfig(), ["zzzz=1"])
     assert "\n" not in str(e.value) and "did you mean" not in str(e.value)
+
+
+def test_field_helpers_have_one_definition_shared_with_ppo():
+    """`documented`/`describe` live once in jaxcraft.ppo (importable alone); jaxcraft.config re-exports them."""
+    import jaxcraft.config
+    import jaxcraft.config.fields as fields
+    import jaxcraft.ppo as ppo
+    assert fields.documented is ppo.documented is jaxcraft.config.documented
+    assert fields.describe is ppo.describe is jaxcraft.config.describe
+    assert fields.describe(GoalNetConfig)["fusion"].startswith("'late'")

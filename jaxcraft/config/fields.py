@@ -2,9 +2,9 @@
 
 A section is a frozen dataclass whose fields are made with `documented(default, doc)`;
 sections nest (a field whose value is itself a section, e.g. `net.goal`). Keys are dotted
-paths (`net.goal.fusion`). `jaxcraft.ppo.config` follows the same convention (a field's
-doc in `metadata["doc"]`) without importing this module, so `jaxcraft.ppo` stays
-importable alone.
+paths (`net.goal.fusion`). `documented` and `describe` are defined once, in
+`jaxcraft.ppo.config` (the PPO section uses them and `jaxcraft.ppo` must stay importable
+alone), and re-exported here.
 """
 from __future__ import annotations
 
@@ -14,19 +14,13 @@ import types
 import typing
 from typing import Any, Iterable
 
+# One definition of the field helpers, in jaxcraft.ppo (which must stay importable alone and so
+# cannot import this module); re-exported here for every other section.
+from jaxcraft.ppo.config import describe, documented  # noqa: F401  (re-exported)
+
 
 class ConfigError(ValueError):
     """A config value or key is invalid; the message names the field."""
-
-
-def documented(default: Any, doc: str) -> Any:
-    """A dataclass field with a default and a one-line description."""
-    return dataclasses.field(default=default, metadata={"doc": doc})
-
-
-def describe(config_cls: type) -> dict[str, str]:
-    """{field name: doc} of a documented config dataclass (one level)."""
-    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(config_cls)}
 
 
 def field_types(cls: type) -> dict[str, Any]:

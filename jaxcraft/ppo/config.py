@@ -9,9 +9,18 @@ import dataclasses
 from typing import Any, Optional
 
 
+# `documented` and `describe` are the field helpers of every config section (jaxcraft.config
+# re-exports them from jaxcraft.config.fields). Their one definition lives here, not in
+# jaxcraft.config, because jaxcraft.ppo must import nothing else of jaxcraft (it is reusable
+# alone; tests/test_layers.py checks it) while jaxcraft.config sits above it and may import it.
 def documented(default: Any, doc: str) -> Any:
     """A dataclass field with a default and a one-line description."""
     return dataclasses.field(default=default, metadata={"doc": doc})
+
+
+def describe(config_cls: type) -> dict[str, str]:
+    """{field name: doc} of a documented config dataclass (one level)."""
+    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(config_cls)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,8 +104,3 @@ class PPOConfig:
                     num_epochs=1, ent_coef=0.0, value_norm=True)
         base.update(overrides)
         return cls(**base)
-
-
-def describe(config_cls: type) -> dict[str, str]:
-    """{field name: doc} of a documented config dataclass."""
-    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(config_cls)}
