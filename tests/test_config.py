@@ -80,3 +80,20 @@ def test_field_helpers_have_one_definition_shared_with_ppo():
     assert fields.documented is ppo.documented is jaxcraft.config.documented
     assert fields.describe is ppo.describe is jaxcraft.config.describe
     assert fields.describe(GoalNetConfig)["fusion"].startswith("'late'")
+
+
+def test_ppo_section_raises_the_config_error_of_every_section():
+    """Bad ppo.* values raise the same ConfigError as env/net/run/...; it is a ValueError, so
+    jaxcraft.ppo used alone (which imports nothing of jaxcraft.config) is caught either way."""
+    import jaxcraft.ppo as ppo
+    from jaxcraft.ppo import PPOConfig
+    assert ppo.ConfigError is ConfigError and issubclass(ConfigError, ValueError)
+    with pytest.raises(ConfigError) as e:
+        PPOConfig(gamma=1.5).validate()
+    assert type(e.value) is ConfigError and str(e.value) == "ppo.gamma=1.5 must be in [0, 1]"
+    for assignment, message in [("ppo.gamma=1.5", "ppo.gamma=1.5 must be in [0, 1]"),
+                                ("ppo.value_head=twohot", "ppo.value_head='twohot' must be 'scalar' or 'hl_gauss'"),
+                                ("env.num_envs=0", "env.num_envs=0 must be >= 1")]:
+        with pytest.raises(ConfigError) as e:
+            validate(override(ExperimentConfig(), [assignment]), 1)
+        assert type(e.value) is ConfigError and str(e.value) == message

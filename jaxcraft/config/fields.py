@@ -2,7 +2,7 @@
 
 A section is a frozen dataclass whose fields are made with `documented(default, doc)`;
 sections nest (a field whose value is itself a section, e.g. `net.goal`). Keys are dotted
-paths (`net.goal.fusion`). `documented` and `describe` are defined once, in
+paths (`net.goal.fusion`). `ConfigError`, `documented` and `describe` are defined once, in
 `jaxcraft.ppo.config` (the PPO section uses them and `jaxcraft.ppo` must stay importable
 alone), and re-exported here.
 """
@@ -14,13 +14,9 @@ import types
 import typing
 from typing import Any, Iterable
 
-# One definition of the field helpers, in jaxcraft.ppo (which must stay importable alone and so
-# cannot import this module); re-exported here for every other section.
-from jaxcraft.ppo.config import describe, documented  # noqa: F401  (re-exported)
-
-
-class ConfigError(ValueError):
-    """A config value or key is invalid; the message names the field."""
+# One definition of the error type and the field helpers, in jaxcraft.ppo (which must stay
+# importable alone and so cannot import this module); re-exported here for every other section.
+from jaxcraft.ppo.config import ConfigError, describe, documented  # noqa: F401  (re-exported)
 
 
 def field_types(cls: type) -> dict[str, Any]:

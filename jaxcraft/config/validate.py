@@ -28,11 +28,7 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
 
     check_types(config)
     env, run = config.env, config.run
-    try:
-        config.ppo.validate()
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    for section in (env, config.net, run, config.task):
+    for section in (config.ppo, env, config.net, run, config.task):
         section.validate()
     bins = config.ppo.hl_gauss_bins if config.ppo.value_head == "hl_gauss" else 0
     if config.net.value_bins != bins:
@@ -77,6 +73,6 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
     is_recurrent = config.net.core_size > 0 if recurrent is None else recurrent
     try:
         check_batch_layout(config.ppo, env.rollout_len, is_recurrent)
-    except ValueError as e:
+    except ValueError as e:   # jaxcraft.ppo.update's layout check raises a plain ValueError
         raise ConfigError(str(e)) from None
     return devices

@@ -4,7 +4,7 @@
     adv, target = ppo.generalized_advantage_estimation(r_t, v_t, v_T, term_t, trunc_t, v_final_t, 0.99, 0.95)
     update = ppo.make_update_fn(apply_fn, ppo.categorical(n), optimizer, ppo.PPOConfig(), chunk_len=1)
 """
-from jaxcraft.ppo.config import PPOConfig, describe, documented
+from jaxcraft.ppo.config import ConfigError, PPOConfig, describe, documented
 from jaxcraft.ppo.distributions import FactorisedCategorical, categorical, multi_discrete
 from jaxcraft.ppo.gae import generalized_advantage_estimation
 from jaxcraft.ppo.hl_gauss import HLGauss
@@ -15,7 +15,7 @@ from jaxcraft.ppo.update import (PPOBatch, PPOState, check_batch_layout, init_pp
 from jaxcraft.ppo.value_norm import ValueNormState, denormalize, init_value_norm, normalize, update_value_norm
 
 __all__ = [
-    "PPOConfig", "describe", "documented",
+    "ConfigError", "PPOConfig", "describe", "documented",
     "FactorisedCategorical", "categorical", "multi_discrete",
     "generalized_advantage_estimation", "HLGauss",
     "approx_kl", "clipped_surrogate_loss", "global_mean", "kl_coefficient", "log_ratio",

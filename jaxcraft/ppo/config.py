@@ -9,10 +9,16 @@ import dataclasses
 from typing import Any, Optional
 
 
-# `documented` and `describe` are the field helpers of every config section (jaxcraft.config
-# re-exports them from jaxcraft.config.fields). Their one definition lives here, not in
-# jaxcraft.config, because jaxcraft.ppo must import nothing else of jaxcraft (it is reusable
-# alone; tests/test_layers.py checks it) while jaxcraft.config sits above it and may import it.
+# `ConfigError`, `documented` and `describe` are the error type and field helpers of every config
+# section (jaxcraft.config re-exports them from jaxcraft.config.fields). Their one definition lives
+# here, not in jaxcraft.config, because jaxcraft.ppo must import nothing else of jaxcraft (it is
+# reusable alone; tests/test_layers.py checks it) while jaxcraft.config sits above it and may
+# import it.
+class ConfigError(ValueError):
+    """A config value or key is invalid; the message names the field (a ValueError, so code that
+    uses jaxcraft.ppo alone may catch either)."""
+
+
 def documented(default: Any, doc: str) -> Any:
     """A dataclass field with a default and a one-line description."""
     return dataclasses.field(default=default, metadata={"doc": doc})
@@ -65,7 +71,7 @@ class PPOConfig:
         return HLGauss(self.hl_gauss_min, self.hl_gauss_max, self.hl_gauss_bins, self.hl_gauss_sigma_ratio)
 
     def validate(self) -> None:
-        """Raise ValueError naming the first bad field."""
+        """Raise ConfigError (a ValueError) naming the first bad field, as every other section does."""
         checks = [
             ("lr", self.lr > 0, "must be > 0"),
             ("weight_decay", self.weight_decay >= 0, "must be >= 0"),
@@ -94,7 +100,7 @@ class PPOConfig:
         ]
         for name, ok, why in checks:
             if not ok:
-                raise ValueError(f"ppo.{name}={getattr(self, name)!r} {why}")
+                raise ConfigError(f"ppo.{name}={getattr(self, name)!r} {why}")
 
     @classmethod
     def rocket3(cls, **overrides: Any) -> "PPOConfig":
