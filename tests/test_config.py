@@ -97,3 +97,18 @@ def test_ppo_section_raises_the_config_error_of_every_section():
         with pytest.raises(ConfigError) as e:
             validate(override(ExperimentConfig(), [assignment]), 1)
         assert type(e.value) is ConfigError and str(e.value) == message
+
+
+def test_bridge_load_section_has_its_own_class_name_and_the_same_keys():
+    import dataclasses
+
+    from bridge.adapters.load_sim import LoadSimConfig as AdapterConfig
+    from jaxcraft.config import BridgeConfig, BridgeLoadConfig
+    hints = {f.name: f.type for f in dataclasses.fields(BridgeConfig)}
+    assert BridgeConfig().load == BridgeLoadConfig() and "BridgeLoadConfig" in str(hints["load"])
+    assert BridgeLoadConfig.__name__ != AdapterConfig.__name__
+    keys = {k for k in valid_keys(ExperimentConfig()) if k.startswith("bridge.load.")}
+    assert keys == {"bridge.load.latency_s", "bridge.load.busy_wait", "bridge.load.terminate_prob"}
+    with pytest.warns(DeprecationWarning, match="BridgeLoadConfig"):
+        from jaxcraft.config import LoadSimConfig   # the old spelling: the same class, deprecated
+    assert LoadSimConfig is BridgeLoadConfig

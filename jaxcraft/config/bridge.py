@@ -12,8 +12,12 @@ from jaxcraft.config.fields import check_all, documented
 
 
 @dataclasses.dataclass(frozen=True)
-class LoadSimConfig:
-    """Options of the synthetic-load adapter (`bridge:load`) only."""
+class BridgeLoadConfig:
+    """The `bridge.load` section: options of the synthetic-load adapter (`bridge:load`) only.
+
+    Not `bridge.adapters.load_sim.LoadSimConfig` (the adapter's own, fuller settings), which
+    `jaxcraft.train.bridged_envs` builds from this section and the experiment's env section.
+    """
 
     latency_s: float = documented(0.0, "Median simulated step latency in seconds (lognormal).")
     busy_wait: bool = documented(False, "Burn CPU instead of sleeping during the simulated latency.")
@@ -32,7 +36,7 @@ class BridgeConfig:
     max_policy_lag: int = documented(2, "Drop (and count in `dropped_fragments`) rollout fragments acted by params more than this many updates older than the params being updated.")
     frame_size: int = documented(0, "Square frame size for adapters that render frames (crafter, load, null, minerl); 0 = the adapter's default.")
     obs_key: str = documented("", "Observation field the policy sees; '' = the only field, or the whole dict for multi-field specs.")
-    load: LoadSimConfig = documented(LoadSimConfig(), "Options of bridge:load.")
+    load: BridgeLoadConfig = documented(BridgeLoadConfig(), "Options of bridge:load.")
 
     def check(self, num_envs: int, num_devices: int) -> None:
         """Raise ConfigError naming the first bad field (cross-checked against env.num_envs)."""

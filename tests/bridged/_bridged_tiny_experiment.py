@@ -1,5 +1,5 @@
 """A tiny bridged experiment on the load simulator (tests: CLI, resume, faults)."""
-from jaxcraft.config import BridgeConfig, LoadSimConfig
+from jaxcraft.config import BridgeConfig, BridgeLoadConfig
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 
@@ -10,5 +10,5 @@ CONFIG = ExperimentConfig(
     ppo=PPOConfig(num_epochs=1, num_minibatches=2),
     run=RunConfig(total_env_steps=4 * 8 * 12, updates_per_call=2, checkpoint_every=2, keep_checkpoints=2,
                   progress=False, tensorboard=False),
-    bridge=BridgeConfig(num_workers=2, recv_batch_size=2, frame_size=4, load=LoadSimConfig(latency_s=0.002)),
+    bridge=BridgeConfig(num_workers=2, recv_batch_size=2, frame_size=4, load=BridgeLoadConfig(latency_s=0.002)),
 )

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcraft.config import LoadSimConfig, load_experiment
+from jaxcraft.config import BridgeLoadConfig, load_experiment
 from jaxcraft.ppo import generalized_advantage_estimation
 from jaxcraft.build import make_trainer
 from jaxcraft.train.trajectory import stack_fragments
@@ -45,7 +45,7 @@ def trainer():
     # Slow steps so that a kill lands mid-step; no natural episode ends (truncation or termination)
     # to confuse the count: an env whose episode had just ended when its worker died lost nothing.
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, max_episode_steps=1000),
-                              bridge=dataclasses.replace(cfg.bridge, load=LoadSimConfig(latency_s=0.01, terminate_prob=0.0),
+                              bridge=dataclasses.replace(cfg.bridge, load=BridgeLoadConfig(latency_s=0.01, terminate_prob=0.0),
                                                          max_policy_lag=100))
     with make_trainer(cfg) as t:
         yield t
