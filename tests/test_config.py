@@ -112,3 +112,86 @@ def test_bridge_load_section_has_its_own_class_name_and_the_same_keys():
     with pytest.warns(DeprecationWarning, match="BridgeLoadConfig"):
         from jaxcraft.config import LoadSimConfig   # the old spelling: the same class, deprecated
     assert LoadSimConfig is BridgeLoadConfig
+
+
+# --- settings that are not experiment sections: `--set` names the flag or key that sets them ---
+
+def _message(key: str) -> str:
+    with pytest.raises(ConfigError) as e:
+        override(ExperimentConfig(), [f"{key}=1"])
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_set_imitation_names_the_pretrain_flag_that_sets_it():
+    import argparse
+    import dataclasses
+
+    from jaxcraft.train import cli_pretrain
+    from jaxcraft.train.imitation import ImitationConfig
+    assert _message("imitation.steps") == ("imitation.steps is not an experiment key: behaviour cloning "
+                                           "(ImitationConfig) is set by `jaxcraft pretrain` flags; use the "
+                                           "`jaxcraft pretrain` flag --steps")
+    parser = argparse.ArgumentParser()
+    cli_pretrain.add_arguments(parser)
+    base = ["exp.py", "--demos", "d", "--out", "o"]
+    assert cli_pretrain.imitation_config(parser.parse_args(base)) == ImitationConfig()
+    for f in dataclasses.fields(ImitationConfig):      # every field: its named flag sets exactly it
+        flag = _message(f"imitation.{f.name}").rsplit(" ", 1)[1]
+        default = getattr(ImitationConfig(), f.name)
+        value = (not default) if isinstance(default, bool) else default + 3
+        argv = base + ([flag] if isinstance(default, bool) else [flag, str(value)])
+        assert cli_pretrain.imitation_config(parser.parse_args(argv)) == ImitationConfig(**{f.name: value}), flag
+    assert "(steps, batch_episodes," in _message("imitation.nonsense")
+
+
+def test_set_distributed_names_the_train_flag_and_variable_that_set_it():
+    import argparse
+    import dataclasses
+
+    from jaxcraft.train import distributed as D
+    assert _message("distributed.coordinator") == (
+        "distributed.coordinator is not an experiment key: a multi-process job (DistributedConfig) is set per "
+        "launch by `jaxcraft train` flags or JAXCRAFT_* environment variables; use the `jaxcraft train` flag "
+        "--coordinator (or JAXCRAFT_COORDINATOR)")
+    values = {"coordinator": "host:1234", "num_processes": 4, "process_id": 3, "auto": True, "init_timeout": 7,
+              "heartbeat_timeout": 9}
+    assert set(values) == {f.name for f in dataclasses.fields(D.DistributedConfig)}
+    parser = argparse.ArgumentParser()
+    D.add_arguments(parser)
+    for name, value in values.items():
+        words = _message(f"distributed.{name}").split()
+        flag, var = words[-3], words[-1].strip("()").split("=")[0]
+        job = {"--num-processes": "4"} if name == "process_id" else {}   # a process id needs its job size
+        args = parser.parse_args(([flag] if value is True else [flag, str(value)]) + [w for kv in job.items() for w in kv])
+        by_flag = D.DistributedConfig.resolve(args.coordinator, args.num_processes, args.process_id, args.distributed,
+                                              args.init_timeout, args.heartbeat_timeout, environ={})
+        by_var = D.DistributedConfig.resolve(environ={var: "1" if value is True else str(value),
+                                                      **({D.ENV_NUM_PROCESSES: "4"} if job else {})})
+        assert getattr(by_flag, name) == value and getattr(by_var, name) == value, (name, flag, var)
+
+
+def test_set_minetest_names_the_experiment_key_that_sets_it():
+    import dataclasses
+
+    from bridge.adapters.minetest_env import MinetestConfig
+    from jaxcraft.train.bridged_minetest import minetest_config
+    assert _message("minetest.frame_size") == ("minetest.frame_size is not an experiment key: the Minetest simulator "
+                                               "(MinetestConfig) is built from the experiment's keys; use --set "
+                                               "bridge.frame_size (0 = task.frame_size)")
+    values = {"frame_size": 48, "families": ("break",), "distances": (40,), "max_steps": 77, "num_distractors": 2,
+              "success_reward": 2.5}
+    for name, value in values.items():        # the named key, set with --set, reaches the simulator's config
+        key = _message(f"minetest.{name}").split("use --set ")[1].split()[0]
+        text = f"({value[0]},)" if isinstance(value, tuple) else str(value)
+        assert getattr(minetest_config(override(ExperimentConfig(), [f"{key}={text}"])), name) == value, key
+    fixed = {f.name for f in dataclasses.fields(MinetestConfig)} - set(values)
+    assert "step_s" in fixed and "MinetestConfig" in _message("minetest.step_s")
+
+
+def test_set_rejections_reach_the_command_line(capsys):
+    from jaxcraft.cli import main
+    assert main(["train", "experiments/quickstart.py", "--set", "imitation.lr=0.1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("jaxcraft: config error: imitation.lr is not an experiment key: behaviour cloning (ImitationConfig) "
+                   "is set by `jaxcraft pretrain` flags; use the `jaxcraft pretrain` flag --lr")

@@ -4,6 +4,19 @@ An experiment file (`experiments/*.py`) defines `CONFIG: ExperimentConfig`. Over
 `section.field=value` (nested: `net.goal.fusion=conv`) are parsed against the field's type
 and applied with `dataclasses.replace` (configs are never mutated). Unknown keys and
 ill-typed values are rejected with the list of valid keys.
+
+Three settings classes are not experiment sections, so `--set` cannot reach them; a key under
+their name is rejected with the flag or key that sets it (`NOT_SECTIONS`):
+  imitation    `jaxcraft.train.imitation.ImitationConfig`: flags of `jaxcraft pretrain`
+               (--steps, --batch, --window, --lr, --seed, --visible-weight, --mirror-in-view, ...).
+  distributed  `jaxcraft.train.distributed.DistributedConfig`: flags of `jaxcraft train`
+               (--coordinator, --num-processes, --process-id, --distributed, --init-timeout,
+               --heartbeat-timeout) or their JAXCRAFT_* environment variables; per launch, not
+               per experiment.
+  minetest     `bridge.adapters.minetest_env.MinetestConfig`: built from the experiment by
+               `jaxcraft.train.bridged_minetest.minetest_config` (frame size, families, distances,
+               episode length, distractors, success reward: task.* / bridge.frame_size /
+               env.max_episode_steps); its timing and client settings are the adapter's defaults.
 """
 from __future__ import annotations
 
@@ -58,6 +71,47 @@ def valid_keys(config: ExperimentConfig) -> dict[str, str]:
     return {"name": "Experiment name.", **leaf_keys(type(config))}
 
 
+# Settings that are not experiment sections: {name: (what sets them, {field: flag or experiment key})}.
+# Config sits below train/ and bridge/, so the field names are spelled out here;
+# tests/test_config.py checks them against the classes and the flags against the CLI parsers.
+_PRETRAIN = "`jaxcraft pretrain` flag"
+_TRAIN = "`jaxcraft train` flag"
+NOT_SECTIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "imitation": ("behaviour cloning (ImitationConfig) is set by `jaxcraft pretrain` flags", {
+        "steps": f"the {_PRETRAIN} --steps", "batch_episodes": f"the {_PRETRAIN} --batch",
+        "window": f"the {_PRETRAIN} --window", "lr": f"the {_PRETRAIN} --lr", "seed": f"the {_PRETRAIN} --seed",
+        "max_grad_norm": f"the {_PRETRAIN} --max-grad-norm", "aux_coef": f"the {_PRETRAIN} --aux-coef",
+        "map_coef": f"the {_PRETRAIN} --map-coef", "visible_weight": f"the {_PRETRAIN} --visible-weight",
+        "mirror_in_view": f"the {_PRETRAIN} --mirror-in-view"}),
+    "distributed": ("a multi-process job (DistributedConfig) is set per launch by `jaxcraft train` flags or "
+                    "JAXCRAFT_* environment variables", {
+        "coordinator": f"the {_TRAIN} --coordinator (or JAXCRAFT_COORDINATOR)",
+        "num_processes": f"the {_TRAIN} --num-processes (or JAXCRAFT_NUM_PROCESSES)",
+        "process_id": f"the {_TRAIN} --process-id (or JAXCRAFT_PROCESS_ID)",
+        "auto": f"the {_TRAIN} --distributed (or JAXCRAFT_DISTRIBUTED=1)",
+        "init_timeout": f"the {_TRAIN} --init-timeout (or JAXCRAFT_INIT_TIMEOUT)",
+        "heartbeat_timeout": f"the {_TRAIN} --heartbeat-timeout (or JAXCRAFT_HEARTBEAT_TIMEOUT)"}),
+    "minetest": ("the Minetest simulator (MinetestConfig) is built from the experiment's keys", {
+        "frame_size": "--set bridge.frame_size (0 = task.frame_size)", "families": "--set task.families",
+        "distances": "--set task.distances", "max_steps": "--set env.max_episode_steps (0 = task.max_steps)",
+        "num_distractors": "--set task.num_distractors", "success_reward": "--set task.success_reward"}),
+}
+
+
+def not_a_section_message(key: str) -> str | None:
+    """One line for a key under a settings class that is not an experiment section (else None)."""
+    section, _, leaf = key.partition(".")
+    if section not in NOT_SECTIONS:
+        return None
+    how, fields = NOT_SECTIONS[section]
+    if leaf in fields:
+        return f"{key} is not an experiment key: {how}; use {fields[leaf]}"
+    if section == "minetest":
+        return (f"{key} is not an experiment key: {how} ({', '.join(fields)}); its other settings are the "
+                "defaults of bridge.adapters.minetest_env.MinetestConfig")
+    return f"{key} is not an experiment key: {how} ({', '.join(fields)})"
+
+
 def unknown_key_message(key: str, keys: Sequence[str]) -> str:
     """One line: the unknown key, the closest valid keys and where to see them all.
 
@@ -81,7 +135,7 @@ def override(config: ExperimentConfig, assignments: Sequence[str]) -> Experiment
         key, value = item.split("=", 1)
         key = key.strip()
         if key not in keys:
-            raise ConfigError(unknown_key_message(key, keys))
+            raise ConfigError(not_a_section_message(key) or unknown_key_message(key, keys))
         config = replace_path(config, key, parse_value(value, type_at(type(config), key), key))
     return config
 

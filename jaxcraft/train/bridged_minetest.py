@@ -32,7 +32,10 @@ class MinetestBridgedEnv(BridgedEnv):
 
 
 def minetest_config(config: ExperimentConfig, **overrides):
-    """The `MinetestConfig` of an experiment (its task section)."""
+    """The `MinetestConfig` of an experiment: frame_size = bridge.frame_size or task.frame_size, families
+    (those Minetest supports) and distances = task.*, max_steps = env.max_episode_steps or task.max_steps,
+    num_distractors and success_reward = task.*; its other fields keep the adapter's defaults (it is no
+    experiment section: `--set minetest.<field>` names the key that sets it)."""
     from bridge.adapters.minetest.scene import SUPPORTED_FAMILIES
     from bridge.adapters.minetest_env import MinetestConfig
     t = config.task

@@ -39,11 +39,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--visible-weight", type=float, default=1.0,
                    help="weight of the action likelihood on steps whose frame shows the target, relative to the "
                         "others (jaxcraft.train.imitation.ImitationConfig.visible_weight)")
+    p.add_argument("--max-grad-norm", type=float, default=None,
+                   help="global gradient-norm clip (default: ImitationConfig.max_grad_norm)")
+    p.add_argument("--aux-coef", type=float, default=None,
+                   help="weight of the auxiliary visibility/centroid loss (default: ImitationConfig.aux_coef)")
+    p.add_argument("--map-coef", type=float, default=None,
+                   help="weight of the dense target-map loss (default: ImitationConfig.map_coef)")
     p.add_argument("--mirror-in-view", action="store_true",
                    help="mirror steps that show the target left/right at random (feed-forward nets; "
                         "jaxcraft.train.imitation.ImitationConfig.mirror_in_view)")
     p.add_argument("--log-every", type=int, default=10, help="steps between metric rows (progress bar, JSONL, TensorBoard)")
     p.add_argument("--no-tensorboard", action="store_true", help="only metrics.jsonl in the log directory")
+
+
+def imitation_config(args: argparse.Namespace):
+    """The `ImitationConfig` of the flags (every field has one; flags left unset keep its defaults)."""
+    from jaxcraft.train.imitation import ImitationConfig
+    given = {k: v for k, v in (("max_grad_norm", args.max_grad_norm), ("aux_coef", args.aux_coef),
+                               ("map_coef", args.map_coef)) if v is not None}
+    return ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed,
+                           visible_weight=args.visible_weight, mirror_in_view=args.mirror_in_view, **given)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.gym.minari import load_demo_source
     from jaxcraft.train.demo_fit import check_demos_fit
-    from jaxcraft.train.imitation import ImitationConfig, pretrain, save_params
+    from jaxcraft.train.imitation import pretrain, save_params
     env, params = make_env(config.env, config.task)
     space = env.action_space(params)
     from jaxcraft.tasks.demos import concat_demos
@@ -93,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, net=dataclasses.replace(
             config.net, goal=dataclasses.replace(config.net.goal, goal_table=args.batch)))
     network = make_network(config.net, env.observation_space(params), space)
-    icfg = ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed,
-                           visible_weight=args.visible_weight, mirror_in_view=args.mirror_in_view)
+    icfg = imitation_config(args)
     from jaxcraft.progress import progress_bar
     from jaxcraft.train.metrics import ScalarLog
     log_dir = out.parent / f"{out.name}_log"        # metrics.jsonl + tb/, beside the params directory

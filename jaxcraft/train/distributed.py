@@ -49,7 +49,8 @@ class DistributedError(ConfigError):
 
 @dataclasses.dataclass(frozen=True)
 class DistributedConfig:
-    """How this process joins a multi-process job (launch settings, not part of the experiment)."""
+    """How this process joins a multi-process job (launch settings, not part of the experiment: flags of
+    `jaxcraft train` or JAXCRAFT_* variables; `--set distributed.<field>` names the flag)."""
 
     coordinator: str = documented("", "HOST:PORT of process 0's coordinator service ('' = auto-detect or single-process).")
     num_processes: int = documented(0, "Processes in the job (0 = auto-detect or single-process).")

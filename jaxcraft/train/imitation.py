@@ -46,7 +46,8 @@ from jaxcraft.world import actions as A
 
 @dataclasses.dataclass(frozen=True)
 class ImitationConfig:
-    """Behaviour-cloning hyper-parameters."""
+    """Behaviour-cloning hyper-parameters: flags of `jaxcraft pretrain`, not experiment keys
+    (`--set imitation.<field>` names the flag; jaxcraft.config.experiment.NOT_SECTIONS)."""
 
     steps: int = documented(2000, "Gradient steps.")
     batch_episodes: int = documented(16, "Windows per batch (N).")
