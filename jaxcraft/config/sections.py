@@ -60,7 +60,7 @@ class GoalNetConfig:
 class NetConfig:
     """The actor-critic network."""
 
-    kind: str = documented("mlp", "Network kind: 'mlp' (vector obs), 'cnn' (image obs), 'world_cnn', 'goal_cnn' (see jaxcraft.build).")
+    kind: str = documented("mlp", "Network kind: 'mlp' (vector obs), 'cnn' (image obs), 'world_cnn', 'goal_cnn' (see jaxcraft.nets.registration; plug-ins register more in jaxcraft.registry.NETS).")
     hidden: tuple[int, ...] = documented((64, 64), "Hidden sizes of the MLP encoder / the dense layers after the CNN.")
     channels: tuple[int, ...] = documented((16, 32), "Conv channels of the CNN encoder.")
     core_size: int = documented(0, "Width of the recurrent core (the GRU's size, the Transformer-XL's model width); 0 = feed-forward.")

@@ -12,7 +12,8 @@ from jaxcraft.world.state import WorldState
 class Task:
     """T = ⟨first view, goal image, goal mask, interaction⟩ and what success is judged on."""
 
-    task_id: jax.Array        # int32, (seed · 3 + distance index) · 4 + family
+    task_id: jax.Array        # int32, (seed · DISTANCE_SLOTS + distance index) · FAMILY_SLOTS + family
+                              # (families.py's slots; synthesis.encode_task_id)
     family: jax.Array         # int32 index into FAMILIES
     distance: jax.Array       # int32 spawn distance in blocks (Manhattan, 20/40/60)
     target_id: jax.Array      # int32 object id of the target (a voxel or mob slot 0)

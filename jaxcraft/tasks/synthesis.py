@@ -116,7 +116,7 @@ def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams,
     k_rest = jax.random.fold_in(k_rest, d_idx * F.FAMILY_SLOTS + family)
     s = rng.seeds(k_rest, 8)
     distance = jnp.asarray(F.DISTANCE_BLOCKS)[d_idx]
-    is_hunt = jnp.asarray(F.MOB_TARGET)[family]   # the target is mob slot 0, not a placed block
+    mob_target = jnp.asarray(F.MOB_TARGET)[family]   # the family's target is mob slot 0, not a placed block (hunt)
     world = generate(static, params.world, k_world)
     Y = static.size_y
 
@@ -128,33 +128,33 @@ def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams,
     block_kind = jnp.asarray(F.TARGET_BLOCKS)[family, kind_idx]
     mob_kind = rng.randint(s[1], (), 0, mobs_lib.NUM_MOB_KINDS)
     target_xyz = jnp.stack([col[0], h0, col[1]])
-    blocks = blocks.at[col[0], h0, col[1]].set(jnp.where(is_hunt, blocks[col[0], h0, col[1]], block_kind.astype(jnp.uint8)))
+    blocks = blocks.at[col[0], h0, col[1]].set(jnp.where(mob_target, blocks[col[0], h0, col[1]], block_kind.astype(jnp.uint8)))
 
     # Distractors of the target's kind on the surface 4-10 blocks away.
     nd = tstatic.num_distractors
     dcols = _distractor_columns(s[2], col, nd, static.size_x)
     sh = surface_height(world.replace(blocks=blocks))
     dy = sh[dcols[:, 0], dcols[:, 1]]
-    put = (~is_hunt) & (dy < Y)
+    put = (~mob_target) & (dy < Y)
     flat = jnp.where(put, flat_index(static, jnp.stack([dcols[:, 0], dy, dcols[:, 1]], -1)), blocks.size)
     blocks = blocks.reshape(-1).at[flat].set(block_kind.astype(jnp.uint8), mode="drop").reshape(blocks.shape)
 
-    # Mobs: the hunt target in slot 0, distractors of its kind in slots 1..nd.
+    # Mobs: a mob target in slot 0, distractors of its kind in slots 1..nd.
     m = world.mobs
     mob_cols = jnp.concatenate([col[None], dcols], 0)
     sh = surface_height(world.replace(blocks=blocks))
     mob_pos = jnp.stack([mob_cols[:, 0] + 0.5, sh[mob_cols[:, 0], mob_cols[:, 1]] + SKIN, mob_cols[:, 1] + 0.5], -1)
     mob_pos = mob_pos.at[0, 1].set(h0 + SKIN)
     slots = jnp.arange(m.pos.shape[0])
-    placed = is_hunt & (slots <= nd)
+    placed = mob_target & (slots <= nd)
     idx = jnp.minimum(slots, nd)
     m = m.replace(pos=jnp.where(placed[:, None], mob_pos[idx].astype(jnp.float32), m.pos),
                   kind=jnp.where(placed, mob_kind, m.kind),
                   alive=m.alive | placed, vel_y=jnp.where(placed, 0.0, m.vel_y),
                   health=jnp.where(placed, params.world.mob_health, m.health))
-    # Outside hunt tasks no mob may stand on the plaza and hide the target.
+    # Unless the target is a mob, no mob may stand on the plaza and hide it.
     on_plaza = jnp.all(jnp.abs(jnp.floor(m.pos[:, [0, 2]]).astype(jnp.int32) - col) <= tstatic.plaza_radius, -1)
-    m = m.replace(alive=m.alive & ~(on_plaza & ~is_hunt))
+    m = m.replace(alive=m.alive & ~(on_plaza & ~mob_target))
 
     # Agent on the surface of its column, random heading (the target usually starts out of view).
     sh = surface_height(world.replace(blocks=blocks))
@@ -165,17 +165,17 @@ def synthesise(static: WorldStatic, tstatic: TaskStatic, params: TaskEnvParams,
 
     # Goal camera, image and exact mask.
     half_h = jnp.asarray(mobs_lib.HEIGHT)[mob_kind] / 2.0
-    centre = jnp.where(is_hunt, m.pos[0] + jnp.stack([0.0, half_h, 0.0]),
+    centre = jnp.where(mob_target, m.pos[0] + jnp.stack([0.0, half_h, 0.0]),
                        target_xyz.astype(jnp.float32) + 0.5)
-    target_flat = jnp.where(is_hunt, -1, flat_index(static, target_xyz))
-    target_id = jnp.where(is_hunt, mob_id(static, 0), target_flat + 1)
+    target_flat = jnp.where(mob_target, -1, flat_index(static, target_xyz))
+    target_id = jnp.where(mob_target, mob_id(static, 0), target_flat + 1)
     world, cam, clear = goal_camera(static, world, s[4], centre, target_id, target_flat, tstatic.camera_candidates)
     agent_cam = agent_camera(world)
     goal, first = render_views(static, world, [cam, agent_cam])
     eye = agent_cam.pos
     task = Task(task_id=jnp.asarray(task_id, jnp.int32), family=family, distance=distance, target_id=target_id,
-                target_voxel=target_flat, target_mob=jnp.where(is_hunt, 0, -1),
-                target_kind=jnp.where(is_hunt, mob_kind, block_kind), goal_rgb=goal.rgb,
+                target_voxel=target_flat, target_mob=jnp.where(mob_target, 0, -1),
+                target_kind=jnp.where(mob_target, mob_kind, block_kind), goal_rgb=goal.rgb,
                 goal_mask=object_mask(goal, target_id).astype(jnp.uint8),
                 goal_camera=cam, camera_clear=clear, prev_distance=jnp.linalg.norm(centre - eye))
     return TaskState(world=world, task=task, success=jnp.zeros((), bool)), first

@@ -1,14 +1,14 @@
 """Acting: one policy step, shared by the fused rollout, the bridged actor and evaluation.
 
     acting = Acting(scalar_value_apply(network.apply, config.ppo), dist, value_norm=config.ppo.value_norm)
-    carry, out = acting.step(params, vn, carry, obs, reset, keys)      # sample a_t ~ π(·|o_t)
+    carry, out = acting.step(params, value_norm_state, carry, obs, reset, keys)      # sample a_t ~ π(·|o_t)
     ref_carry, ref_logits = acting.reference(ref_params, ref_carry, obs, reset)
-    v_final = acting.final_value(params, vn, carry_after, final_obs, truncated)
+    v_final = acting.final_value(params, value_norm_state, carry_after, final_obs, truncated)
 
 Shapes: one time step of B envs — obs leaves [B, ...], reset bool[B] (o_t starts an
 episode: the net resets its hidden state there), keys [B] (one PRNG key per env).
 Values are in reward units: with `value_norm` the net predicts EWMA-normalised targets and
-`value = denormalize(vn, v_net)`.
+`value = denormalize(value_norm_state, v_net)`.
 
 Goal codes (`goal_code_fn`, nets with a `goal_code` method such as `goal_cnn`): the cross-view
 goal is constant within an episode, so acting encodes it where an episode starts and passes the
@@ -16,7 +16,7 @@ carried code back in the observation (`obs["goal_code"]`), instead of running th
 every step; actions, log-probs and values equal the uncached step's (`tests/train/test_goal_code_cache.py`):
 
     code = acting.goal_code(params, obs, reset, code)     # [B, W]: re-encoded only where reset
-    carry, out = acting.step(params, vn, carry, with_goal_code(obs, code), reset, keys)
+    carry, out = acting.step(params, value_norm_state, carry, with_goal_code(obs, code), reset, keys)
 
 Truncation bootstrap: an episode cut by a time limit (or a crashed simulator) is not
 terminal, so GAE bootstraps from v(o_final), the value of its last observation, seen with
@@ -133,16 +133,16 @@ class Acting:
         return jax.lax.cond(reset.any(), lambda: jnp.where(reset[:, None], self.goal_code_fn(params, obs), code),
                             lambda: code)
 
-    def values(self, vn: Optional[ValueNormState], v: jax.Array) -> jax.Array:
+    def values(self, value_norm_state: Optional[ValueNormState], v: jax.Array) -> jax.Array:
         """Net value outputs → reward units."""
-        return denormalize(vn, v) if self.value_norm else v
+        return denormalize(value_norm_state, v) if self.value_norm else v
 
-    def step(self, params: Any, vn: Optional[ValueNormState], carry: Any, obs: Any, reset: jax.Array,
+    def step(self, params: Any, value_norm_state: Optional[ValueNormState], carry: Any, obs: Any, reset: jax.Array,
              keys: jax.Array, greedy: bool = False, temperature: float = 1.0) -> tuple[Any, StepOut]:
         """(carry after o_t, StepOut) with a_t ~ π(·|o_t) (the mode when `greedy`); `temperature`
         (static, evaluation only) samples from softmax(logits / T) per action factor instead."""
         new_carry, logits, v = self.apply_fn(params, carry, _time1(obs), reset[None])
-        logits, v = logits[0], self.values(vn, v[0])
+        logits, v = logits[0], self.values(value_norm_state, v[0])
         if temperature != 1.0:
             logits = logits / temperature
         action = self.dist.mode(logits) if greedy else jax.vmap(self.dist.sample)(keys, logits)
@@ -154,18 +154,20 @@ class Acting:
         ref_carry, ref_logits, _ = self.apply_fn(ref_params, ref_carry, _time1(obs), reset[None])
         return ref_carry, ref_logits[0]
 
-    def value(self, params: Any, vn: Optional[ValueNormState], carry: Any, obs: Any, reset: jax.Array) -> jax.Array:
+    def value(self, params: Any, value_norm_state: Optional[ValueNormState], carry: Any, obs: Any,
+              reset: jax.Array) -> jax.Array:
         """v(o) [B] in reward units (the bootstrap value after a rollout's last step)."""
         _, _, v = self.apply_fn(params, carry, _time1(obs), reset[None])
-        return self.values(vn, v[0])
+        return self.values(value_norm_state, v[0])
 
-    def final_value(self, params: Any, vn: Optional[ValueNormState], carry: Any, final_obs: Any,
+    def final_value(self, params: Any, value_norm_state: Optional[ValueNormState], carry: Any, final_obs: Any,
                     truncated: jax.Array) -> jax.Array:
         """v(o_final) [B] where `truncated`, else 0; `carry` is the hidden state that saw the
         step producing o_final (no reset: o_final continues its episode). `final_obs` is an
         observation (encoded here, only when some env was truncated, with a frozen encoder)."""
         def compute():
-            return self.value(params, vn, carry, self.features(params, final_obs), jnp.zeros_like(truncated))
+            return self.value(params, value_norm_state, carry, self.features(params, final_obs),
+                              jnp.zeros_like(truncated))
 
         v_final = jax.lax.cond(truncated.any(), compute, lambda: jnp.zeros(truncated.shape, jnp.float32))
         return jnp.where(truncated, v_final, 0.0)

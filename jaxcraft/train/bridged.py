@@ -146,12 +146,13 @@ class BridgedTrainer:
 
     # -- acting (jitted; called from the actor thread) ----------------------------------
     def _act_fn(self, bundle, tables, key, ids, obs, final_obs, reset, truncated):
-        params, vn, ref_params = bundle
+        params, value_norm_state, ref_params = bundle
         table, ref_table = tables
         carry = jax.tree.map(lambda t: t[ids], table)
         # The ended episode's last observation, seen with the carry after o_{t-1} (before o_t).
-        v_final = self.acting.final_value(params, vn, carry, final_obs, truncated)
-        new_carry, step = self.acting.step(params, vn, carry, obs, reset, jax.random.split(key, ids.shape[0]))
+        v_final = self.acting.final_value(params, value_norm_state, carry, final_obs, truncated)
+        new_carry, step = self.acting.step(params, value_norm_state, carry, obs, reset,
+                                           jax.random.split(key, ids.shape[0]))
         out = dict(action=step.action, log_prob=step.log_prob, value=step.value, v_final=v_final, carry=carry)
         if ref_params is not None:
             ref_carry = jax.tree.map(lambda t: t[ids], ref_table)

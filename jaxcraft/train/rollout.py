@@ -39,14 +39,14 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
     horizon: the guide's H this update (int32 scalar; needed iff `guide`)."""
 
     def step(carry, _):
-        params, ref_params, vn, actor, code, ref_code, horizon = carry
+        params, ref_params, value_norm_state, actor, code, ref_code, horizon = carry
         keys, act_keys, env_keys = split_per_env(actor.keys, 3)
         obs = actor.env.obs
         # Each episode's goal encoded once (where it starts), for the policy and the reference.
         code = acting.goal_code(params, obs, actor.reset, code)
         # With a frozen encoder: features once per step, for the policy, the reference and the learner.
         net_obs = acting.features(params, with_goal_code(obs, code))
-        new_carry, out = acting.step(params, vn, actor.carry, net_obs, actor.reset, act_keys)
+        new_carry, out = acting.step(params, value_norm_state, actor.carry, net_obs, actor.reset, act_keys)
         ref_carry, ref_logits = actor.ref_carry, None
         if ref_params is not None:
             if acting.encode_fn is None:
@@ -65,7 +65,7 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
         # The truncated episode's last observation, seen with the state after step t.
         # o_final continues the episode of o_t: its goal code is this step's (a frozen encoder needs it).
         final_obs = res.obs if acting.encode_fn is None else with_goal_code(res.obs, code)
-        v_final = acting.final_value(params, vn, new_carry, final_obs, res.truncated)
+        v_final = acting.final_value(params, value_norm_state, new_carry, final_obs, res.truncated)
         done = res.info["done"]
         traj = Trajectory(obs=net_obs if acting.encode_fn is not None else obs, action=action, log_prob=out.log_prob, value=out.value, reward=res.reward,
                           terminated=res.terminated, truncated=res.truncated, v_final=v_final,
@@ -75,9 +75,9 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
                           bootstrap_value=None, guided=guided, guided_episode=guided_episode)
         actor = actor.replace(env=env_state, carry=new_carry, ref_carry=ref_carry, reset=done, keys=keys,
                               guide=guide_state)
-        return (params, ref_params, vn, actor, code, ref_code, horizon), traj
+        return (params, ref_params, value_norm_state, actor, code, ref_code, horizon), traj
 
-    def rollout(params, ref_params, vn, actor: ActorState, horizon: Optional[jax.Array] = None):
+    def rollout(params, ref_params, value_norm_state, actor: ActorState, horizon: Optional[jax.Array] = None):
         # Codes live only within one rollout (the TrainState, and checkpoints, do not change):
         # the first step encodes every env's goal, later steps only where an episode starts.
         obs0 = actor.env.obs
@@ -86,12 +86,12 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
                     if ref_params is not None and acting.encode_fn is None else None)
         if guide is not None and horizon is None:
             raise ValueError("a guided rollout needs the guide's horizon")
-        (_, _, _, actor, code, _, _), traj = jax.lax.scan(step, (params, ref_params, vn, actor, code, ref_code, horizon),
-                                                       None, length=rollout_len)
+        (_, _, _, actor, code, _, _), traj = jax.lax.scan(
+            step, (params, ref_params, value_norm_state, actor, code, ref_code, horizon), None, length=rollout_len)
         boot_obs = actor.env.obs
         if acting.encode_fn is not None:   # o_T may start a new episode: its goal is encoded afresh there
             boot_obs = acting.features(params, with_goal_code(boot_obs, acting.goal_code(params, boot_obs, actor.reset, code)))
-        v_boot = acting.value(params, vn, actor.carry, boot_obs, actor.reset)
+        v_boot = acting.value(params, value_norm_state, actor.carry, boot_obs, actor.reset)
         return actor, traj._replace(bootstrap_value=v_boot)
 
     return rollout

@@ -11,7 +11,7 @@ from jaxcraft.tasks import (FAMILIES, TaskConfig, decode_task_id, encode_task_id
                             with_split)
 from jaxcraft.tasks.goal_camera import look_at
 from jaxcraft.world.edit import agent_camera
-from jaxcraft.tasks.families import FAMILY_SLOTS
+from jaxcraft.tasks.families import DISTANCE_SLOTS, FAMILY_SLOTS
 from jaxcraft.tasks.params import SEEDS_PER_SPLIT
 from jaxcraft.world import actions as A
 from jaxcraft.world import biomes
@@ -50,6 +50,8 @@ def test_task_ids_are_deterministic_and_plentiful(batch):
     assert SEEDS_PER_SPLIT * 12 >= 100_000
     seed, d, f = decode_task_id(encode_task_id(123_456, 2, 3))
     assert (int(seed), int(d), int(f)) == (123_456, 2, 3)
+    # The formula documented at jaxcraft.tasks.state.Task.task_id.
+    assert int(encode_task_id(123_456, 2, 3)) == (123_456 * DISTANCE_SLOTS + 2) * FAMILY_SLOTS + 3
     obs, st = batch
     # Different ids → different goal images (distinct tasks).
     goals = np.asarray(obs["goal_rgb"]).reshape(len(IDS), -1)
