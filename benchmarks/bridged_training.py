@@ -33,7 +33,7 @@ WORLD_ENVS, WORLD_ROLLOUT = 16, 64
 
 
 def config(frame: int, latency: float, num_envs: int, rollout_len: int):
-    from jaxcraft.config import BridgeConfig, LoadSimConfig
+    from jaxcraft.config import BridgeConfig, BridgeLoadConfig
     from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
     from jaxcraft.ppo import PPOConfig
     return ExperimentConfig(
@@ -43,7 +43,7 @@ def config(frame: int, latency: float, num_envs: int, rollout_len: int):
         ppo=PPOConfig(num_epochs=2, num_minibatches=2),
         run=RunConfig(total_env_steps=10**9, progress=False, tensorboard=False),
         bridge=BridgeConfig(num_workers=2, recv_batch_size=num_envs // 2, frame_size=frame,
-                            load=LoadSimConfig(latency_s=latency), max_policy_lag=2))
+                            load=BridgeLoadConfig(latency_s=latency), max_policy_lag=2))
 
 
 def world_configs(num_envs: int = WORLD_ENVS, rollout_len: int = WORLD_ROLLOUT):
