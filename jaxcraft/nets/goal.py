@@ -238,22 +238,23 @@ class GoalConditionedActorCritic(nn.Module):
         The value must read features only: no separate critic (its own torso reads observations)."""
         if self.separate_critic:
             raise ValueError("goal_cnn.decide: a separate critic reads observations, not features")
+        carry, feat, privileged = self._decide_features(carry, features, reset)
+        return carry, self.policy_head(feat), self._value(feat, privileged, reset)
+
+    def decide_with_bearing(self, carry, features, reset):
+        """`decide` plus the bearing head's output [L, N, 3] (`method="decide_with_bearing"`)."""
+        carry, feat, privileged = self._decide_features(carry, features, reset)
+        return carry, self.policy_head(feat), self._value(feat, privileged, reset), self._bearing(feat)
+
+    def _decide_features(self, carry, features, reset):
+        """features [L, N, F] → (carry, the heads' input [L, N, H], {"privileged": the value-only tail} or {})."""
         L, N = reset.shape
         chex.assert_shape(features, (L, N, None))
         privileged = {}
         if self.privileged_dim:   # the policy's trunk never sees the value-only tail
             features, privileged = features[..., :-self.privileged_dim], {"privileged": features[..., -self.privileged_dim:]}
         carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
-        return carry, self.policy_head(feat), self._value(feat, privileged, reset)
-
-    def decide_with_bearing(self, carry, features, reset):
-        """`decide` plus the bearing head's output [L, N, 3] (`method="decide_with_bearing"`)."""
-        L, N = reset.shape
-        privileged = {}
-        if self.privileged_dim:
-            features, privileged = features[..., :-self.privileged_dim], {"privileged": features[..., -self.privileged_dim:]}
-        carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
-        return carry, self.policy_head(feat), self._value(feat, privileged, reset), self._bearing(feat)
+        return carry, feat, privileged
 
     def _bearing(self, feat):
         if not self.bearing_head:
