@@ -127,17 +127,18 @@ def killed_mid_step(spin_us, fake_news=False):
         assert pool.worker_pids()[0] != victim and pool.restart_counts.tolist() == [1, 0]
         nxt = pool.step(np.zeros(4, int))  # the replacement's counters start afresh
         assert nxt.episode_length.tolist() == [1, 1, 3, 3] and not nxt.crashed.any()
+        return b.crashed.tolist(), pool.restart_counts.tolist()
 
 
 @pytest.mark.parametrize("spin_us", [0.0, SPIN])
 def test_worker_killed_while_the_parent_waits_is_detected_spinning_or_not(spin_us):
-    killed_mid_step(spin_us)
+    assert killed_mid_step(spin_us) == ([True, True, False, False], [1, 0])
 
 
 def test_worker_death_is_seen_even_when_its_counter_claims_news():
     """A spin that 'hits' on a dead worker's counter is followed by the same epoll that
     reports its exit: the death is handled and the pool does not loop."""
-    killed_mid_step(SPIN, fake_news=True)
+    assert killed_mid_step(SPIN, fake_news=True) == ([True, True, False, False], [1, 0])
 
 
 @pytest.mark.parametrize("spin_us", [0.0, SPIN])
