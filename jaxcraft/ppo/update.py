@@ -128,8 +128,9 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
     batch: `PPOBatch` [T, B]; keys: [B] per-env PRNG keys for the chunk shuffles.
     aux_loss_fn: `(params, minibatch) -> (loss, metrics)`, an auxiliary loss of the caller's
     (e.g. a perception head against labels in the observation), added as `config.aux_coef · loss`
-    on every step of the minibatch (a forward pass it shares with the PPO terms is computed once:
-    XLA merges the common subexpressions).
+    on every step of the minibatch. It runs its own forward pass beside the PPO terms' (XLA's
+    common-subexpression pass may merge the shared part; not measured): a cost paid only when
+    `config.aux_coef > 0`.
     Under `shard_map`, pass the mesh axis as `axis_name`: B is then the per-device count,
     gradients, statistics and metrics are averaged over devices.
     """
