@@ -47,12 +47,14 @@ class GoalNetConfig:
     spatial_layers: int = documented(0, "Conv layers before the 'corr'/'attention' heat map (each halves the frame: 32 px after 1 layer → 16 × 16 cells); 0 = all but the last.")
     goal_table: int = documented(0, "Encode each distinct goal once in a call of more than this many samples (the goal is constant within an episode; exact up to float rounding); 0 = encode every sample.")
     bearing_head: bool = documented(False, "A head on the policy's features predicting the target's bearing (sin, cos) and visibility, trained during RL against the privileged observation with weight ppo.aux_coef (perception supervision for the policy's own features; cloned params load with it fresh).")
+    first_stride: int = documented(2, "Stride of the frame and goal torsos' first 3×3 conv: 2 (halves the frame, cheap) or 1 (full resolution first: a 1–2-pixel target is not averaged away; ~4× that layer's cost and a 2× wider map).")
     value_stop_gradient: bool = documented(False, "With the shared torso (separate_critic=False): the value head reads the torso's features through stop_gradient, so value gradients never move the policy (a free alternative to a second torso when fine-tuning a cloned policy; the critic is then a linear read-out of the policy's features).")
 
     def validate(self) -> None:
         check_all("net.goal", self, [("fusion", self.fusion in FUSIONS, f"must be one of {', '.join(map(repr, FUSIONS))}"),
                                      ("spatial_dim", self.spatial_dim >= 1, "must be >= 1"),
                                      ("spatial_layers", self.spatial_layers >= 0, "must be >= 0"),
+                                     ("first_stride", self.first_stride in (1, 2), "must be 1 or 2"),
                                      ("goal_table", self.goal_table >= 0, "must be >= 0")])
 
 

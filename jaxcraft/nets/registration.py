@@ -55,14 +55,16 @@ def _num_families(observation_space: Any) -> int:
     return int(n) if n is not None else 4
 
 
-def _goal_map_cells(observation_space: Any, layers: int) -> int:
-    """Cells of the goal torso's map (`layers` 3×3 stride-2 SAME convs: each halves H and W, rounding up)."""
+def _goal_map_cells(observation_space: Any, layers: int, first_stride: int = 2) -> int:
+    """Cells of the goal torso's map (`layers` 3×3 SAME convs, stride 2 — each halves H and W, rounding
+    up — except a stride-1 first layer)."""
     goal = observation_space.get("goal_rgb") if isinstance(observation_space, dict) else None
     if goal is None:
         return 0
     h, w = goal.shape[:2]
-    for _ in range(layers):
-        h, w = (h + 1) // 2, (w + 1) // 2
+    for i in range(layers):
+        if i or first_stride == 2:
+            h, w = (h + 1) // 2, (w + 1) // 2
     return h * w
 
 
@@ -81,10 +83,11 @@ def goal_cnn(config, observation_space, action_space) -> GoalConditionedActorCri
                                       value_stop_gradient=config.goal.value_stop_gradient,
                                       bearing_head=config.goal.bearing_head,
                                       value_bins=config.value_bins, spatial_dim=config.goal.spatial_dim,
-                                      spatial_layers=config.goal.spatial_layers,
+                                      spatial_layers=config.goal.spatial_layers, first_stride=config.goal.first_stride,
                                       privileged_dim=_privileged_dim(observation_space) if config.goal.privileged_critic else 0,
                                       goal_tokens=_goal_map_cells(observation_space,
-                                                                  config.goal.spatial_layers or len(config.channels) - 1),
+                                                                  config.goal.spatial_layers or len(config.channels) - 1,
+                                                                  config.goal.first_stride),
                                       num_families=_num_families(observation_space))
 
 
