@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxcraft.ppo.distributions import FactorisedCategorical
-from jaxcraft.train.acting import Acting, GoalCodeNet, goal_code_apply, with_goal_code
+from jaxcraft.ppo.acting import Acting, GoalCodeNet, goal_code_apply, with_goal_code
 
 
 class Policy(Protocol):

@@ -1,6 +1,6 @@
 """DAgger relabelling: the student acts, the teacher labels the student's own states.
 
-    out = dagger_rollout(env, params, student_apply, student_params, dist, task_ids, key_seed,
+    out = dagger_rollout(env, params, Acting(network.apply, dist), student_params, task_ids, key_seed,
                          max_steps, teacher="servo", beta=0.0)
     episodes = dagger_episodes(out)        # the demos file format (demos.py), ready to save/clone
 
@@ -19,8 +19,9 @@ Fields are those of `demos.rollout` (`rgb`, `action` = the teacher's label, `tar
 `target_centroid`, `success_t`, goal fields, `task_id`) plus `executed` int32[N, T, 11], the
 action actually taken. Keys follow `demos.step_keys`, so an episode replays from
 `env.reset_to_task(task_id)` with the executed actions. The student is any net with the
-`jaxcraft.ppo` contract, stepped over all N episodes at once (its carry persists through the
-episode; no resets inside: each row is one episode of at most `max_steps` steps).
+`jaxcraft.ppo` contract, sampled by the same `jaxcraft.ppo.Acting.step` that training and
+evaluation act with, over all N episodes at once (its carry persists through the episode; no
+resets inside: each row is one episode of at most `max_steps` steps).
 """
 from __future__ import annotations
 
@@ -29,19 +30,19 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from jaxcraft.ppo.acting import Acting
 from jaxcraft.tasks.demos import _episodes, step_keys
 from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.teachers import get_teacher
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2, 4, 7, 8))
-def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: jax.Array, key_seed: jax.Array,
+@functools.partial(jax.jit, static_argnums=(0, 2, 6, 7))
+def dagger_rollout(env, params, student: Acting, student_params, task_ids: jax.Array, key_seed: jax.Array,
                    max_steps: int, teacher: str = "servo", beta: jax.Array = 0.0, student_carry=()) -> dict:
     """Student-driven episodes of task_ids int32[N] labelled by `teacher` (see the module doc).
 
-    student_apply / dist: the student's `apply(params, carry, obs[1, N], reset[1, N])` and its
-    action distribution (`jaxcraft.ppo.FactorisedCategorical`); student_carry: its initial
-    carry for N envs (`()` for feed-forward nets).
+    student: the student's policy step (`Acting(network.apply, dist)`, sampled actions);
+    student_carry: its initial carry for N envs (`()` for feed-forward nets).
     """
     labeller = get_teacher(teacher)
     obs, state, frame = jax.vmap(lambda i: env.reset_to_task_frame(i, params))(task_ids)
@@ -55,12 +56,10 @@ def dagger_rollout(env, params, student_apply, student_params, dist, task_ids: j
         keys = jax.vmap(lambda i: step_keys(key_seed, i, t))(task_ids)
         k_teacher, k_env = keys
         t_carry, label = jax.vmap(lambda s, tc, k: labeller.act(env, params, s, tc, k))(state, t_carry, k_teacher)
-        s_carry, logits, _ = student_apply(student_params, s_carry, jax.tree.map(lambda x: x[None], obs),
-                                           jnp.full((1, n), t == 0))
         k_student = jax.vmap(lambda k: jax.random.fold_in(k, 2))(k_teacher)
-        student = jax.vmap(dist.sample)(k_student, logits[0]).astype(jnp.int32)
+        s_carry, acted = student.step(student_params, None, s_carry, obs, jnp.full((n,), t == 0), k_student)
         take_teacher = jax.vmap(lambda k: jax.random.uniform(jax.random.fold_in(k, 3)) < beta)(k_teacher)
-        executed = jnp.where(take_teacher[:, None], label, student)
+        executed = jnp.where(take_teacher[:, None], label, acted.action.astype(jnp.int32))
         new_obs, state, _, _, _, info = jax.vmap(lambda k, s, a: env.step_env(k, s, a, params))(k_env, state, executed)
         out = (obs["rgb"], label, executed, vis, cen, mask, info["success"])
         new = (state, t_carry, s_carry, new_obs, info["target_visible"], info["target_centroid"], info["target_mask"])
@@ -87,8 +86,9 @@ def dagger_collector(env, params, network, student_params, dist, key_seed: int, 
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"DAgger beta must be in [0, 1], got {beta}")
     seed, b = jnp.asarray(key_seed, jnp.int32), jnp.asarray(beta, jnp.float32)
+    student = Acting(network.apply, dist)
 
     def collect(task_ids: jax.Array) -> dict:
-        return dagger_rollout(env, params, network.apply, student_params, dist, task_ids, seed, max_steps, teacher, b,
+        return dagger_rollout(env, params, student, student_params, task_ids, seed, max_steps, teacher, b,
                               network.initial_carry(task_ids.shape[0]))
     return collect

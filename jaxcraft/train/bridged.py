@@ -44,7 +44,7 @@ from bridge import Pool, PoolConfig
 from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.train.acting import Acting, scalar_value_apply
+from jaxcraft.ppo.acting import Acting, scalar_value_apply
 from jaxcraft.train.bridged_actor import Actor
 from jaxcraft.train.bridged_envs import BridgedEnv
 from jaxcraft.train.learner import make_learner

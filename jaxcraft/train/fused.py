@@ -29,7 +29,7 @@ from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.train.acting import Acting, frozen_encoder_apply, goal_code_apply, scalar_value_apply
+from jaxcraft.ppo.acting import Acting, frozen_encoder_apply, goal_code_apply, scalar_value_apply
 from jaxcraft.train.guide import Guide, guide_horizon
 from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout

@@ -38,7 +38,7 @@ from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.gae import generalized_advantage_estimation
 from jaxcraft.ppo.update import (PPOBatch, PPOState, init_ppo_state, make_optimizer, make_update_fn,
                                  resolve_chunk_len)
-from jaxcraft.train.acting import frozen_encoder_apply
+from jaxcraft.ppo.acting import frozen_encoder_apply
 from jaxcraft.train.trajectory import Trajectory
 
 LEARNER_METRICS = ("episodes", "episode_return", "episode_length", "success_rate", "crashed_episodes", "reward",

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxcraft.envs.batched import BatchedEnv, BatchedEnvState
-from jaxcraft.train.acting import Acting, split_per_env, with_goal_code
+from jaxcraft.ppo.acting import Acting, split_per_env, with_goal_code
 from jaxcraft.train.guide import Guide, GuideState
 from jaxcraft.train.trajectory import Trajectory
 

@@ -7,7 +7,7 @@
     trainer.state_sharding(state)                     # NamedShardings (checkpoint restore)
     trainer.close()                                   # release workers/threads (idempotent)
 
-Both trainers act with `jaxcraft.train.acting.Acting`, build one `Trajectory` per update and
+Both trainers act with `jaxcraft.ppo.acting.Acting`, build one `Trajectory` per update and
 learn with the same `jaxcraft.train.learner.Learner`, so their metric names are the same.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcraft.ppo import multi_discrete
-from jaxcraft.train.acting import Acting
+from jaxcraft.ppo.acting import Acting
 
 LOGITS = np.asarray([1.0, 0.0, -1.0, 0.5, -0.5], np.float32)   # factors of 3 and 2 actions
 NVEC = (3, 2)

@@ -20,7 +20,7 @@ from jaxcraft.envs.spaces import MultiDiscrete, action_distribution
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.ppo.update import PPOBatch, init_ppo_state, make_optimizer, make_update_fn
 from jaxcraft.tasks import TaskConfig
-from jaxcraft.train.acting import frozen_encoder_apply
+from jaxcraft.ppo.acting import frozen_encoder_apply
 from jaxcraft.train.learner import freeze_modules
 
 SPACE = MultiDiscrete((2,) * 9 + (11, 11))

@@ -21,7 +21,7 @@ from jaxcraft.config import EnvConfig, ExperimentConfig, GoalNetConfig, NetConfi
 from jaxcraft.eval.policies import NetworkPolicy
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.tasks import TaskConfig
-from jaxcraft.train.acting import Acting
+from jaxcraft.ppo.acting import Acting
 from jaxcraft.train.rollout import make_rollout
 
 T = 10

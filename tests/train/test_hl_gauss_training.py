@@ -10,7 +10,7 @@ from jaxcraft.build import make_env, make_network, make_trainer
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.ppo.value_norm import ValueNormState
-from jaxcraft.train.acting import Acting, scalar_value_apply
+from jaxcraft.ppo.acting import Acting, scalar_value_apply
 from jaxcraft.envs.spaces import action_distribution
 
 HL = ExperimentConfig(env=EnvConfig(num_envs=4, rollout_len=128), net=NetConfig(hidden=(64, 64), value_bins=51),

@@ -1,4 +1,7 @@
-"""Acting: one policy step, shared by the fused rollout, the bridged actor and evaluation.
+"""Acting: one policy step, shared by the fused rollout, the bridged actor, evaluation and DAgger.
+
+It lives in `ppo` (it needs nothing else of jaxcraft) so that every user — `train/`, `eval/` and
+`tasks/dagger.py` alike — sits above it: there is one way to sample a policy.
 
     acting = Acting(scalar_value_apply(network.apply, config.ppo), dist, value_norm=config.ppo.value_norm)
     carry, out = acting.step(params, value_norm_state, carry, obs, reset, keys)      # sample a_t ~ π(·|o_t)
