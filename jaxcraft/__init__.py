@@ -36,3 +36,11 @@ def make_vec(env_id: str, num_envs: int = 8, **kwargs):
     from jaxcraft.gym.vec import make_vec as _make_vec
 
     return _make_vec(env_id, num_envs=num_envs, **kwargs)
+
+
+def load_policy(path, experiment=None, step=None):
+    """The policy of any saved run (a run directory, or params saved by `jaxcraft pretrain`):
+    `policy.act(obs, key)` on batched observations. See `jaxcraft.restore.load_policy`."""
+    from jaxcraft.restore import load_policy as _load_policy
+
+    return _load_policy(path, experiment, step)

@@ -1,29 +1,36 @@
 """Policies rebuilt from what runs saved: a training run's checkpoint, or pretrained params.
 
-    policy, config = load_checkpoint_policy("runs/quickstart")                # latest checkpoint
+    policy = jaxcraft.load_policy("runs/quickstart")          # any run: fused, bridged, gymnax, Crafter …
+    action, carry = policy.act(obs, key)                     # batched numpy or JAX observations
+    policy, config = load_checkpoint_policy("runs/quickstart")                # cross-view eval's NetworkPolicy
     policy = load_pretrained_policy("runs/quickstart_pretrained", config, env, env_params)
 
-It sits beside `jaxcraft.build` (it rebuilds the network or trainer of a saved config) and
-above `jaxcraft.eval`, whose `NetworkPolicy` it returns.
+`load_policy` rebuilds only the network (from the run's config and its env's spaces) and reads only
+the params out of the checkpoint, like Brax's `train()` hands back `make_policy` and params: no
+trainer, no envs stepped, no simulator started. It sits beside `jaxcraft.build` (it rebuilds the
+network or trainer of a saved config) and above `jaxcraft.eval`, whose `NetworkPolicy` it returns.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import pathlib
+import functools
 from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from jaxcraft.build import make_network, make_trainer
-from jaxcraft.config import from_dict, is_bridged, load_experiment
+from jaxcraft.build import make_bridged_env, make_env, make_network, make_trainer
+from jaxcraft.config import ConfigError, from_dict, is_bridged, load_experiment
+from jaxcraft.ppo.acting import Acting, scalar_value_apply
 from jaxcraft.envs.base import zero_observation
-from jaxcraft.envs.spaces import action_distribution
+from jaxcraft.envs.spaces import action_distribution, zeros_of_space
 from jaxcraft.tasks import make_task_env
 from jaxcraft.eval.policies import NetworkPolicy, zeros_of
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
-from jaxcraft.train.imitation import load_params
+from jaxcraft.train.imitation import load_params, params_saved_at
 
 
 def _sampling_suffix(greedy: bool, temperature: float) -> str:
@@ -57,23 +64,15 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     from jaxcraft.tasks import CrossViewTaskEnv
 
     run_dir = pathlib.Path(run_dir)
-    cfg_path, ckpt_dir = run_dir / "config.json", run_dir / "checkpoints"
     if not run_dir.is_dir():
         raise CheckpointError(f"no run directory at {run_dir}")
-    if not cfg_path.is_file():
-        raise CheckpointError(f"{cfg_path} is missing: {run_dir} is not a jaxcraft run directory")
-    try:
-        config = from_dict(json.loads(cfg_path.read_text()))
-    except Exception as e:  # noqa: BLE001 - bad JSON, unknown fields, wrong types: all "corrupt"
-        raise CheckpointError(f"{cfg_path} is not a readable experiment config ({type(e).__name__}: {e})") from None
+    if not (run_dir / "config.json").is_file():
+        raise CheckpointError(f"{run_dir / 'config.json'} is missing: {run_dir} is not a jaxcraft run directory")
+    config = _read_config(run_dir)
     if is_bridged(config):
         raise CheckpointError(f"{run_dir} trained on the bridged env {config.env.name!r}; eval needs a JAX task env")
-    if not ckpt_dir.is_dir():   # checked first: Checkpointer would create the directory
-        raise CheckpointError(f"no checkpoints directory at {ckpt_dir}")
-    ckpt = Checkpointer(ckpt_dir, max_to_keep=1 << 30)   # never prunes: restoring only
+    ckpt = _checkpointer(run_dir)
     steps = ckpt.steps()
-    if not steps:
-        raise CheckpointError(f"no checkpoints in {ckpt_dir}")
     step = steps[-1] if step is None else int(step)
     ckpt.read_meta(step)   # a missing step or unreadable metadata is the problem to name, before the env kind
     # One device is enough to act; the saved state is resharded on restore.
@@ -81,7 +80,7 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     try:
         trainer = make_trainer(config_1)
     except ValueError as e:   # ConfigError included
-        raise CheckpointError(f"cannot rebuild the trainer of {cfg_path}: {e}") from None
+        raise CheckpointError(f"cannot rebuild the trainer of {run_dir / 'config.json'}: {e}") from None
     if not isinstance(trainer.env.env, CrossViewTaskEnv):
         raise CheckpointError(f"{run_dir} trained on {config.env.name!r}, not a cross-view task env (jaxcraft:tasks)")
     # Restore into zeros of the state's shape: no need to compile/run the trainer's init.
@@ -90,6 +89,130 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     policy = NetworkPolicy(trainer.network, state.ppo.params, trainer.dist, greedy=greedy, temperature=temperature,
                            name=f"{run_dir.name}@{step}" + _sampling_suffix(greedy, temperature))
     return policy, config
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedPolicy:
+    """A trained network with its params and spaces, ready to act on batched observations.
+
+    `act(obs, key=None, carry=None, reset=None)` → (action [B, ...], carry): obs leaves [B, ...]
+    (numpy or JAX; the env's policy observation: a dict for cross-view tasks, an array for most
+    others); `key` a PRNG key to sample a ~ π(·|o) (None: the likeliest action, deterministic);
+    `carry` the recurrent state from the previous call (None: a fresh one, and every env starts an
+    episode); `reset` bool[B] where o starts a new episode. Numpy observations give numpy actions.
+    """
+
+    network: Any
+    params: Any
+    observation_space: Any
+    action_space: Any
+    config: Any
+    name: str
+
+    @functools.cached_property
+    def acting(self) -> Acting:
+        return Acting(scalar_value_apply(self.network.apply, self.config.ppo), action_distribution(self.action_space))
+
+    @functools.cached_property
+    def _step(self):
+        return jax.jit(self.acting.step, static_argnames=("greedy",))
+
+    def initial_carry(self, batch_size: int) -> Any:
+        return self.network.initial_carry(batch_size)
+
+    def act(self, obs: Any, key: Optional[jax.Array] = None, carry: Any = None,
+            reset: Optional[Any] = None) -> tuple[Any, Any]:
+        numpy_in = all(isinstance(x, np.ndarray) for x in jax.tree.leaves(obs))
+        obs = jax.tree.map(jnp.asarray, obs)
+        b = jax.tree.leaves(obs)[0].shape[0]
+        if carry is None:
+            carry, reset = self.initial_carry(b), jnp.ones((b,), bool) if reset is None else reset
+        reset = jnp.zeros((b,), bool) if reset is None else jnp.asarray(reset, bool)
+        keys = jax.random.split(jax.random.key(0) if key is None else key, b)
+        carry, out = self._step(self.params, None, carry, obs, reset, keys, greedy=key is None)
+        return (np.asarray(out.action) if numpy_in else out.action), carry
+
+
+def _spaces(config: Any) -> tuple[Any, Any]:
+    """(observation space, action space) of a config's env, without stepping it (a bridged env's
+    come from its simulator spec: no worker is started)."""
+    if is_bridged(config):
+        benv = make_bridged_env(config)
+        return benv.observation_space, benv.action_space
+    env, env_params = make_env(config)
+    return env.observation_space(env_params), env.action_space(env_params)
+
+
+def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None = None,
+                step: Optional[int] = None) -> LoadedPolicy:
+    """The policy of any saved run: a run directory (its config.json and checkpoint `step`, default the
+    latest; any env: cross-view tasks, gymnax, bridged simulators) or params saved by `jaxcraft
+    pretrain` (with `experiment`, or the experiment its pretrain.json names). `CheckpointError`
+    naming the path when it holds neither, or the params do not fit the network."""
+    path = pathlib.Path(path)
+    if (path / "config.json").is_file():
+        config = _read_config(path)
+        ckpt = _checkpointer(path)
+        steps = ckpt.steps()
+        step = steps[-1] if step is None else int(step)
+        params = ckpt.restore_subtree(step, ("ppo", "params"))
+        network = None
+        name = f"{path.name}@{step}"
+    elif params_saved_at(path):
+        if experiment is None:
+            experiment = _pretrain_experiment(path)
+        try:
+            config = load_experiment(experiment)
+        except (ConfigError, OSError) as e:
+            raise CheckpointError(f"{path}: cannot load its experiment {str(experiment)!r}: {e}") from None
+        network, params, name = None, None, path.name
+    else:
+        raise CheckpointError(f"{path} holds neither a run (config.json) nor params saved by `jaxcraft pretrain`")
+    try:
+        obs_space, act_space = _spaces(config)
+    except ValueError as e:   # ConfigError included: e.g. an optional simulator not installed
+        raise CheckpointError(f"cannot rebuild the env spaces of {path}: {e}") from None
+    network = make_network(config.net, obs_space, act_space)
+    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1),
+                          zeros_of_space(obs_space), jnp.zeros((1, 1), bool))
+    if params is None:
+        try:
+            params = load_params(path, like)
+        except (FileNotFoundError, ValueError) as e:
+            raise CheckpointError(str(e)) from None
+    elif jax.tree.structure(params) != jax.tree.structure(like) or any(
+            np.shape(p) != l.shape for p, l in zip(jax.tree.leaves(params), jax.tree.leaves(like))):
+        raise CheckpointError(f"the params saved in {path} do not fit the network of its config.json")
+    params = jax.tree.map(lambda p, l: jnp.asarray(p, l.dtype), params, like)
+    return LoadedPolicy(network, params, obs_space, act_space, config, name)
+
+
+def _read_config(run_dir: pathlib.Path) -> Any:
+    cfg_path = run_dir / "config.json"
+    try:
+        return from_dict(json.loads(cfg_path.read_text()))
+    except Exception as e:  # noqa: BLE001 - bad JSON, unknown fields, wrong types: all "corrupt"
+        raise CheckpointError(f"{cfg_path} is not a readable experiment config ({type(e).__name__}: {e})") from None
+
+
+def _checkpointer(run_dir: pathlib.Path) -> Checkpointer:
+    ckpt_dir = run_dir / "checkpoints"
+    if not ckpt_dir.is_dir():   # checked first: Checkpointer would create the directory
+        raise CheckpointError(f"no checkpoints directory at {ckpt_dir}")
+    ckpt = Checkpointer(ckpt_dir, max_to_keep=1 << 30)   # never prunes: restoring only
+    if not ckpt.steps():
+        raise CheckpointError(f"no checkpoints in {ckpt_dir}")
+    return ckpt
+
+
+def _pretrain_experiment(params_dir: pathlib.Path) -> str:
+    """The experiment file `jaxcraft pretrain` recorded beside its params (`<dir>_pretrain.json`)."""
+    record = params_dir.parent / f"{params_dir.name}_pretrain.json"
+    try:
+        return json.loads(record.read_text())["experiment"]
+    except (OSError, ValueError, KeyError):
+        raise CheckpointError(f"{params_dir}: pretrained params need their experiment file (no readable "
+                              f"{record.name} beside them names it)") from None
 
 
 def load_task_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None = None) -> tuple[NetworkPolicy, Any]:
@@ -106,4 +229,4 @@ def load_task_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | 
     return load_pretrained_policy(path, config, env, env_params), config
 
 
-__all__ = ["load_checkpoint_policy", "load_pretrained_policy", "load_task_policy"]
+__all__ = ["LoadedPolicy", "load_checkpoint_policy", "load_policy", "load_pretrained_policy", "load_task_policy"]

@@ -140,4 +140,12 @@ def action_distribution(action_space: Any):
     return FactorisedCategorical(nvec_of(space), scalar=isinstance(space, Discrete))
 
 
-__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "action_distribution", "from_gymnax", "nvec_of"]
+def zeros_of_space(space: Any, lead: tuple[int, ...] = (1, 1)) -> Any:
+    """Zeros of a space (or a dict of spaces) with `lead` axes in front: a network's init sample."""
+    if isinstance(space, dict):
+        return {k: zeros_of_space(v, lead) for k, v in space.items()}
+    return jnp.zeros(tuple(lead) + tuple(space.shape), space.dtype)
+
+
+__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "action_distribution", "from_gymnax", "nvec_of",
+           "zeros_of_space"]

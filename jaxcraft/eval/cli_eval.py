@@ -5,6 +5,11 @@ family × distance on a split, with 95 % intervals, written as eval.json, eval.m
     jaxcraft eval expert --split unseen --experiment experiments/quickstart.py
     jaxcraft eval runs/quickstart_pretrained --experiment experiments/quickstart.py   # cloned params
 
+A run on any other env (gymnax, the world, bridged simulators such as Crafter) is scored by episode
+return on its own env instead (`jaxcraft.eval.returns`; --episodes, --max-steps, --greedy, --seed apply):
+
+    jaxcraft eval runs/cartpole --episodes 100
+
 Baselines: `random` (uniform actions), `expert` (the planning expert), `servo` (the visual-servo
 teacher), `servo_resolved` (the servo with a one-pixel dead zone, `make run`'s teacher). A directory saved by `jaxcraft pretrain` is evaluated with the network of --experiment.
 """
@@ -12,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import pathlib
 import sys
 import time
 
+from jaxcraft.config import from_dict
 from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS
 
 BASELINES = ("expert", "random", "servo", "servo_resolved")
@@ -131,11 +138,61 @@ def _load(args: argparse.Namespace):
     return config, (lambda env, params: policy), run_dir / "eval" / args.split
 
 
+TASK_ENV = "jaxcraft:tasks"
+
+
+def _run_config(path: pathlib.Path):
+    """The experiment config of a run directory, or None (not a run directory / unreadable: `_load` says why)."""
+    try:
+        return from_dict(json.loads((path / "config.json").read_text()))
+    except Exception:  # noqa: BLE001 - reported by `_load` with the cross-view path's own messages
+        return None
+
+
+def run_returns(args: argparse.Namespace, run_dir: pathlib.Path, config) -> int:
+    """Any run that is not on the cross-view tasks (gymnax, the world, bridged simulators): episode
+    returns of its policy on its own env (`jaxcraft.eval.returns`); 0 on success, 2 on a bad argument."""
+    from jaxcraft.build import make_bridged_env, make_env
+    from jaxcraft.config import is_bridged
+    from jaxcraft.eval.returns import evaluate_jax_env, evaluate_simulator, write_returns_report
+    from jaxcraft.restore import load_policy
+    from jaxcraft.train.checkpoint import CheckpointError
+
+    import jax
+    if args.families or args.distances:
+        print(f"jaxcraft eval: --families/--distances are for cross-view task runs; {run_dir} trained on "
+              f"{config.env.name!r}", file=sys.stderr)
+        return 2
+    if args.episodes < 1 or args.max_steps < 1:
+        print("jaxcraft eval: --episodes and --max-steps must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        policy = load_policy(run_dir, step=args.step)
+    except CheckpointError as e:
+        print(f"jaxcraft eval: {e}", file=sys.stderr)
+        return 2
+    key = jax.random.key(args.seed)
+    if is_bridged(config):
+        result = evaluate_simulator(policy, make_bridged_env(config), args.episodes, args.seed0, args.max_steps,
+                                    key, sample=not args.greedy)
+    else:
+        env, env_params = make_env(config)
+        result = evaluate_jax_env(policy, env, env_params, args.episodes, key, args.max_steps, sample=not args.greedy)
+    paths = write_returns_report(result, pathlib.Path(args.out) if args.out else run_dir / "eval" / "returns")
+    print(result.line())
+    print(f"wrote {paths['json']} and {paths['md']}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
     if getattr(args, "sim", "jaxcraft") == "minetest":
         from jaxcraft.eval.cli_eval_minetest import run_minetest
         return run_minetest(args)
+    run_dir = pathlib.Path(args.checkpoint)
+    config = _run_config(run_dir) if (run_dir / "config.json").is_file() else None
+    if config is not None and config.env.name != TASK_ENV:
+        return run_returns(args, run_dir, config)
     try:
         families = _choices(args.families, FAMILIES, "--families")
         distances = _choices(args.distances, DISTANCES, "--distances", int)

@@ -42,7 +42,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from bridge import Pool, PoolConfig
 from jaxcraft.config import ExperimentConfig, validate
-from jaxcraft.envs.spaces import action_distribution
+from jaxcraft.envs.spaces import action_distribution, zeros_of_space
 from jaxcraft.ppo.update import PPOState
 from jaxcraft.ppo.acting import Acting, scalar_value_apply
 from jaxcraft.train.bridged_actor import Actor
@@ -62,12 +62,6 @@ class BridgedState:
     ppo: PPOState          # replicated
     keys: jax.Array        # [num_envs] per-column minibatch-shuffle keys, split over `data`
     actor_key: jax.Array   # replicated; the actor's sampling keys derive from it and the counter
-
-
-def _tree_zeros(space: Any, batch: tuple[int, ...]) -> Any:
-    if isinstance(space, dict):
-        return {k: _tree_zeros(v, batch) for k, v in space.items()}
-    return jnp.zeros(batch + tuple(space.shape), space.dtype)
 
 
 class BridgedTrainer:
@@ -114,7 +108,7 @@ class BridgedTrainer:
         # The zero observation is built inside the jitted function: this property may first be read
         # while `init` is being traced, and a cached array from that trace would leak a tracer.
         return jax.jit(lambda key: self.network.init(key, self.network.initial_carry(1),
-                                                     _tree_zeros(self.env.observation_space, (1, 1)),
+                                                     zeros_of_space(self.env.observation_space, (1, 1)),
                                                      jnp.ones((1, 1), bool)))
 
     def initial_params(self, key: jax.Array) -> Any:

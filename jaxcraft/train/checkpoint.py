@@ -194,6 +194,30 @@ class Checkpointer:
                     step, f"sha256 of {len(bad)} array(s) differs from the one saved, e.g. {bad[0]}"))
         return state, meta
 
+    def restore_subtree(self, step: int, path: tuple[str, ...]) -> Any:
+        """The saved state's subtree at `path` (e.g. `("ppo", "params")`) as nested dicts of arrays,
+        restored from the checkpoint's own metadata — no `like`, so no trainer needs building — and
+        checked against its saved checksums. `CheckpointError` naming the problem otherwise."""
+        meta = self.read_meta(step)
+        _drop_closed_loop_callbacks()
+        try:
+            tree = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+            for name in path:
+                tree = tree[name]
+        except KeyError:
+            raise CheckpointError(self._corrupt(step, f"its state has no {'.'.join(path)}")) from None
+        except Exception as e:  # noqa: BLE001 - orbax raises many types for a damaged directory
+            raise CheckpointError(self._corrupt(step, _first_line(e))) from None
+        saved = meta.get("state_checksums")
+        if saved is not None:   # the saved keys are paths of the whole state: ".ppo.params['params']…"
+            prefix = "".join(f".{name}" for name in path)
+            now = {prefix + k: v for k, v in state_checksums(tree).items()}
+            bad = sorted(k for k in now if saved.get(k) != now[k])
+            if bad:
+                raise CheckpointError(self._corrupt(
+                    step, f"sha256 of {len(bad)} array(s) differs from the one saved, e.g. {bad[0]}"))
+        return tree
+
     def _require(self, step: int) -> None:
         if step not in self.steps():
             raise CheckpointError(f"no checkpoint at update {step} in {self.directory}; "
