@@ -17,6 +17,7 @@ from typing import Any, Optional
 from jaxcraft import registry
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, TaskConfig, is_bridged
 from jaxcraft.config.fields import parse_value
+from jaxcraft.ppo.acting import check_network
 
 _registered = False
 
@@ -88,7 +89,8 @@ def make_env(config: EnvConfig | ExperimentConfig, task: Optional[TaskConfig] = 
 
 def make_network(config: NetConfig, observation_space: Any, action_space: Any):
     """The network of `config.kind` for the env's spaces."""
-    return _lookup(registry.NETS, "net.kind", config.kind)(config, observation_space, action_space)
+    network = _lookup(registry.NETS, "net.kind", config.kind)(config, observation_space, action_space)
+    return check_network(network, f"net.kind={config.kind!r}")
 
 
 def make_bridged_env(config: ExperimentConfig):

@@ -1,4 +1,6 @@
 """The config package: nested sections, typed --set, one-line errors, finite numbers, one validation."""
+import dataclasses
+
 import pytest
 
 from jaxcraft.config import (ConfigError, ExperimentConfig, GoalNetConfig, NetConfig, from_dict, load_experiment,
@@ -195,3 +197,29 @@ def test_set_rejections_reach_the_command_line(capsys):
     err = capsys.readouterr().err.strip()
     assert err == ("jaxcraft: config error: imitation.lr is not an experiment key: behaviour cloning (ImitationConfig) "
                    "is set by `jaxcraft pretrain` flags; use the `jaxcraft pretrain` flag --lr")
+
+
+def test_run_trainer_names_the_trainer_and_must_agree_with_the_env():
+    from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, RunConfig, is_bridged
+    fused = ExperimentConfig(env=EnvConfig(name="gymnax:CartPole-v1"), run=RunConfig(trainer="fused"))
+    assert is_bridged(fused) is False
+    assert is_bridged(dataclasses.replace(fused, env=EnvConfig(name="bridge:gym:CartPole-v1"),
+                                          run=RunConfig(trainer="bridged"))) is True
+    with pytest.raises(ConfigError, match=r"run.trainer='bridged' cannot run env.name='gymnax:CartPole-v1'") as e:
+        is_bridged(dataclasses.replace(fused, run=RunConfig(trainer="bridged")))
+    assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="run.trainer"):
+        RunConfig(trainer="async").validate()
+
+
+def test_a_net_without_the_network_contract_is_named_when_built(monkeypatch):
+    from jaxcraft import registry
+    from jaxcraft.build import make_network, register_builtins
+    from jaxcraft.config import NetConfig
+    register_builtins()   # before the swap: the builtins must land in the global registry, not in ours
+    nets = registry.Registry("net kind")   # a private registry: the global one stays as it is
+    nets.register("no_carry_net_for_test", lambda config, obs, act: object())
+    monkeypatch.setattr(registry, "NETS", nets)
+    with pytest.raises(ValueError, match=r"net.kind='no_carry_net_for_test': object is not a jaxcraft network: "
+                                         r"it lacks apply, initial_carry, recurrent"):
+        make_network(NetConfig(kind="no_carry_net_for_test"), None, None)

@@ -131,9 +131,11 @@ class RunConfig:
     wandb_mode: str = documented("", "W&B mode: 'online', 'offline' (no network; `wandb sync` later) or 'disabled'; '' = W&B's default (WANDB_MODE, else online).")
     init_params: str = documented("", "Start from these params (e.g. imitation-pretrained, saved by `jaxcraft pretrain`); with ppo.kl_coef > 0 they are also the frozen KL reference. '' = random init.")
     guide: GuideConfig = documented(GuideConfig(), "Teacher-guided curriculum (fused jaxcraft:tasks runs only).")
+    trainer: str = documented("auto", "Which trainer runs the experiment: 'fused' (the JAX env stepped inside the jitted update), 'bridged' (simulators in worker processes, env.name='bridge:<adapter>') or 'auto' (bridged exactly for bridge: env ids).")
 
     def validate(self) -> None:
         check_all("run", self, [
+            ("trainer", self.trainer in ("auto", "fused", "bridged"), "must be 'auto', 'fused' or 'bridged'"),
             ("updates_per_call", self.updates_per_call >= 1, "must be >= 1"),
             ("checkpoint_every", self.checkpoint_every >= 0, "must be >= 0"),
             ("keep_checkpoints", self.keep_checkpoints >= 1, "must be >= 1"),

@@ -13,8 +13,15 @@ from jaxcraft.config.fields import ConfigError, check_types
 
 
 def is_bridged(config: ExperimentConfig) -> bool:
-    """Bridged env ids (`bridge:<adapter>`) run simulators out of process; all others are JAX envs."""
-    return config.env.name.startswith("bridge:")
+    """Bridged env ids (`bridge:<adapter>`) run simulators out of process; all others are JAX envs.
+    `run.trainer` must agree when it is set ('fused' or 'bridged' instead of 'auto')."""
+    bridged = config.env.name.startswith("bridge:")
+    chosen = config.run.trainer
+    if chosen != "auto" and (chosen == "bridged") != bridged:
+        kind = "a bridged simulator (bridge:<adapter>)" if bridged else "a JAX env"
+        raise ConfigError(f"run.trainer={chosen!r} cannot run env.name={config.env.name!r}: it is {kind}; "
+                          f"use run.trainer={'bridged' if bridged else 'fused'!r} or 'auto'")
+    return bridged
 
 
 def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Optional[bool] = None,

@@ -43,6 +43,11 @@ class ActorCritic(nn.Module):
     def initial_carry(self, batch_size: int) -> Any:
         return self._core(parent=None).initial_carry(batch_size) if self.core_size else ()
 
+    @property
+    def recurrent(self) -> bool:
+        """The carry holds memory (a core): `jaxcraft.ppo.Network`."""
+        return bool(self.core_size)
+
     def _torso(self, obs, reset, carry, name):
         L, N = reset.shape
         feat = self.make_encoder()(_flatten_time(obs, L, N))

@@ -198,6 +198,11 @@ class GoalConditionedActorCritic(nn.Module):
         return self._make_core(parent=None).initial_carry(batch_size) if self.core_size else ()
 
     @property
+    def recurrent(self) -> bool:
+        """The carry holds memory (a core): `jaxcraft.ppo.Network`."""
+        return bool(self.core_size)
+
+    @property
     def value_only_modules(self) -> tuple[str, ...]:
         """Top-level param modules only the value reads: with a privileged critic, params cloned
         without one load with these fresh (`train.imitation.load_params`)."""

@@ -5,7 +5,7 @@
     update = ppo.make_update_fn(apply_fn, ppo.categorical(n), optimizer, ppo.PPOConfig(), chunk_len=1)
     carry, out = ppo.Acting(apply_fn, ppo.categorical(n)).step(params, None, carry, obs, reset, keys)  # one policy step
 """
-from jaxcraft.ppo.acting import Acting, StepOut
+from jaxcraft.ppo.acting import Acting, Network, StepOut, check_network
 from jaxcraft.ppo.config import ConfigError, PPOConfig, describe, documented
 from jaxcraft.ppo.distributions import FactorisedCategorical, categorical, multi_discrete
 from jaxcraft.ppo.gae import generalized_advantage_estimation
@@ -17,7 +17,7 @@ from jaxcraft.ppo.update import (PPOBatch, PPOState, check_batch_layout, init_pp
 from jaxcraft.ppo.value_norm import ValueNormState, denormalize, init_value_norm, normalize, update_value_norm
 
 __all__ = [
-    "Acting", "StepOut",
+    "Acting", "Network", "StepOut", "check_network",
     "ConfigError", "PPOConfig", "describe", "documented",
     "FactorisedCategorical", "categorical", "multi_discrete",
     "generalized_advantage_estimation", "HLGauss",

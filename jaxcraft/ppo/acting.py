@@ -56,6 +56,32 @@ def scalar_value_apply(apply_fn: Callable, ppo: PPOConfig) -> Callable:
 
 
 @runtime_checkable
+class Network(Protocol):
+    """The network contract of `jaxcraft.ppo` (a flax module, or anything with these members):
+
+        carry, logits, value = network.apply(params, carry, obs [L, N, ...], reset bool[L, N])
+
+    `initial_carry(batch_size)` is the carry at an episode start (`()` for feed-forward nets) and
+    `recurrent` says whether the carry holds memory (then PPO keeps time order: `ppo.chunk_len`)."""
+
+    def apply(self, params: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def initial_carry(self, batch_size: int) -> Any: ...
+
+    @property
+    def recurrent(self) -> bool: ...
+
+
+def check_network(network: Any, where: str) -> Any:
+    """`network` if it implements `Network`, else a one-line ValueError naming what it lacks."""
+    missing = [m for m in ("apply", "initial_carry", "recurrent") if not hasattr(network, m)]
+    if missing:
+        raise ValueError(f"{where}: {type(network).__name__} is not a jaxcraft network: it lacks "
+                         f"{', '.join(missing)} (jaxcraft.ppo.acting.Network)")
+    return network
+
+
+@runtime_checkable
 class GoalCodeNet(Protocol):
     """A network whose goal can be encoded once per episode (see the module doc)."""
 

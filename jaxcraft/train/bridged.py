@@ -68,7 +68,7 @@ class BridgedTrainer:
     """PPO on out-of-process simulators; a `Trainer` (init / run / state_sharding / close)."""
 
     def __init__(self, config: ExperimentConfig, env: BridgedEnv, network: Any, mesh: Optional[Mesh] = None):
-        recurrent = bool(getattr(network, "core_size", 0))
+        recurrent = network.recurrent
         num_devices = validate(config, jax.device_count(), recurrent=recurrent,  # incl. the bridge section
                                num_processes=jax.process_count())
         self.mesh = mesh if mesh is not None else make_mesh(num_devices)

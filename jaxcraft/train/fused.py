@@ -65,7 +65,7 @@ class FusedTrainer:
 
     def __init__(self, config: ExperimentConfig, env: Any, env_params: Any, network: Any,
                  mesh: Optional[Mesh] = None):
-        recurrent = bool(getattr(network, "core_size", 0))
+        recurrent = network.recurrent
         num_devices = validate(config, jax.device_count(), recurrent=recurrent, num_processes=jax.process_count())
         self.config = config
         self.mesh = mesh if mesh is not None else make_mesh(num_devices)

@@ -178,7 +178,7 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
 
     # The demos are an argument, not a closed-over constant: XLA would embed gigabytes of
     # frames in the program (the quickstart's 2,048 episodes: compile 166 s instead of 16 s).
-    if config.mirror_in_view and getattr(network, "core_size", 0):
+    if config.mirror_in_view and network.recurrent:
         raise ValueError("mirror_in_view mirrors single steps: it needs a feed-forward net (net.core_size=0)")
     if config.mirror_in_view and "target_visible" not in demos:
         raise ValueError("mirror_in_view needs demos with target_visible")

@@ -134,7 +134,7 @@ def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_na
 
     unroll_minibatches: the trainer's resolved loop layout (`jaxcraft.train.xla_loops`); None
     keeps `ppo.unroll_minibatches` as configured."""
-    recurrent = bool(getattr(network, "core_size", 0))
+    recurrent = network.recurrent
     ppo_config = config.ppo
     if unroll_minibatches is not None:
         ppo_config = dataclasses.replace(ppo_config, unroll_minibatches=unroll_minibatches)
