@@ -241,7 +241,10 @@ def load_demos(out_dir, notice=None) -> dict:
     if missing:
         (notice or _stderr)(f"note: {out_dir} has no {', '.join(missing)} (demo format {m['version']}): "
                             "a student cloned on it gets no dense target loss")
-    parts = {k: [] for k in fields}
+    # Each field is preallocated for every episode and filled shard by shard, so loading holds the
+    # set once plus one shard (concatenating the shards at the end would hold it twice).
+    total = sum(int(shard.get("episodes") or 0) for shard in m["shards"])
+    out, filled = {}, 0
     for shard in m["shards"]:
         path = out_dir / str(shard.get("file"))
         dims = dict(N=shard.get("episodes"), T=T, H=H, W=W, W8=(W + 7) // 8)
@@ -261,9 +264,14 @@ def load_demos(out_dir, notice=None) -> dict:
                                       f"expected {dtype}{list(want)}")
         if ((data["length"] < 1) | (data["length"] > T)).any():
             raise DemoFormatError(f"{path}: field 'length' has values outside [1, {T}]")
+        n = len(data["task_id"])   # = the manifest's count for the shard (the shapes were checked above)
         for k in fields:
-            parts[k].append(data[k])
-    out = {k: np.concatenate(v) if v else np.zeros((0,), fields[k][0]) for k, v in parts.items()}
+            if k not in out:
+                out[k] = np.empty((total,) + data[k].shape[1:], data[k].dtype)
+            out[k][filled:filled + n] = data[k]
+        filled += n
+        del data
+    out = {k: out[k][:filled] if k in out else np.zeros((0,), fields[k][0]) for k in fields}
     if len(out["task_id"]) != m["num_episodes"]:
         raise DemoFormatError(f"{out_dir / 'manifest.json'}: field 'num_episodes' is {m['num_episodes']}, "
                               f"the shards hold {len(out['task_id'])}")

@@ -47,6 +47,13 @@ def test_expert_succeeds_on_every_family(demos):
     assert (demos["length"][ok] >= 30).all() and (demos["length"][ok] < 300).all(), demos["length"]
 
 
+def test_loading_two_shards_equals_concatenating_them(demo_dir, demos):
+    """load_demos fills preallocated arrays shard by shard; the oracle is np.concatenate of the files."""
+    files = [np.load(demo_dir / s["file"]) for s in load_manifest(demo_dir)["shards"]]
+    for k in demos:
+        np.testing.assert_array_equal(demos[k], np.concatenate([f[k] for f in files]), err_msg=k)
+
+
 def test_demo_format(demo_dir, demos):
     m = load_manifest(demo_dir)
     assert sorted(demos) == sorted({**FIELDS, **OPTIONAL_FIELDS}) and m["version"] == 3
