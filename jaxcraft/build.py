@@ -30,7 +30,7 @@ def register_builtins() -> None:
     from jaxcraft.envs import registration as envs
     from jaxcraft.nets import registration as nets
     from jaxcraft.tasks import registration as tasks
-    from jaxcraft.train import bridged_envs
+    from jaxcraft.train import bridged_envs, bridged_minetest
     from jaxcraft.world import registration as world
 
     envs.register(registry.ENVS)
@@ -38,6 +38,7 @@ def register_builtins() -> None:
     tasks.register(registry.ENVS, registry.TEACHERS)
     nets.register(registry.NETS)
     bridged_envs.register(registry.BRIDGED_ENVS)
+    bridged_minetest.register(registry.BRIDGED_ENVS)
     _registered = True
 
 

@@ -23,10 +23,10 @@ import sys
 import time
 
 from jaxcraft.config import from_dict
+from jaxcraft.eval.cli_args import DEFAULT_EXPERIMENT, experiment_path
 from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS
 
 BASELINES = ("expert", "random", "servo", "servo_resolved")
-DEFAULT_EXPERIMENT = "experiments/quickstart.py"
 
 
 class _BadArgument(ValueError):
@@ -76,15 +76,6 @@ def _choices(text: str | None, valid: tuple, flag: str, parse=str) -> tuple:
     return tuple(out)
 
 
-def _experiment_path(arg: str | None) -> pathlib.Path:
-    if arg is not None:
-        return pathlib.Path(arg)
-    path = pathlib.Path(DEFAULT_EXPERIMENT)
-    if not path.is_file():   # run outside the checkout's root: the repo's own copy
-        path = pathlib.Path(__file__).resolve().parents[2] / DEFAULT_EXPERIMENT
-    return path
-
-
 def _load(args: argparse.Namespace):
     """(config, policy factory (env, params) -> policy, default out dir) of the CHECKPOINT argument."""
     from jaxcraft.config import ConfigError, load_experiment
@@ -92,7 +83,7 @@ def _load(args: argparse.Namespace):
 
     if args.checkpoint in BASELINES:
         try:
-            config = load_experiment(_experiment_path(args.experiment))
+            config = load_experiment(experiment_path(args.experiment))
         except ConfigError as e:
             raise _BadArgument(str(e)) from None
         from jaxcraft.eval.policies import ExpertPolicy, RandomPolicy, expert_module
@@ -187,7 +178,7 @@ def run_returns(args: argparse.Namespace, run_dir: pathlib.Path, config) -> int:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
     if getattr(args, "sim", "jaxcraft") == "minetest":
-        from jaxcraft.eval.cli_eval_minetest import run_minetest
+        from jaxcraft.eval.cli_eval_minetest import run_minetest   # the bridge and Minetest's modules: only when asked
         return run_minetest(args)
     run_dir = pathlib.Path(args.checkpoint)
     config = _run_config(run_dir) if (run_dir / "config.json").is_file() else None

@@ -34,7 +34,7 @@ def run_minetest(args: Any) -> int:
     from jaxcraft.config import ConfigError, load_experiment
     from jaxcraft.eval.bridged_eval import (NetworkActions, RandomActions, TeacherActions, evaluate_minetest,
                                             write_minetest_report)
-    from jaxcraft.eval.cli_eval import _experiment_path
+    from jaxcraft.eval.cli_args import experiment_path
     from jaxcraft.train.bridged_minetest import minetest_config
 
     def bad(msg: str) -> int:
@@ -44,7 +44,7 @@ def run_minetest(args: Any) -> int:
     name = args.checkpoint
     try:
         if name in ("random", "servo", "fresh"):
-            config = load_experiment(_experiment_path(args.experiment))
+            config = load_experiment(experiment_path(args.experiment))
         elif pathlib.Path(name).is_dir() and (pathlib.Path(name) / "config.json").is_file():
             from jaxcraft.restore import load_checkpoint_policy
             policy, config = load_checkpoint_policy(name, args.step, greedy=args.greedy)

@@ -13,7 +13,7 @@ Built-in ids (the `bridge` config section holds their options):
                         env: obs {"rgb": frame_size² uint8} as for `jaxcraft:world`, its
                         MultiDiscrete 9 buttons + 2 camera bins (`jaxcraft.world.bridge_sim`)
   bridge:gym:<id>       any gymnasium id with Box observations and a Discrete/MultiDiscrete action
-  bridge:minetest       Minetest 5.6 cross-view tasks (`jaxcraft.train.bridged_minetest`, docs/minetest.md)
+  bridge:minetest       Minetest 5.6 cross-view tasks (`jaxcraft.train.bridged_minetest`, which registers itself: docs/minetest.md)
   bridge:minerl[:<id>]  MineRL 1.0 (not installable here): pov resized to frame_size,
                         MultiDiscrete 20 buttons × 2 + camera pitch/yaw in 11 bins each
 They are registered into `jaxcraft.registry.BRIDGED_ENVS` by `register` (called by
@@ -171,14 +171,9 @@ def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
                       action_space=MultiDiscrete(actions.NVEC, actions.NAMES), obs_key=None)
 
 
-def _minetest(config: ExperimentConfig) -> BridgedEnv:
-    from jaxcraft.train.bridged_minetest import minetest_bridged_env   # imports this module: not at the top
-    return minetest_bridged_env(config)
-
-
 def register(bridged_envs) -> None:
     """Register the built-in adapters into `bridged_envs` (a `jaxcraft.registry.Registry`)."""
     for name, builder in (("bridge:crafter", _crafter), ("bridge:jaxcraft-world", _jaxcraft_world),
                           ("bridge:load", _load), ("bridge:null", _null), ("bridge:gym:", _gym),
-                          ("bridge:minerl", _minerl), ("bridge:minerl:", _minerl), ("bridge:minetest", _minetest)):
+                          ("bridge:minerl", _minerl), ("bridge:minerl:", _minerl)):
         bridged_envs.register(name, builder)

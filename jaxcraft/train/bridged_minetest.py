@@ -68,3 +68,9 @@ def minetest_bridged_env(config: ExperimentConfig, schedules: tuple = ()) -> Min
     assert tuple(NVEC) == tuple(A.NVEC)
     return MinetestBridgedEnv(factory=factory, spec=spec, observation_space=obs_space,
                               action_space=MultiDiscrete(A.NVEC, A.NAMES), obs_key=None)
+
+
+def register(bridged_envs) -> None:
+    """Register `bridge:minetest` into `bridged_envs` (a `jaxcraft.registry.Registry`); here, not in
+    `bridged_envs.register`, because this module builds on `bridged_envs.BridgedEnv`."""
+    bridged_envs.register("bridge:minetest", minetest_bridged_env)

@@ -86,7 +86,7 @@ class MetricsLogger:
             for f in old_events:
                 f.unlink()
         if wandb_project:
-            from jaxcraft.train.wandb_sink import WandbSink
+            from jaxcraft.train.wandb_sink import WandbSink   # it imports wandb, an optional extra: only when asked
             self.wandb = WandbSink(self.run_dir, wandb_project, wandb_mode, config or {})
         if progress:
             from jaxcraft.progress import progress_bar
@@ -126,7 +126,7 @@ class MetricsLogger:
             if self.sink is not None:
                 self.sink.write(row, row["env_steps"], skip=RUN_STEP_KEYS)
             if self.wandb is not None:
-                self.wandb.log(row)
+                self.wandb.log(scalars_of(row), row["env_steps"])
             if row.get("episodes", 0) > 0:
                 self.last_return = row["episode_return"]
         if self.sink is not None:

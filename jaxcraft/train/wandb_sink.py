@@ -32,12 +32,13 @@ class WandbSink:
         # with a warning each).
         self.last_step = self.run.step - 1 if self.run.resumed else -1
 
-    def log(self, row: dict[str, Any]) -> None:
-        if row["env_steps"] <= self.last_step:
+    def log(self, scalars: dict[str, float], env_steps: int) -> None:
+        """One row's scalars (`train.metrics.scalars_of`: the caller converts, so this sink imports
+        nothing of the run loop's) at `env_steps`."""
+        if env_steps <= self.last_step:
             return
-        from jaxcraft.train.metrics import scalars_of
-        self.run.log(scalars_of(row), step=row["env_steps"])
-        self.last_step = row["env_steps"]
+        self.run.log(scalars, step=env_steps)
+        self.last_step = env_steps
 
     def close(self) -> None:
         self.run.finish()
