@@ -2,9 +2,11 @@
 
     python benchmarks/goal_fusion_cost.py                                   # quickstart's net
     python benchmarks/goal_fusion_cost.py --experiment experiments/quickstart.py --fusions conv corr
+    python benchmarks/goal_fusion_cost.py --fusions conv conv:s1 --frames 32 48 64    # resolution's cost
 
-For each fusion (`net.goal.fusion`; everything else from the experiment's net and task), on the
-experiment's frame size:
+For each fusion (`net.goal.fusion`; `NAME:s1` with a stride-1 first conv, `net.goal.first_stride=1`;
+everything else from the experiment's net and task) and each frame size (`--frames`, default the
+experiment's):
 
     acting   one jitted policy step of `num_envs` envs with the episode's cached goal code (what
              the trainers and the evaluator run per env step; the goal torso runs once per episode)
@@ -50,7 +52,9 @@ def _median_ms(fn, repeats: int) -> float:
 
 
 def measure(config, fusion: str, batch: int, window: int, repeats: int) -> tuple[float, float]:
-    net_cfg = dataclasses.replace(config.net, goal=dataclasses.replace(config.net.goal, fusion=fusion))
+    fusion, _, stride = fusion.partition(":")
+    net_cfg = dataclasses.replace(config.net, goal=dataclasses.replace(
+        config.net.goal, fusion=fusion, first_stride=1 if stride == "s1" else 2))
     env, params = make_task_env(config.task)
     space = env.action_space(params)
     net = make_network(net_cfg, env.observation_space(params), space)
@@ -59,8 +63,8 @@ def measure(config, fusion: str, batch: int, window: int, repeats: int) -> tuple
 
     def fake(lead):   # random content in the observation's shapes and dtypes (the cost does not depend on it)
         zero = zero_observation(env, params, lead)
-        high = {"rgb": 256, "goal_rgb": 256, "goal_mask": 2, "family": 1}
-        return {k: jnp.asarray(rng.integers(0, high[k], v.shape), v.dtype) for k, v in zero.items()}
+        high = {"rgb": 256, "goal_rgb": 256, "goal_mask": 2, "family": 1}   # others (the critic's privileged obs): zeros
+        return {k: jnp.asarray(rng.integers(0, high[k], v.shape), v.dtype) if k in high else v for k, v in zero.items()}
 
     n = config.env.num_envs
     obs = fake((1, n))
@@ -95,16 +99,21 @@ def main():
     p.add_argument("--batch", type=int, default=32, help="cloning windows per batch (make run: 32)")
     p.add_argument("--window", type=int, default=16, help="cloning steps per window (make run: 16)")
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--frames", type=int, nargs="+", help="frame sizes in px (default: the experiment's task.frame_size)")
     a = p.parse_args()
     config = load_experiment(a.experiment)
-    print(f"machine: {cpu_description()}; experiment {a.experiment.name}: {config.task.frame_size}-px frames, "
-          f"channels {config.net.channels}, {config.env.num_envs} envs acting, cloning batch {a.batch} × {a.window}")
-    print("| fusion | acting step (ms) | × first | cloning step (ms) | × first |\n|---|---:|---:|---:|---:|")
+    frames = a.frames or [config.task.frame_size]
+    print(f"machine: {cpu_description()}; experiment {a.experiment.name}: channels {config.net.channels}, "
+          f"{config.env.num_envs} envs acting, cloning batch {a.batch} × {a.window}")
+    print("| fusion | frame (px) | acting step (ms) | × first | cloning step (ms) | × first |\n|---|---:|---:|---:|---:|---:|")
     base = None
-    for fusion in a.fusions:
-        acting, cloning = measure(config, fusion, a.batch, a.window, a.repeats)
-        base = base or (acting, cloning)
-        print(f"| {fusion} | {acting:.2f} | {acting / base[0]:.2f} | {cloning:.1f} | {cloning / base[1]:.2f} |", flush=True)
+    for frame in frames:
+        sized = dataclasses.replace(config, task=dataclasses.replace(config.task, frame_size=frame))
+        for fusion in a.fusions:
+            acting, cloning = measure(sized, fusion, a.batch, a.window, a.repeats)
+            base = base or (acting, cloning)
+            print(f"| {fusion} | {frame} | {acting:.2f} | {acting / base[0]:.2f} | {cloning:.1f} | {cloning / base[1]:.2f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":
