@@ -1,4 +1,4 @@
-"""A 3×3 stride-2 SAME convolution whose gradients are plain matrix products.
+"""A 3×3 stride-2 (or stride-1) SAME convolution whose gradients are plain matrix products.
 
 Why: XLA:CPU computes the two gradients of a strided convolution (w.r.t. the kernel and
 w.r.t. the input) at ~7 GFLOP/s on 2 AMD EPYC cores, where its forward convolution reaches ~30;
@@ -89,20 +89,61 @@ def _bwd(res, g):
 conv3x3_s2.defvjp(_fwd, _bwd)
 
 
+# Stride 1 (`net.goal.first_stride=1`): the same idea. With x̃ padded by one on every side and
+# y[p, q] = Σ_{i,j<3} x̃[p + i, q + j] · K[i, j]:
+#     ∂L/∂K[i, j] = Σ_{n,p,q} x̃[n, p + i, q + j]ᵀ · g[n, p, q]            (9 matmuls)
+#     ∂L/∂x       = g ⋆ K rotated by 180° with in/out swapped, SAME       (a forward convolution:
+#                                                                          the fast kind on XLA:CPU)
+def _forward_s1(x, kernel):
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DIMS)
+
+
+@jax.custom_vjp
+def conv3x3_s1(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """[N, H, W, C] * [3, 3, C, O] → [N, H, W, O] (no bias), matmul kernel gradient."""
+    return _forward_s1(x, kernel)
+
+
+def _fwd_s1(x, kernel):
+    return _forward_s1(x, kernel), (x, kernel)
+
+
+def _bwd_s1(res, g):
+    x, kernel = res
+    n, h, w, c = x.shape
+    o = kernel.shape[-1]
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    g2 = g.reshape(-1, o)
+    dk = jnp.stack([jnp.stack([xp[:, i:i + h, j:j + w, :].reshape(-1, c).T @ g2 for j in range(3)])
+                    for i in range(3)])                                            # [3, 3, C, O]
+    dx = _forward_s1(g, jnp.swapaxes(kernel[::-1, ::-1], 2, 3))                    # [n, h, w, c]
+    return dx.astype(x.dtype), dk.astype(kernel.dtype)
+
+
+conv3x3_s1.defvjp(_fwd_s1, _bwd_s1)
+
+
 class StridedConv3x3(nn.Module):
-    """nn.Conv(features, (3, 3), strides=2, padding="SAME") with the same params, faster gradients on CPU.
+    """nn.Conv(features, (3, 3), strides=stride, padding="SAME") with the same params, faster gradients on CPU.
 
     `matmul_grads`: True = the matmul backward above, False = XLA's own, None = True on CPU only.
+    `stride`: 2 (the torsos' layers) or 1 (a full-resolution first layer).
     """
 
     features: int
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     matmul_grads: Optional[bool] = None
+    stride: int = 2
 
     @nn.compact
     def __call__(self, x):
         kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
         use = self.matmul_grads if self.matmul_grads is not None else jax.default_backend() == "cpu"
-        y = conv3x3_s2(x, kernel) if use else _forward(x, kernel)
+        if self.stride == 1:
+            y = conv3x3_s1(x, kernel) if use else _forward_s1(x, kernel)
+        elif self.stride == 2:
+            y = conv3x3_s2(x, kernel) if use else _forward(x, kernel)
+        else:
+            raise ValueError(f"StridedConv3x3: stride must be 1 or 2, got {self.stride}")
         return y + bias

@@ -93,10 +93,9 @@ class _ConvTorso(nn.Module):
     @nn.compact
     def __call__(self, x, cond=None):
         for i, c in enumerate(self.channels):
-            if i == 0 and self.first_stride == 1:   # XLA's own conv: its stride-1 gradients are cheap
-                x = nn.Conv(c, (3, 3), strides=1, padding="SAME", kernel_init=_ORTHO(np.sqrt(2)), name=f"Conv_{i}")(x)
-            else:   # nn.Conv's params under nn.Conv's name; gradients as matmuls (fast on XLA:CPU).
-                x = StridedConv3x3(c, kernel_init=_ORTHO(np.sqrt(2)), name=f"Conv_{i}")(x)
+            # nn.Conv's params under nn.Conv's name; gradients as matmuls (fast on XLA:CPU).
+            stride = self.first_stride if i == 0 else 2
+            x = StridedConv3x3(c, kernel_init=_ORTHO(np.sqrt(2)), stride=stride, name=f"Conv_{i}")(x)
             if cond is not None:
                 gamma, beta = jnp.split(nn.Dense(2 * c, kernel_init=nn.initializers.zeros)(cond), 2, axis=-1)
                 x = x * (1.0 + gamma[:, None, None, :]) + beta[:, None, None, :]

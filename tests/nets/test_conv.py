@@ -1,6 +1,6 @@
 """StridedConv3x3's matmul gradients equal JAX's autodiff of XLA's strided convolution.
 
-Oracle: `jax.grad` through `flax.linen.Conv(features, (3, 3), strides=2, padding="SAME")`
+Oracle: `jax.grad` through `flax.linen.Conv(features, (3, 3), strides=2 or 1, padding="SAME")`
 with the same params (even, odd and 1-pixel sizes: SAME pads differently for each).
 """
 import flax.linen as nn
@@ -12,11 +12,12 @@ import pytest
 from jaxcraft.nets.conv import StridedConv3x3
 
 
+@pytest.mark.parametrize("stride", [2, 1])
 @pytest.mark.parametrize("shape,features", [((3, 8, 8, 3), 4), ((2, 7, 9, 2), 3), ((2, 1, 1, 5), 2), ((1, 2, 5, 1), 6)])
-def test_gradients_match_xla_convolution(shape, features):
+def test_gradients_match_xla_convolution(shape, features, stride):
     x = jax.random.normal(jax.random.PRNGKey(0), shape)
-    ours = StridedConv3x3(features, matmul_grads=True)
-    ref = nn.Conv(features, (3, 3), strides=2, padding="SAME")
+    ours = StridedConv3x3(features, matmul_grads=True, stride=stride)
+    ref = nn.Conv(features, (3, 3), strides=stride, padding="SAME")
     params = ref.init(jax.random.PRNGKey(1), x)
     params = jax.tree.map(lambda p: p + 0.1, params)  # a non-zero bias too
     assert jax.tree.structure(ours.init(jax.random.PRNGKey(1), x)) == jax.tree.structure(params)
