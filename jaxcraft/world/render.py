@@ -199,40 +199,58 @@ def cast(static: WorldStatic, state: WorldState, origin: jax.Array, dirs, steps:
     vi = v[0].astype(jnp.int32) + 7 * v[1].astype(jnp.int32) + 13 * v[2].astype(jnp.int32)
     bright = shade * (0.88 + 0.24 * _hash01(tu, tv, vi))
 
-    # Mobs: slab test per slot (a running best, no [N, M] temporaries).
+    # Mobs: slab test per slot. The nearest mob is found by one variadic reduction over the M
+    # slots (key t, ties to the lower slot): a reduction's result is materialised once, while
+    # the running-best chain it replaces was fused by XLA:CPU into each of the three outputs
+    # (RGB, depth, ids) and computed three times. Same result: the minimum t over valid mobs,
+    # ties to the lowest slot, and the voxel wins ties with a mob (strict < below), as before.
     lo, hi = mobs_lib.mob_boxes(state.mobs)               # [M, 3]
     inv = [_safe_inv(d) for d in dirs]
     best_t = t_vox
     best_m = jnp.full_like(kind, -1)
-    # The hit mob's box and colour are carried along with a select per slot: a per-pixel
-    # gather by best_m costs ~10x more on XLA:CPU under vmap (measured).
-    mob_rgb = jnp.asarray(_MOB_RGB)[state.mobs.kind] if lo.shape[0] else None   # [M]
-    zero = jnp.zeros_like(t)
-    mlo, mhi = [zero] * 3, [zero] * 3
-    mob_packed = jnp.zeros_like(packed)
-    for m in range(lo.shape[0]):
-        tn, tf = jnp.zeros_like(t), jnp.full_like(t, FAR)
-        for a in range(3):
-            t1 = (lo[m, a] - origin[a]) * inv[a]
-            t2 = (hi[m, a] - origin[a]) * inv[a]
-            tn = jnp.maximum(tn, jnp.minimum(t1, t2))
-            tf = jnp.minimum(tf, jnp.maximum(t1, t2))
-        better = (tn <= tf) & state.mobs.alive[m] & (tn < best_t)
-        best_t = jnp.where(better, tn, best_t)
-        best_m = jnp.where(better, m, best_m)
-        mlo = [jnp.where(better, lo[m, a], mlo[a]) for a in range(3)]
-        mhi = [jnp.where(better, hi[m, a], mhi[a]) for a in range(3)]
-        mob_packed = jnp.where(better, mob_rgb[m], mob_packed)
+    num_mobs = lo.shape[0]
+    if num_mobs:
+        keys = []
+        for m in range(num_mobs):
+            tn, tf = jnp.zeros_like(t), jnp.full_like(t, FAR)
+            for a in range(3):
+                t1 = (lo[m, a] - origin[a]) * inv[a]
+                t2 = (hi[m, a] - origin[a]) * inv[a]
+                tn = jnp.maximum(tn, jnp.minimum(t1, t2))
+                tf = jnp.minimum(tf, jnp.maximum(t1, t2))
+            keys.append(jnp.where((tn <= tf) & state.mobs.alive[m], tn, jnp.inf))
+        keys = jnp.stack(keys)                                        # [M, N]
+        slots = jax.lax.broadcasted_iota(jnp.int32, keys.shape, 0)
+
+        def nearer(a, b):
+            a_wins = (a[0] < b[0]) | ((a[0] == b[0]) & (a[1] < b[1]))
+            return jnp.where(a_wins, a[0], b[0]), jnp.where(a_wins, a[1], b[1])
+
+        mob_t, mob_m = jax.lax.reduce((keys, slots), (jnp.float32(jnp.inf), jnp.int32(num_mobs)), nearer, (0,))
+        better = mob_t < t_vox
+        best_t = jnp.where(better, mob_t, t_vox)
+        best_m = jnp.where(better, mob_m, -1)
     use_mob = best_m >= 0
     # Shade the mob face the same way as voxel faces: the axis whose slab the entry point is on.
-    if lo.shape[0]:
+    if num_mobs:
+        # The hit mob's box and colour by a select per slot: a per-pixel gather by best_m costs
+        # ~10x more on XLA:CPU under vmap (measured).
+        mob_rgb = jnp.asarray(_MOB_RGB)[state.mobs.kind]   # [M]
+        zero = jnp.zeros_like(t)
+        mlo, mhi = [zero] * 3, [zero] * 3
+        mob_packed = jnp.zeros_like(packed)
+        for m in range(num_mobs):
+            sel = best_m == m
+            mlo = [jnp.where(sel, lo[m, a], mlo[a]) for a in range(3)]
+            mhi = [jnp.where(sel, hi[m, a], mhi[a]) for a in range(3)]
+            mob_packed = jnp.where(sel, mob_rgb[m], mob_packed)
         q = [origin[a] + best_t * dirs[a] for a in range(3)]
         mgap = [jnp.abs(jnp.where(dirs[a] > 0, q[a] - mlo[a], mhi[a] - q[a])) for a in range(3)]
         my = (mgap[1] <= mgap[0]) & (mgap[1] <= mgap[2])
         mx = ~my & (mgap[0] <= mgap[2])
         m_shade = jnp.where(my, jnp.where(dirs[1] < 0, SHADE_TOP, SHADE_BOTTOM), jnp.where(mx, SHADE_X, SHADE_Z))
     else:
-        m_shade = bright
+        mob_packed, m_shade = packed, bright
     packed = jnp.where(use_mob, mob_packed, packed)
     bright = jnp.where(use_mob, m_shade, bright)
     rgb = [c * bright for c in _unpack(packed)]
