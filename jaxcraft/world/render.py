@@ -10,7 +10,7 @@ Mobs are boxes intersected analytically and depth-tested against the voxel hit.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +18,7 @@ import numpy as np
 
 from jaxcraft.world import blocks as B
 from jaxcraft.world import mobs as mobs_lib
-from jaxcraft.world.camera import Camera, basis, ray_directions, tan_half_fov
+from jaxcraft.world.camera import Camera, ray_directions
 from jaxcraft.world.ids import mob_id
 from jaxcraft.world.params import WorldStatic
 from jaxcraft.world.state import WorldState
@@ -36,29 +36,6 @@ class Frame(NamedTuple):
     rgb: jax.Array     # uint8[H, W, 3]
     depth: jax.Array   # float32[H, W], planar depth of the visible surface; inf for sky/fog
     obj_id: jax.Array  # int32[H, W], ids.py encoding; 0 for sky/fog
-
-
-class RayGen(NamedTuple):
-    """Ray directions as a function of a few arrays: `fn(*args)` -> three float32[N] arrays.
-    Lets the march regenerate the directions per step instead of streaming them (see `march`)."""
-    fn: Callable
-    args: tuple
-
-
-def camera_rays(cam: Camera, height: int, width: int, fov_y_deg: float) -> RayGen:
-    """`camera.ray_directions` as a `RayGen`: the same operations on the same values (so the same
-    bits, tested), split so that only the camera's basis vectors (9 scalars) are inputs per step;
-    the per-pixel tables nx[H·W], ny[H·W] are loop-invariant and small enough to stay in cache."""
-    tx, ty = tan_half_fov(fov_y_deg, height, width)
-    right, up, forward = basis(cam.yaw, cam.pitch)
-    nx = (2.0 * (jnp.arange(width, dtype=jnp.float32) + 0.5) / width - 1.0) * tx
-    ny = (1.0 - 2.0 * (jnp.arange(height, dtype=jnp.float32) + 0.5) / height) * ty
-    nx = jnp.tile(nx, height)
-    ny = jnp.repeat(ny, width)
-
-    def fn(right, up, forward):
-        return tuple(forward[a] + nx * right[a] + ny * up[a] for a in range(3))
-    return RayGen(fn, (right, up, forward))
 
 
 def _tie(x: jax.Array, i: jax.Array) -> jax.Array:
@@ -87,44 +64,46 @@ def _world_span(static: WorldStatic, origin, dirs, inv):
 def march(static: WorldStatic, skip: jax.Array, origin: jax.Array, dirs, steps: int):
     """Ray parameters t[N] where each ray enters its first solid voxel, and t_out[N] where it
     leaves the world (t >= t_out: no hit). A ray out of steps stops at an air voxel.
-    dirs: three float32[N] arrays, or a `RayGen` that generates them (see below).
+    dirs: three float32[N] arrays.
 
     The loop body is kept to ~30 flops and one uint8 gather per ray: exits of both empty
     boxes share the per-axis term (v + [d > 0])/d − o/d and differ by h·|1/d|.
 
-    Memory, not arithmetic, bounds this loop on CPU: with every per-ray constant (origin
-    nudge, 1/d, |1/d|, the exit offset, d itself: 15 arrays) precomputed outside the loop,
-    each of the `steps` iterations streams them all from memory again (~70 bytes per ray per
-    step at N·H·W rays far beyond the caches). When `dirs` is a `RayGen` (the camera's
-    ray generator: a few per-camera scalars and two small per-pixel tables), the body
-    regenerates the directions and their constants in registers instead and reads only t
-    and the skip byte: the same operations on the same values, so the same bits, for ~25
-    more flops per step (measured: docs/world.md, issue 34).
+    Memory, not arithmetic, bounds this loop on CPU at N·H·W rays far beyond the caches. The
+    per-ray constants that are exact functions of d (the nudged origin, 1/d, |1/d|: 9 arrays)
+    are therefore recomputed in every step from d instead of being computed once and streamed
+    from memory 14 times: ~28 instead of ~64 bytes read per ray and step, for 3 divisions
+    more (issue 34, docs/world.md). Three details keep this bit-exact:
+      * XLA's loop-invariant code motion hoists anything computed from loop-invariant
+        values, so d enters each step through `_tie` (an xor with i >> 30, i.e. with 0);
+      * XLA:CPU lets LLVM contract a*b + c into one FMA inside a fused kernel, so a value
+        computed inside the step's kernel can round differently downstream than the stored
+        one did. Each recomputed constant passes through the same zero xor: it is then an
+        opaque float32, as when it was loaded from memory;
+      * the exit offset (v + [d > 0])/d − o/d's o-part is a difference of products whose own
+        rounding depends on how LLVM contracts it, so it stays hoisted (computed as before).
+    Tested against the hoisted march on generated worlds, batched and not
+    (tests/world/test_world_render.py).
     """
     size = static.shape
-    regen = isinstance(dirs, RayGen)
 
-    def ray_constants(i=None):
-        if regen:
-            # Tie the generator's inputs to the loop counter (xor with i >> 30, which is 0: the
-            # same bits): XLA's loop-invariant code motion would otherwise hoist the regenerated
-            # constants out of the loop again (it did, and an optimization_barrier did not stop it).
-            d = dirs.fn(*jax.tree.map(lambda a: _tie(a, i), dirs.args))
-        else:
-            d = dirs
+    inv0 = [_safe_inv(d) for d in dirs]
+    # The exit offset is a difference of products: how LLVM contracts it into FMAs depends on
+    # the kernel around it, so it stays computed once outside the loop, as it always was.
+    offset = [jnp.where(dirs[a] > 0, 1.0, 0.0) * inv0[a] - origin[a] * inv0[a] for a in range(3)]
+
+    def ray_constants(i):
+        d = [_tie(x, i) for x in dirs]
         inv = [_safe_inv(x) for x in d]
         start = [origin[a] + jnp.where(d[a] > 0, NUDGE, -NUDGE) for a in range(3)]
-        offset = [jnp.where(d[a] > 0, 1.0, 0.0) * inv[a] - origin[a] * inv[a] for a in range(3)]
-        return d, inv, [jnp.abs(i) for i in inv], start, offset
+        return jax.tree.map(lambda x: _tie(x, i), (d, inv, [jnp.abs(v) for v in inv], start)) + (offset,)
 
-    d0 = dirs.fn(*dirs.args) if regen else dirs
-    t_in, t_out = _world_span(static, origin, d0, [_safe_inv(x) for x in d0])
+    t_in, t_out = _world_span(static, origin, dirs, inv0)
     flat_skip = skip.reshape(-1)
     last = float(static.num_voxels - 1)
-    hoisted = None if regen else ray_constants()
 
     def body(i, t):
-        d, inv, absinv, start, offset = ray_constants(i) if regen else hoisted
+        d, inv, absinv, start, offset = ray_constants(i)
         v = [jnp.floor(start[a] + t * d[a]) for a in range(3)]
         idx = jnp.clip((v[0] * size[1] + v[1]) * size[2] + v[2], 0.0, last).astype(jnp.int32)
         s = flat_skip.at[idx].get(mode="promise_in_bounds").astype(jnp.int32)
@@ -166,15 +145,13 @@ def _unpack(packed: jax.Array):
 
 
 def cast(static: WorldStatic, state: WorldState, origin: jax.Array, dirs, steps: int | None = None):
-    """Cast rays from `origin` along dirs (three float32[N], or a `RayGen`: then the march
-    regenerates them per step instead of reading them from memory, see `march`).
+    """Cast rays from `origin` along dirs (three float32[N]).
 
     Returns (t, obj_id, rgb): t[N] the ray parameter of the visible surface (FAR for none),
     obj_id[N] its id, rgb a list of three float32[N] shaded colour channels in [0, 1].
     """
     steps = static.render_steps if steps is None else steps
     t, t_out = march(static, state.skip, origin, dirs, steps)
-    dirs = dirs.fn(*dirs.args) if isinstance(dirs, RayGen) else dirs
     size = static.shape
     # Voxel at the end of the march (same nudge as the marcher) and what it holds.
     v = [jnp.floor(origin[a] + t * dirs[a] + jnp.where(dirs[a] > 0, NUDGE, -NUDGE)) for a in range(3)]
@@ -264,7 +241,7 @@ def render(static: WorldStatic, state: WorldState, cam: Camera, height: int | No
     h = static.height if height is None else int(height)
     w = static.width if width is None else int(width)
     dirs = ray_directions(cam, h, w, static.fov_y_deg)
-    t, oid, rgb = cast(static, state, cam.pos, camera_rays(cam, h, w, static.fov_y_deg), steps)
+    t, oid, rgb = cast(static, state, cam.pos, dirs, steps)
     # Fog by Euclidean distance; anything past the view distance is sky (and id 0).
     dist = t * jnp.sqrt(dirs[0] ** 2 + dirs[1] ** 2 + dirs[2] ** 2)
     visible = dist < static.view_distance
