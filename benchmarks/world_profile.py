@@ -116,7 +116,6 @@ def profile(name, repeats, warm, scan_steps):
     act = jax.random.randint(jax.random.key(5), (n, A.NUM_FACTORS), 0, nvec)
     keys = jax.random.split(jax.random.key(6), n)
     world = jax.vmap(world_of)(state)
-    ctl = jax.vmap(A.decode)(act)
     cams = jax.vmap(agent_camera)(world)
     h, w = static.height, static.width
 
