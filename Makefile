@@ -77,8 +77,9 @@ test-fast: $(VENV)/.test
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=10 -m "not slow" $(PYTEST_ARGS)
 
 # ROCKET-3's recipe on all four families at distance 20 (experiments/rocket3_cpu.py): the same stages
-# as `make run` with 4x the demos, 2x the cloning steps and 4x the PPO budget; under two hours on an
-# idle 2-core EPYC (estimated from the stages' rates; not yet measured end to end).
+# as `make run` with 4x the demos, 2x the cloning steps and 4x the PPO budget; 84 min end to end from a
+# fresh clone on a 2-core AMD EPYC (family 25, model 17) shared with other jobs throughout (2026-12-07,
+# docs/tasks.md); its cloning holds the 8,192 episodes' frames once: ~9 GB of RAM.
 R3 := runs/rocket3_cpu
 R3EXP := experiments/rocket3_cpu.py
 rocket3-cpu: $(VENV)/.base

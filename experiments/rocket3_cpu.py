@@ -1,5 +1,6 @@
 """ROCKET-3's recipe on all four families (approach, break, interact, hunt) at spawn distance 20, sized
-for a 2-core CPU in under two hours end to end (`make rocket3-cpu`).
+for a 2-core CPU in under two hours end to end (`make rocket3-cpu`: 84 min from a fresh clone on a
+2-core AMD EPYC shared with other jobs, measured 2026-12-07; docs/tasks.md).
 
 The same pipeline as `make run` (experiments/quickstart.py), four times the task variety: 8,192
 episodes of the resolved visual-servo teacher (one-pixel dead zone) with 25 % injected random
