@@ -63,8 +63,9 @@ def conv3x3_s2(x: jax.Array, kernel: jax.Array) -> jax.Array:
     return _forward(x, kernel)
 
 
-def _fwd(x, kernel):
-    return _forward(x, kernel), (x, kernel)
+def _saving_inputs(forward):
+    """The custom VJP's forward rule: `forward`'s output, with the inputs kept for the backward."""
+    return lambda x, kernel: (forward(x, kernel), (x, kernel))
 
 
 def _bwd(res, g):
@@ -86,7 +87,7 @@ def _bwd(res, g):
     return dx.astype(x.dtype), dk.astype(kernel.dtype)
 
 
-conv3x3_s2.defvjp(_fwd, _bwd)
+conv3x3_s2.defvjp(_saving_inputs(_forward), _bwd)
 
 
 # Stride 1 (`net.goal.first_stride=1`): the same idea. With x̃ padded by one on every side and
@@ -104,10 +105,6 @@ def conv3x3_s1(x: jax.Array, kernel: jax.Array) -> jax.Array:
     return _forward_s1(x, kernel)
 
 
-def _fwd_s1(x, kernel):
-    return _forward_s1(x, kernel), (x, kernel)
-
-
 def _bwd_s1(res, g):
     x, kernel = res
     n, h, w, c = x.shape
@@ -120,7 +117,7 @@ def _bwd_s1(res, g):
     return dx.astype(x.dtype), dk.astype(kernel.dtype)
 
 
-conv3x3_s1.defvjp(_fwd_s1, _bwd_s1)
+conv3x3_s1.defvjp(_saving_inputs(_forward_s1), _bwd_s1)
 
 
 class StridedConv3x3(nn.Module):
