@@ -1,12 +1,12 @@
-"""XLA:CPU code generation for the suite, and the two tests that need XLA's default.
+"""XLA:CPU code generation for the suite, and the three tests that need XLA's default.
 
 The suite compiles with `--xla_cpu_use_fusion_emitters=false` (tests/conftest.py): XLA's newer
 fusion emitters cost a third of the suite's compile time (measured: 1,601 → 1,094 s of worker
 time, a cold cache, AMD EPYC family 25 model 17; docs/testing.md) and a test program runs for milliseconds. Both
 code generators give bit-identical results *within* one program, and the float-exact comparisons
-of the suite compare programs compiled with the same flags. Two tests compare frames rendered by
+of the suite compare programs compiled with the same flags. Three tests compare frames rendered by
 *separately compiled* programs bit for bit (demo replay; the world stepped through a bridge worker
-against direct calls); under the older emitters the two programs round a camera ray differently
+against direct calls; a task reset's views against renders of their own cameras); under the older emitters the two programs round a camera ray differently
 and the odd texel differs by a few levels. That bit-exactness is a property of XLA's default CPU
 code generation — what users run — so those tests run themselves again in a child interpreter
 with it (`rerun_under_default_codegen`), against the same oracle.

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _codegen import in_default_codegen, rerun_under_default_codegen
 
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, validate
 from jaxcraft.build import make_env
@@ -84,9 +85,18 @@ def test_goal_mask_is_exactly_the_target_pixels_and_unoccluded(reset_with_frames
         assert 0 <= row < 32 and 0 <= col < 32
         assert mask[row, col] == 1, f"task {int(IDS[i])}: projected centre not on the target"
     assert float(np.mean(np.asarray(st.task.camera_clear))) > 0.7
-    # The reset renders the goal view and the first frame in one batched call: each equals a render
-    # of its own camera, compiled for the batch like the reset (separately compiled programs may
-    # round a ray differently: docs/testing.md).
+
+
+@pytest.mark.slow
+def test_the_resets_views_equal_renders_of_their_own_cameras(request):
+    """The reset renders the goal view and the first frame in one batched call: each equals a render
+    of its own camera, compiled for the batch like the reset. Bit for bit across two separately
+    compiled programs holds under XLA's default CPU code generation, not the suite's older emitters
+    (one texel of one goal view differs there since the march recomputes its per-ray terms), so the
+    test runs itself again under the default (tests/_codegen.py)."""
+    if not in_default_codegen():
+        return rerun_under_default_codegen(request.node.nodeid)
+    obs, st, first = request.getfixturevalue("reset_with_frames")
     views = jax.jit(jax.vmap(lambda s: (render(ENV.static, s.world, s.task.goal_camera).rgb,
                                         render(ENV.static, s.world, agent_camera(s.world)))))(st)
     np.testing.assert_array_equal(np.asarray(obs["goal_rgb"]), np.asarray(views[0]))
