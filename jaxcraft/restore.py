@@ -156,7 +156,6 @@ def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None 
         steps = ckpt.steps()
         step = steps[-1] if step is None else int(step)
         params = ckpt.restore_subtree(step, ("ppo", "params"))
-        network = None
         name = f"{path.name}@{step}"
     elif params_saved_at(path):
         if experiment is None:
@@ -165,7 +164,7 @@ def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None 
             config = load_experiment(experiment)
         except (ConfigError, OSError) as e:
             raise CheckpointError(f"{path}: cannot load its experiment {str(experiment)!r}: {e}") from None
-        network, params, name = None, None, path.name
+        params, name = None, path.name   # read below, once the network is built
     else:
         raise CheckpointError(f"{path} holds neither a run (config.json) nor params saved by `jaxcraft pretrain`")
     try:
