@@ -1,6 +1,6 @@
 """Quickstart (`make run`): ROCKET-3's recipe on cross-view *approach* tasks at spawn distance 20.
 
-The goal-conditioned agent sees only its 32×32 first-person frame, the goal image of the
+The goal-conditioned agent sees only its 48×48 first-person frame, the goal image of the
 target from another camera and the target's mask; it must find that one block (distractors
 of the same kind lie nearby) and look at it from within reach. The JaxCraft world is
 stepped inside the jitted train step (fused path). Training worlds use the train biomes and
@@ -24,7 +24,7 @@ Training alone: `jaxcraft train experiments/quickstart.py --set run.init_params=
 `ppo.freeze_encoder=false` too, or the random encoder stays frozen).
 
 Budget: 11 min 40 s end to end from a clean clone on an idle 2-core AMD EPYC with AVX-512 (family 25,
-model 17), measured; about twice that on the AVX2-only EPYC of earlier runs (estimated; README). Departures from the paper's setting, for that budget: 32×32 frames, 300-step training episodes (evaluation uses the paper's 600), a small
+model 17), measured; about twice that on the AVX2-only EPYC of earlier runs (estimated; README). Departures from the paper's setting, for that budget: 48×48 frames, 300-step training episodes (evaluation uses the paper's 600), a small
 feed-forward goal-conditioned net, and potential-based distance shaping on top of the binary
 success reward (`task.shaping_distance`; the paper uses the binary reward alone).
 """
@@ -34,7 +34,7 @@ from jaxcraft.ppo import PPOConfig
 CONFIG = ExperimentConfig(
     name="quickstart",
     env=EnvConfig(name="jaxcraft:tasks", num_envs=64, rollout_len=64, reset_pool_size=32, pool_refresh_per_step=1),
-    task=TaskConfig(families=("approach",), distances=(20,), frame_size=32, max_steps=300,
+    task=TaskConfig(families=("approach",), distances=(20,), frame_size=48, max_steps=300,
                     shaping_distance=0.1, num_distractors=3, privileged_obs=True),
     # Feed-forward (the servo teacher is reactive); spatial goal fusion and the aux heads help
     # the frame torso find the target (docs/tasks.md).

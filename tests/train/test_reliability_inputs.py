@@ -12,7 +12,7 @@ from jaxcraft.tasks import FAMILIES
 from jaxcraft.tasks.demos import FIELDS, FORMAT, OPTIONAL_FIELDS, VERSION
 
 ROOT = pathlib.Path(__file__).parents[2]
-QUICKSTART = str(ROOT / "experiments" / "quickstart.py")      # frame_size 32, families ("approach",)
+QUICKSTART = str(ROOT / "experiments" / "quickstart.py")      # frame_size 48, families ("approach",)
 
 
 def _write_demos(out: pathlib.Path, frame: int = 32, family: str = "approach", episodes: int = 2, steps: int = 4):
