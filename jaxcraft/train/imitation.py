@@ -42,6 +42,7 @@ from jaxcraft.nets.goal import aux_loss
 from jaxcraft.nets.spatial import pool_mask, target_map_loss
 from jaxcraft.ppo.config import documented
 from jaxcraft.tasks.demos import unpack_mask
+from jaxcraft.train.agent import init_network
 from jaxcraft.world import actions as A
 
 
@@ -172,9 +173,8 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
     demos = jax.device_put(dict(demos))
     key = jax.random.key(config.seed)
     k_init, key = jax.random.split(key)
-    if params is None:
-        one = sample_windows(demos, k_init, 1, 1)
-        params = network.init(k_init, network.initial_carry(1), one["obs"], one["reset"])
+    if params is None:   # on one window's observation (op by op, as it always was: a jitted init can differ in a last bit)
+        params = init_network(network, sample_windows(demos, k_init, 1, 1)["obs"], k_init)
     opt = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.lr))
     opt_state = opt.init(params)
 
