@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
-import functools
 from typing import Any, Optional
 
 import jax
@@ -24,11 +23,9 @@ import numpy as np
 
 from jaxcraft.build import make_bridged_env, make_env, make_network, make_trainer
 from jaxcraft.config import ConfigError, from_dict, is_bridged, load_experiment
-from jaxcraft.ppo.acting import Acting, scalar_value_apply
-from jaxcraft.envs.base import zero_observation
-from jaxcraft.envs.spaces import action_distribution, zeros_of_space
 from jaxcraft.tasks import make_task_env
 from jaxcraft.eval.policies import NetworkPolicy, zeros_of
+from jaxcraft.train.agent import Policy, Spaces, make_agent
 from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
 from jaxcraft.train.imitation import load_params, params_saved_at
 
@@ -42,15 +39,13 @@ def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any
     """NetworkPolicy of params saved by `jaxcraft pretrain` (behaviour cloning) for the network
     of `config` (the experiment they were trained with) on `env`. Raises `CheckpointError`
     naming the path if they are missing or do not fit the network."""
-    space = env.action_space(env_params)
-    network = make_network(config.net, env.observation_space(env_params), space)
-    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1), zero_observation(env, env_params),
-                          jnp.zeros((1, 1), bool))
+    spaces = Spaces.of_env(env, env_params)
+    agent = make_agent(config, make_network(config.net, spaces.observation, spaces.action), spaces)
     try:
-        params = load_params(params_dir, like)
+        params = load_params(params_dir, agent.params_like())
     except (FileNotFoundError, ValueError) as e:
         raise CheckpointError(str(e)) from None
-    return NetworkPolicy(network, params, action_distribution(space), greedy=greedy, temperature=temperature,
+    return NetworkPolicy(agent.network, params, agent.dist, greedy=greedy, temperature=temperature,
                          name=f"{pathlib.Path(params_dir).name}" + _sampling_suffix(greedy, temperature))
 
 
@@ -86,51 +81,17 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     # Restore into zeros of the state's shape: no need to compile/run the trainer's init.
     like = zeros_of(jax.eval_shape(trainer.init, jax.random.key(0)))
     state, _ = ckpt.restore(step, like, trainer.state_sharding(like))
-    policy = NetworkPolicy(trainer.network, state.ppo.params, trainer.dist, greedy=greedy, temperature=temperature,
+    policy = NetworkPolicy(trainer.network, trainer.params(state), trainer.dist, greedy=greedy, temperature=temperature,
                            name=f"{run_dir.name}@{step}" + _sampling_suffix(greedy, temperature))
     return policy, config
 
 
 @dataclasses.dataclass(frozen=True)
-class LoadedPolicy:
-    """A trained network with its params and spaces, ready to act on batched observations.
+class LoadedPolicy(Policy):
+    """A saved run's `jaxcraft.train.agent.Policy` (network, params, spaces, config; `act` on
+    batched observations), named after where it came from."""
 
-    `act(obs, key=None, carry=None, reset=None)` → (action [B, ...], carry): obs leaves [B, ...]
-    (numpy or JAX; the env's policy observation: a dict for cross-view tasks, an array for most
-    others); `key` a PRNG key to sample a ~ π(·|o) (None: the likeliest action, deterministic);
-    `carry` the recurrent state from the previous call (None: a fresh one, and every env starts an
-    episode); `reset` bool[B] where o starts a new episode. Numpy observations give numpy actions.
-    """
-
-    network: Any
-    params: Any
-    observation_space: Any
-    action_space: Any
-    config: Any
     name: str
-
-    @functools.cached_property
-    def acting(self) -> Acting:
-        return Acting(scalar_value_apply(self.network.apply, self.config.ppo), action_distribution(self.action_space))
-
-    @functools.cached_property
-    def _step(self):
-        return jax.jit(self.acting.step, static_argnames=("greedy",))
-
-    def initial_carry(self, batch_size: int) -> Any:
-        return self.network.initial_carry(batch_size)
-
-    def act(self, obs: Any, key: Optional[jax.Array] = None, carry: Any = None,
-            reset: Optional[Any] = None) -> tuple[Any, Any]:
-        numpy_in = all(isinstance(x, np.ndarray) for x in jax.tree.leaves(obs))
-        obs = jax.tree.map(jnp.asarray, obs)
-        b = jax.tree.leaves(obs)[0].shape[0]
-        if carry is None:
-            carry, reset = self.initial_carry(b), jnp.ones((b,), bool) if reset is None else reset
-        reset = jnp.zeros((b,), bool) if reset is None else jnp.asarray(reset, bool)
-        keys = jax.random.split(jax.random.key(0) if key is None else key, b)
-        carry, out = self._step(self.params, None, carry, obs, reset, keys, greedy=key is None)
-        return (np.asarray(out.action) if numpy_in else out.action), carry
 
 
 def _spaces(config: Any) -> tuple[Any, Any]:
@@ -171,9 +132,8 @@ def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None 
         obs_space, act_space = _spaces(config)
     except ValueError as e:   # ConfigError included: e.g. an optional simulator not installed
         raise CheckpointError(f"cannot rebuild the env spaces of {path}: {e}") from None
-    network = make_network(config.net, obs_space, act_space)
-    like = jax.eval_shape(network.init, jax.random.key(0), network.initial_carry(1),
-                          zeros_of_space(obs_space), jnp.zeros((1, 1), bool))
+    agent = make_agent(config, make_network(config.net, obs_space, act_space), Spaces(obs_space, act_space))
+    like = agent.params_like()
     if params is None:
         try:
             params = load_params(path, like)
@@ -183,7 +143,7 @@ def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None 
             np.shape(p) != l.shape for p, l in zip(jax.tree.leaves(params), jax.tree.leaves(like))):
         raise CheckpointError(f"the params saved in {path} do not fit the network of its config.json")
     params = jax.tree.map(lambda p, l: jnp.asarray(p, l.dtype), params, like)
-    return LoadedPolicy(network, params, obs_space, act_space, config, name)
+    return LoadedPolicy(agent.network, params, obs_space, act_space, config, name)
 
 
 def _read_config(run_dir: pathlib.Path) -> Any:

@@ -9,9 +9,11 @@ Each simulator starts and owns one Xvfb + Minetest client/server pair (`minetest
 killed with the worker, even by SIGKILL) and a Lua world mod that reports the player's state
 every server step and builds the task scenes (`minetest/mod/jaxcraft_bridge/init.lua`).
 
-Fields (the same as the `jaxcraft:tasks` observation, plus privileged diagnostics):
+Fields (the cross-view observation schema `bridge.crossview.ObservationSchema` of the `jaxcraft:tasks`
+observation, plus privileged diagnostics):
   observation  rgb uint8[S, S, 3] first-person frame; goal_rgb uint8[S, S, 3] the target from
-               the goal camera; goal_mask uint8[S, S] its exact mask; family int32;
+               the goal camera; goal_mask uint8[S, S] its exact mask; family int32 (its index in
+               `bridge.crossview.FAMILIES`);
                info float64[len(INFO_FIELDS)] task id, target and eye positions, look, flags
                (privileged: for teachers and evaluation only, never for the policy).
   action       {"action": int32[11]}: jaxcraft's factored action (jaxcraft/world/actions.py):
@@ -48,6 +50,9 @@ from typing import Mapping
 
 import numpy as np
 
+from bridge import crossview as X
+# jaxcraft's buttons and camera-bin table, one definition (re-exported for the teacher and tests)
+from bridge.crossview import BUTTONS, CAMERA_BINS, camera_bin_degrees  # noqa: F401
 from bridge.adapters.minetest import scene as S
 from bridge.adapters.minetest.framebuffer import FrameBuffer
 from bridge.adapters.minetest.process import MinetestLaunch, MinetestProcess
@@ -55,9 +60,7 @@ from bridge.adapters.minetest.protocol import ModLink, ModState
 from bridge.adapters.minetest.xinput import XInput
 from bridge.spec import SINGLE_ACTION_FIELD, ArraySpec, EnvSpec, InvalidActionError
 
-BUTTONS = ("forward", "back", "left", "right", "jump", "sneak", "sprint", "attack", "use")
-CAMERA_BINS, CAMERA_MAX_DEG, CAMERA_MU = 11, 10.0, 10.0
-NVEC = np.asarray((2,) * len(BUTTONS) + (CAMERA_BINS, CAMERA_BINS), np.int64)
+NVEC = np.asarray(X.NVEC, np.int64)   # jaxcraft's factored action (bridge.crossview)
 # Measured: Minetest 5.6 turns 0.338° per pixel at mouse_sensitivity 0.35 and fov 56 (it scales
 # the pointer by the FOV): 0.966 deg/px per unit of sensitivity.
 DEG_PER_PIXEL_PER_SENSITIVITY = 0.966
@@ -75,13 +78,6 @@ FALL_Y = -10.0        # feet below this: walked off the scene's edge; the episod
 
 def _changed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.abs(x.astype(np.int16) - y.astype(np.int16)).max(-1) > MASK_THRESHOLD
-
-
-def camera_bin_degrees() -> np.ndarray:
-    """float32[11] degrees per camera bin (jaxcraft.world.actions.camera_bin_degrees, without JAX)."""
-    x = (np.arange(CAMERA_BINS) * 2.0 - (CAMERA_BINS - 1)) / (CAMERA_BINS - 1)
-    deg = np.sign(x) * (np.power(1.0 + CAMERA_MU, np.abs(x)) - 1.0) / CAMERA_MU * CAMERA_MAX_DEG
-    return deg.astype(np.float32)
 
 
 class MinetestCrashed(RuntimeError):
@@ -127,13 +123,16 @@ class MinetestConfig:
                               start_timeout_s=self.timeout_s)
 
 
-def minetest_spec(config: MinetestConfig) -> EnvSpec:
-    s = config.frame_size
+def minetest_schema(config: MinetestConfig) -> X.ObservationSchema:
+    """The policy-facing part of the observation: the cross-view schema at the frame size (no value-only fields)."""
+    return X.ObservationSchema((config.frame_size, config.frame_size))
+
+
+def minetest_spec(config: MinetestConfig, schema: X.ObservationSchema | None = None) -> EnvSpec:
+    """The simulator's spec: `schema`'s fields (default `minetest_schema(config)`) plus the privileged `info`."""
+    schema = minetest_schema(config) if schema is None else schema
     return EnvSpec(
-        observation={"rgb": ArraySpec((s, s, 3), np.uint8, 0, 255), "goal_rgb": ArraySpec((s, s, 3), np.uint8, 0, 255),
-                     "goal_mask": ArraySpec((s, s), np.uint8, 0, 1),
-                     "family": ArraySpec((), np.int32, 0, len(S.FAMILIES) - 1),
-                     "info": ArraySpec((len(INFO_FIELDS),), np.float64)},
+        observation={**schema.array_specs(), "info": ArraySpec((len(INFO_FIELDS),), np.float64)},
         action={SINGLE_ACTION_FIELD: ArraySpec((len(NVEC),), np.int32, np.zeros(len(NVEC), np.int64), NVEC - 1)},
         name="minetest", max_episode_steps=config.max_steps, extra={"info_fields": INFO_FIELDS})
 
@@ -313,8 +312,7 @@ class MinetestSimulator:
         self.goal_state = self.state   # where the goal camera really was (diagnostics, tests)
         self._pose(sc.spawn, freeze=False)
         rgb = self._stable_frame()
-        self._obs = {"rgb": rgb, "goal_rgb": goal, "goal_mask": mask,
-                     "family": np.int32(S.FAMILIES.index(sc.family))}
+        self._obs = {X.RGB: rgb, X.GOAL_RGB: goal, X.GOAL_MASK: mask, X.FAMILY: np.int32(X.FAMILIES.index(sc.family))}
         return dict(self._obs, info=self._info(False))
 
     def step(self, action: Mapping[str, np.ndarray]):
@@ -343,7 +341,7 @@ class MinetestSimulator:
         truncated = (self._t >= self.config.max_steps or fell) and not success
         if success or truncated:
             self.xi.release_all()
-        obs = dict(self._obs, rgb=rgb, info=self._info(success))
+        obs = {**self._obs, X.RGB: rgb, "info": self._info(success)}
         return obs, (self.config.success_reward if success else 0.0), success, truncated
 
     def place_player(self, pose: S.Pose) -> None:

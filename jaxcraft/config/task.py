@@ -1,19 +1,18 @@
 """The `task` section of an experiment: which cross-view tasks an env synthesises.
 
 Plain, JAX-free dataclass; `jaxcraft.tasks.params` turns it into the static (shape) and
-dynamic (pytree) parameters of the task env. The family names here are the keys of the
-`Family` table in `jaxcraft.tasks.families` (a test checks they agree).
+dynamic (pytree) parameters of the task env. The family names (`bridge.crossview.FAMILIES`) are
+the keys of the `Family` table in `jaxcraft.tasks.families` (a test checks they agree).
 """
 from __future__ import annotations
 
 import dataclasses
 
+from bridge.crossview import DISTANCES, FAMILIES   # the one list of each (JAX-free: the Minetest adapter reads it too)
 from jaxcraft.config.fields import check_all, documented
 
-FAMILIES = ("approach", "break", "interact", "hunt")
-# Spawn distances a task id can encode, in index order (new ones are appended: ids keep their tasks).
-# The paper's are 20/40/60; 5 and 10 are easy curriculum stages.
-DISTANCES = (20, 40, 60, 5, 10)
+# DISTANCES: spawn distances a task id can encode, in index order; the paper's are 20/40/60, 5 and
+# 10 are easy curriculum stages.
 PAPER_DISTANCES = (20, 40, 60)
 SPLITS = ("train", "unseen", "unseen_seeds")
 

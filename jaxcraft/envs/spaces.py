@@ -15,13 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bridge.crossview import VALUE_ONLY_KEYS, ObservationSchema
 
-# The observation contract's one list of value-only keys (asymmetric actor-critic, as Brax's PPO
-# networks separate policy and value observation keys): only a value function reads them; a
-# policy never needs them to act, and envs without them (Minetest, bridged simulators) still run
-# every policy. Adding a critic-only input = a key here + the env that emits it + the net's value
-# path (`jaxcraft.nets.goal`).
-VALUE_ONLY_KEYS = ("privileged",)
+# VALUE_ONLY_KEYS: the observation schema's value-only keys (asymmetric actor-critic, as Brax's PPO
+# networks separate policy and value observation keys): only a value function reads them; a policy
+# never needs them to act, and envs without them (Minetest, bridged simulators) still run every
+# policy. Adding a critic-only input = a value-only field in `bridge.crossview.LAYOUT` + the env that
+# emits it + the net's value path (`jaxcraft.nets.goal`).
 
 
 def policy_observation(obs: Any) -> Any:
@@ -140,6 +140,12 @@ def action_distribution(action_space: Any):
     return FactorisedCategorical(nvec_of(space), scalar=isinstance(space, Discrete))
 
 
+def schema_spaces(schema: ObservationSchema) -> dict:
+    """The observation space (a dict of spaces) of a cross-view task observation schema."""
+    return {f.name: Discrete(f.high + 1) if f.category else Box(f.low, f.high, f.shape(schema.frame), getattr(jnp, f.dtype))
+            for f in schema.fields}
+
+
 def zeros_of_space(space: Any, lead: tuple[int, ...] = (1, 1)) -> Any:
     """Zeros of a space (or a dict of spaces) with `lead` axes in front: a network's init sample."""
     if isinstance(space, dict):
@@ -147,5 +153,5 @@ def zeros_of_space(space: Any, lead: tuple[int, ...] = (1, 1)) -> Any:
     return jnp.zeros(tuple(lead) + tuple(space.shape), space.dtype)
 
 
-__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "action_distribution", "from_gymnax", "nvec_of",
-           "zeros_of_space"]
+__all__ = ["Space", "Discrete", "MultiDiscrete", "Box", "VALUE_ONLY_KEYS", "action_distribution", "from_gymnax",
+           "nvec_of", "policy_observation", "schema_spaces", "zeros_of_space"]

@@ -9,19 +9,18 @@ from typing import Any
 def fresh_network_policy(config: Any, seed: int = 0):
     """A `NetworkPolicy` of `config.net` with freshly initialised weights (no run to load)."""
     import jax
-    import jax.numpy as jnp
 
     from jaxcraft.build import make_network
-    from jaxcraft.envs.base import zero_observation
-    from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.eval.policies import NetworkPolicy
     from jaxcraft.tasks import make_task_env
+    from jaxcraft.train.agent import Spaces, init_network, make_agent
     env, params = make_task_env(config.task)
-    space = env.action_space(params)
-    network = make_network(config.net, env.observation_space(params), space)
-    weights = network.init(jax.random.key(seed), network.initial_carry(1), zero_observation(env, params),
-                           jnp.zeros((1, 1), bool))
-    return NetworkPolicy(network, weights, action_distribution(space), name="fresh-init")
+    spaces = Spaces.of_env(env, params)
+    agent = make_agent(config, make_network(config.net, spaces.observation, spaces.action), spaces)
+    # Initialised op by op, as this baseline always was (`agent.init_params`, jitted, can differ from
+    # it in the last bit of a leaf where XLA fuses an initialiser's ops).
+    weights = init_network(agent.network, agent.spaces.sample(), jax.random.key(seed))
+    return NetworkPolicy(agent.network, weights, agent.dist, name="fresh-init")
 
 
 

@@ -30,11 +30,12 @@ import pathlib
 
 import numpy as np
 
+from bridge import crossview as X
 from jaxcraft.tasks.demos import FIELDS, DemoFormatError, load_demos, load_manifest
 
 MINARI_PREFIX = "minari:"
 METADATA_KEY = "jaxcraft_demos"
-_OBS_KEYS = ("rgb", "goal_rgb", "goal_mask", "family")
+_OBS_KEYS = X.POLICY_KEYS   # the demos keep the policy's observation (no value-only fields)
 _CHUNK = 64   # episodes per write: bounds the memory of the per-step goal copies
 
 
@@ -57,13 +58,12 @@ def _spaces_and_spec(manifest: dict):
 
     from jaxcraft.envs.spaces import MultiDiscrete
     from jaxcraft.gym.ids import ENV_IDS, register_gymnasium_envs
-    from jaxcraft.tasks import families as F
     from jaxcraft.world import actions as A
 
-    h, w = manifest["frame"]
-    obs_space = gym.spaces.Dict({
-        "rgb": gym.spaces.Box(0, 255, (h, w, 3), np.uint8), "goal_rgb": gym.spaces.Box(0, 255, (h, w, 3), np.uint8),
-        "goal_mask": gym.spaces.Box(0, 1, (h, w), np.uint8), "family": gym.spaces.Discrete(F.NUM_FAMILIES)})
+    schema = X.ObservationSchema(tuple(manifest["frame"]))
+    obs_space = gym.spaces.Dict({f.name: gym.spaces.Discrete(f.high + 1) if f.category else
+                                 gym.spaces.Box(f.low, f.high, f.shape(schema.frame), np.dtype(f.dtype))
+                                 for f in schema.fields})
     act_space = gym.spaces.MultiDiscrete(np.asarray(MultiDiscrete(A.NVEC).nvec, np.int64))
     task = manifest.get("task_config")
     if not task:
@@ -89,10 +89,11 @@ def _buffers(demos: dict, lo: int, hi: int, success_reward: float) -> list:
         n = int(demos["length"][i])
         last = np.minimum(np.arange(n + 1), n - 1)             # observation L repeats L-1
         success = bool(demos["success"][i])
-        obs = {"rgb": demos["rgb"][i, last],
-               "goal_rgb": np.repeat(demos["goal_rgb"][i][None], n + 1, 0),
-               "goal_mask": np.repeat(demos["goal_mask"][i][None], n + 1, 0),
-               "family": np.full(n + 1, demos["family"][i], np.int64)}
+        # per-step fields at each observation, the goal's (per episode) repeated; the family as int64
+        # (gymnasium's Discrete dtype)
+        obs = {k: demos[k][i, last] if k not in X.PER_EPISODE_KEYS else
+               np.repeat(np.asarray(demos[k][i])[None], n + 1, 0).astype(np.int64 if k == X.FAMILY else demos[k].dtype)
+               for k in _OBS_KEYS}
         end = np.arange(n) == n - 1
         out.append(EpisodeBuffer(
             id=i, observations=obs, actions=demos["action"][i, :n].astype(np.int64),
@@ -154,7 +155,7 @@ def load_minari_demos(dataset_id: str) -> dict:
     if np.asarray(first.actions).shape[1:] != (FIELDS["action"][1][2],):
         raise DemoFormatError(f"minari:{dataset_id}: actions are {np.asarray(first.actions).shape[1:]}, expected (11,)")
     T = int(meta.get("max_steps") or max(len(e) for e in episodes))
-    H, W = first.observations["rgb"].shape[1:3]
+    H, W = first.observations[X.RGB].shape[1:3]
     dims = dict(N=len(episodes), T=T, H=H, W=W)
     out = {k: np.zeros(tuple(dims.get(s, s) if isinstance(s, str) else s for s in shape), dtype)
            for k, (dtype, shape) in FIELDS.items()}
@@ -163,14 +164,17 @@ def load_minari_demos(dataset_id: str) -> dict:
         if not 1 <= n <= T:
             raise DemoFormatError(f"minari:{dataset_id}: episode {ep.id} has {n} steps, outside [1, {T}]")
         o, info = ep.observations, ep.infos or {}
-        out["rgb"][i, :n] = o["rgb"][:n]
+        for k in _OBS_KEYS:   # per-step fields for each step, the goal's once per episode
+            if k in X.PER_EPISODE_KEYS:
+                out[k][i] = o[k][0]
+            else:
+                out[k][i, :n] = o[k][:n]
         out["action"][i, :n] = ep.actions
         if "target_visible" in info:
             out["target_visible"][i, :n] = info["target_visible"][:n]
             out["target_centroid"][i, :n] = info["target_centroid"][:n]
         out["length"][i] = n
         out["success"][i] = bool(ep.terminations[-1])
-        out["goal_rgb"][i], out["goal_mask"][i], out["family"][i] = o["goal_rgb"][0], o["goal_mask"][0], o["family"][0]
         out["task_id"][i] = info["task_id"][0] if "task_id" in info else -1
     return out
 

@@ -47,6 +47,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from bridge.crossview import FAMILIES
+
 from jaxcraft.nets.conv import StridedConv3x3
 from jaxcraft.nets.encoders import _as_float, activation
 from jaxcraft.nets.recurrent import make_core
@@ -127,7 +129,7 @@ class GoalConditionedActorCritic(nn.Module):
     spatial_dim: int = 32       # corr / attention: query/key width D
     spatial_layers: int = 0     # corr / attention: conv layers before the heat map; 0 = all but the last
     privileged_dim: int = 0     # > 0: the value also reads obs["privileged"] [L, N, privileged_dim] (zeros where absent)
-    num_families: int = 4
+    num_families: int = len(FAMILIES)   # the family table's (bridge.crossview); registration passes the space's
     family_dim: int = 32
     goal_table: int = 0         # distinct goals encoded per call above this many samples; 0 = never dedupe
     separate_critic: bool = False  # the value head reads its own torso (see the class doc)

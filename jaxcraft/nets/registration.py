@@ -3,11 +3,12 @@
     mlp        MLPEncoder → ActorCritic (vector observations)
     cnn        CNNEncoder → ActorCritic (image observations)
     world_cnn  CNN over obs["rgb"] (the JaxCraft world's dict observation) → ActorCritic
-    goal_cnn   GoalConditionedActorCritic over {"rgb", "goal_rgb", "goal_mask", "family"}
+    goal_cnn   GoalConditionedActorCritic over the cross-view observation schema
+               (`bridge.crossview`: {"rgb", "goal_rgb", "goal_mask", "family"} [+ value-only "privileged"])
 
 Every factory is `factory(net_config, observation_space, action_space) -> module` and reads
-the number of logits from the action space (and goal_cnn its number of families from the
-observation space).
+the number of logits from the action space (and goal_cnn its number of families, goal size and
+privileged size from the observation space, whose fields the schema names).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bridge import crossview as X
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.nets.actor_critic import ActorCritic
 from jaxcraft.nets.encoders import CNNEncoder, DictEncoder, MLPEncoder
@@ -45,20 +47,20 @@ def cnn(config, observation_space, action_space) -> ActorCritic:
 
 def world_cnn(config, observation_space, action_space) -> ActorCritic:
     encoder = CNNEncoder(channels=config.channels, hidden=config.hidden, act=config.activation)
-    return _actor_critic(config, action_space, functools.partial(DictEncoder, key="rgb", encoder=encoder))
+    return _actor_critic(config, action_space, functools.partial(DictEncoder, key=X.RGB, encoder=encoder))
 
 
 def _num_families(observation_space: Any) -> int:
-    """Families from the observation space's `family` field (Discrete(n)); 4 when unknown."""
-    family = observation_space.get("family") if isinstance(observation_space, dict) else None
-    n = getattr(family, "n", None)
-    return int(n) if n is not None else 4
+    """Families from the observation space's `family` field (Discrete(n)); the family table's when it has none."""
+    family = observation_space.get(X.FAMILY) if isinstance(observation_space, dict) else None
+    n = getattr(family, "n", None)   # a Discrete space of any library (jaxcraft's, gymnax's, gymnasium's)
+    return int(n) if n is not None else len(X.FAMILIES)
 
 
 def _goal_map_cells(observation_space: Any, layers: int, first_stride: int = 2) -> int:
     """Cells of the goal torso's map (`layers` 3×3 SAME convs, stride 2 — each halves H and W, rounding
     up — except a stride-1 first layer)."""
-    goal = observation_space.get("goal_rgb") if isinstance(observation_space, dict) else None
+    goal = observation_space.get(X.GOAL_RGB) if isinstance(observation_space, dict) else None
     if goal is None:
         return 0
     h, w = goal.shape[:2]
@@ -69,8 +71,8 @@ def _goal_map_cells(observation_space: Any, layers: int, first_stride: int = 2) 
 
 
 def _privileged_dim(observation_space: Any) -> int:
-    """Size of the value-only `privileged` observation (`envs.spaces.VALUE_ONLY_KEYS`); 0 without one."""
-    space = observation_space.get("privileged") if isinstance(observation_space, dict) else None
+    """Size of the value-only `privileged` observation (the schema's value-only key); 0 without one."""
+    space = observation_space.get(X.PRIVILEGED) if isinstance(observation_space, dict) else None
     return int(np.prod(space.shape)) if space is not None else 0
 
 

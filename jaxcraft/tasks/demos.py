@@ -50,19 +50,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bridge import crossview as X
 from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.params import SPLIT_CODE
 from jaxcraft.tasks.teachers import get_teacher
 
 FORMAT, VERSION = "jaxcraft-demos", 3   # 2: task ids with reserved family/distance slots; 3: target_mask
 READABLE_VERSIONS = (2, 3)
-# name → (dtype, shape with N/T/H/W placeholders)
+# The policy's observation fields as the schema lays them out (`bridge.crossview`): the goal's once
+# per episode, the others per step.
+_OBS = {f.name: (f.dtype, ("N",) + (() if f.per_episode else ("T",)) + (("H", "W") if f.framed else ()) + f.tail)
+        for f in X.LAYOUT if f.name in X.POLICY_KEYS}
+# name → (dtype, shape with N/T/H/W placeholders), in the files' order
 FIELDS = {
-    "rgb": ("uint8", ("N", "T", "H", "W", 3)), "action": ("int32", ("N", "T", 11)),
+    X.RGB: _OBS[X.RGB], "action": ("int32", ("N", "T", len(X.NVEC))),
     "target_visible": ("bool", ("N", "T")), "target_centroid": ("float32", ("N", "T", 2)),
-    "length": ("int32", ("N",)), "success": ("bool", ("N",)), "goal_rgb": ("uint8", ("N", "H", "W", 3)),
-    "goal_mask": ("uint8", ("N", "H", "W")), "family": ("int32", ("N",)), "task_id": ("int32", ("N",)),
+    "length": ("int32", ("N",)), "success": ("bool", ("N",)), X.GOAL_RGB: _OBS[X.GOAL_RGB],
+    X.GOAL_MASK: _OBS[X.GOAL_MASK], X.FAMILY: _OBS[X.FAMILY], "task_id": ("int32", ("N",)),
 }
+assert set(_OBS) <= set(FIELDS), "every policy field of the observation schema is a demo field"
 # Fields a directory may lack (recorded before they existed, or by a collector that has no
 # renderer truth); W8 = ⌈W/8⌉.
 OPTIONAL_FIELDS = {"target_mask": ("uint8", ("N", "T", "H", "W8"))}
@@ -116,13 +122,13 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
             random_action = jax.random.randint(k_rand, nvec.shape, 0, nvec)
             executed = jnp.where(jax.random.uniform(k_coin) < noise, random_action, action)
             obs, state, _, _, _, info = env.step_env(k_env, state, executed, params)
-            new = (state, carry, obs["rgb"], info["target_visible"], info["target_centroid"], info["target_mask"])
+            new = (state, carry, obs[X.RGB], info["target_visible"], info["target_centroid"], info["target_mask"])
             return new, (rgb, action, vis, cen, mask, info["success"])
 
-        init = (state, carry, obs["rgb"], vis, cen, target_mask(frame, state.task.target_id))
+        init = (state, carry, obs[X.RGB], vis, cen, target_mask(frame, state.task.target_id))
         _, (rgb, action, vis, cen, mask, succ) = jax.lax.scan(step, init, jnp.arange(max_steps))
         return dict(rgb=rgb, action=action, target_visible=vis, target_centroid=cen, target_mask=mask, success_t=succ,
-                    goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"], family=state.task.family,
+                    goal_rgb=obs[X.GOAL_RGB], goal_mask=obs[X.GOAL_MASK], family=state.task.family,
                     task_id=state.task.task_id)
     return jax.vmap(one)(task_ids)
 
@@ -291,7 +297,7 @@ def concat_demos(parts: list[dict]) -> dict:
     if not parts:
         raise DemoFormatError("no demo sets to concatenate")
     T = max(p["action"].shape[1] for p in parts)
-    frames = {tuple(p["rgb"].shape[2:]) for p in parts}
+    frames = {tuple(p[X.RGB].shape[2:]) for p in parts}
     if len(frames) > 1:
         raise DemoFormatError(f"demo sets have different frame shapes {sorted(frames)}; record them with one experiment")
     out = {}

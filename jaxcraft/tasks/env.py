@@ -1,8 +1,9 @@
 """CrossViewTaskEnv: the JaxCraft world with one synthesised cross-view task per episode.
 
-Observation (dict): rgb uint8[H, W, 3] first-person frame; goal_rgb uint8[H, W, 3] the target
-seen from the goal camera; goal_mask uint8[H, W] its exact mask; family int32 (interaction); with `task.privileged_obs`, privileged float32[7], read only by a
-value function (`envs.spaces.VALUE_ONLY_KEYS`; see `privileged_observation`).
+Observation (dict, `bridge.crossview.ObservationSchema`: `env.schema`): rgb uint8[H, W, 3]
+first-person frame; goal_rgb uint8[H, W, 3] the target seen from the goal camera; goal_mask
+uint8[H, W] its exact mask; family int32 (interaction); with `task.privileged_obs`, privileged
+float32[7], read only by a value function (the schema's value-only keys; see `privileged_observation`).
 Reward: `success_reward` when the interaction happens on the target (paper: binary), plus
 optional shaping (distance closed, target in view; off by default). Success terminates the
 episode; the time limit (default 600 steps) truncates it.
@@ -15,7 +16,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxcraft.envs import Box, Discrete
+from bridge import crossview as X
+from bridge.crossview import PRIVILEGED_SIZE, ObservationSchema  # noqa: F401  (PRIVILEGED_SIZE: re-exported)
+from jaxcraft.envs.spaces import schema_spaces
 from jaxcraft.tasks import families as F
 from jaxcraft.tasks.params import TaskEnvParams, TaskStatic
 from jaxcraft.tasks.state import TaskState
@@ -43,7 +46,6 @@ def target_in_frame(frame: Frame, target_id: jax.Array) -> tuple[jax.Array, jax.
     return n > 0, jnp.where(n > 0, c, 0.5)
 
 
-PRIVILEGED_SIZE = 7
 _DISTANCE_SCALE = 32.0   # blocks: the normalised distance is 1 at 32 blocks
 
 
@@ -74,6 +76,7 @@ class CrossViewTaskEnv(JaxCraftEnv):
         super().__init__(static)
         self.task_static = task_static
         self._default = default
+        self.schema = ObservationSchema((static.height, static.width), F.FAMILIES, task_static.privileged_obs)
 
     def __hash__(self):
         return hash((type(self), self.static, self.task_static))
@@ -91,11 +94,11 @@ class CrossViewTaskEnv(JaxCraftEnv):
 
     # -- observation -------------------------------------------------------------------
     def _obs(self, state: TaskState, frame: Frame, params: TaskEnvParams) -> dict:
-        obs = {"rgb": frame.rgb, "goal_rgb": state.task.goal_rgb, "goal_mask": state.task.goal_mask,
-               "family": state.task.family}
-        if self.task_static.privileged_obs:
+        obs = {X.RGB: frame.rgb, X.GOAL_RGB: state.task.goal_rgb, X.GOAL_MASK: state.task.goal_mask,
+               X.FAMILY: state.task.family}
+        if self.schema.privileged:
             visible = jnp.any(target_mask(frame, state.task.target_id))
-            obs["privileged"] = privileged_observation(self.static, state.world, state.task, visible,
+            obs[X.PRIVILEGED] = privileged_observation(self.static, state.world, state.task, visible,
                                                        params.max_steps_in_episode)
         return obs
 
@@ -139,9 +142,4 @@ class CrossViewTaskEnv(JaxCraftEnv):
 
     # -- spaces ------------------------------------------------------------------------
     def observation_space(self, params: TaskEnvParams | None = None) -> dict:
-        h, w = self.static.height, self.static.width
-        space = {"rgb": Box(0, 255, (h, w, 3), jnp.uint8), "goal_rgb": Box(0, 255, (h, w, 3), jnp.uint8),
-                 "goal_mask": Box(0, 1, (h, w), jnp.uint8), "family": Discrete(F.NUM_FAMILIES)}
-        if self.task_static.privileged_obs:
-            space["privileged"] = Box(-1.0, jnp.inf, (PRIVILEGED_SIZE,), jnp.float32)
-        return space
+        return schema_spaces(self.schema)

@@ -7,8 +7,9 @@
 
 The target is one instance: distractors of the same kind are placed nearby, and only the
 target's object id counts (`success`). To add a family, add a row to `FAMILY_TABLE` (and its
-name to `jaxcraft.config.task.FAMILIES`, in the same order); task ids keep room for
-`FAMILY_SLOTS` families, so the ids of existing families keep their tasks.
+name to `bridge.crossview.FAMILIES`, the JAX-free list the observation schema and the Minetest
+adapter read, in the same order); task ids keep room for `FAMILY_SLOTS` (bridge.crossview)
+families, so the ids of existing families keep their tasks.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcraft.config.task import DISTANCES, FAMILIES
+from bridge.crossview import DISTANCE_SLOTS, DISTANCES, FAMILIES, FAMILY_SLOTS
 from jaxcraft.world import blocks as B
 from jaxcraft.world import mobs as mobs_lib
 from jaxcraft.world.interact import Events
@@ -44,13 +45,11 @@ FAMILY_TABLE = (
     Family("interact", "block", ("lever_off", "chest_closed", "lamp_off"), "used", attack=False, use=True),
     Family("hunt", "mob", (), "killed", attack=True, use=False),
 )
-assert tuple(f.name for f in FAMILY_TABLE) == FAMILIES, "jaxcraft.config.task.FAMILIES must list FAMILY_TABLE's names"
+assert tuple(f.name for f in FAMILY_TABLE) == FAMILIES, "bridge.crossview.FAMILIES must list FAMILY_TABLE's names"
 
 APPROACH, BREAK, INTERACT, HUNT = (FAMILIES.index(f) for f in ("approach", "break", "interact", "hunt"))
 NUM_FAMILIES = len(FAMILY_TABLE)
 NUM_DISTANCES = len(DISTANCES)
-FAMILY_SLOTS = 16      # task-id room for families (existing ids keep their tasks when one is added)
-DISTANCE_SLOTS = 8     # … and for spawn distances
 assert NUM_FAMILIES <= FAMILY_SLOTS and NUM_DISTANCES <= DISTANCE_SLOTS
 DISTANCE_BLOCKS = np.asarray(DISTANCES, np.int32)
 

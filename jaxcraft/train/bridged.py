@@ -29,26 +29,21 @@ on the first `run`; `init` stops the actor (the next `run` resets the simulators
 from __future__ import annotations
 
 import atexit
-import functools
 import time
 import weakref
 from typing import Any, Optional
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from bridge import Pool, PoolConfig
 from jaxcraft.config import ExperimentConfig, validate
-from jaxcraft.envs.spaces import action_distribution, zeros_of_space
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.ppo.acting import Acting, scalar_value_apply
+from jaxcraft.train.agent import Policy, Spaces, make_agent
 from jaxcraft.train.bridged_actor import Actor
 from jaxcraft.train.bridged_envs import BridgedEnv
-from jaxcraft.train.learner import make_learner
-from jaxcraft.train.xla_loops import resolve_loop_layout, uses_convolution
 from jaxcraft.train.sharding import DATA_AXIS, local_mesh, make_mesh, put_process_local, to_local
 from jaxcraft.train.trajectory import Trajectory, stack_fragments
 
@@ -78,14 +73,13 @@ class BridgedTrainer:
         self.local_mesh = local_mesh(self.mesh)
         self.process, self.num_local_envs = jax.process_index(), config.env.num_envs // jax.process_count()
         self.config, self.env, self.network = config, env, network
-        self.dist = action_distribution(env.action_space)
-        self.acting = Acting(scalar_value_apply(network.apply, config.ppo), self.dist, config.ppo.value_norm)
         self.axis_name = DATA_AXIS if self.num_devices > 1 else None
-        # The bridged update is always one jitted call per update; only its minibatch loops vary.
-        self.loops = resolve_loop_layout(config.ppo.unroll_minibatches, False,
-                                         uses_convolution(self.init_params, jax.random.key(0)))
-        self.learner = make_learner(config, network, self.dist, self.axis_name,
-                                    unroll_minibatches=self.loops.unroll_minibatches)
+        # Distribution, acting, initial params, loop layout and learner: the one agent assembly. The
+        # bridged update is always one jitted call per update (`host_loop`); only its minibatch loops vary.
+        self.agent = make_agent(config, network, Spaces(env.observation_space, env.action_space),
+                                axis_name=self.axis_name, host_loop=True)
+        self.dist, self.acting = self.agent.dist, self.agent.acting
+        self.loops, self.learner = self.agent.loops, self.agent.learner
         self.use_ref = self.learner.use_ref
         self.recv_batch_size = min(config.bridge.recv_batch_size, self.num_local_envs) or self.num_local_envs
         self._act = jax.jit(self._act_fn)
@@ -100,20 +94,20 @@ class BridgedTrainer:
 
     # -- initialisation -----------------------------------------------------------------
     def init_params(self, key: jax.Array) -> Any:
-        """Fresh network params on a zero observation (jitted: one compile, not flax's op by op)."""
-        return self._init_params_jit(key)
-
-    @functools.cached_property
-    def _init_params_jit(self):
-        # The zero observation is built inside the jitted function: this property may first be read
-        # while `init` is being traced, and a cached array from that trace would leak a tracer.
-        return jax.jit(lambda key: self.network.init(key, self.network.initial_carry(1),
-                                                     zeros_of_space(self.env.observation_space, (1, 1)),
-                                                     jnp.ones((1, 1), bool)))
+        """Fresh network params (`Agent.init_params`: on a zero observation of the spaces, jitted)."""
+        return self.agent.init_params(key)
 
     def initial_params(self, key: jax.Array) -> Any:
         """The params `init(key)` starts from when given none."""
         return self.init_params(jax.random.split(key, 3)[0])
+
+    def params(self, state: BridgedState) -> Any:
+        """The network params of a state (what checkpoints and policies read)."""
+        return state.ppo.params
+
+    def policy(self, state: BridgedState) -> Policy:
+        """The policy of a state's params (`act` on batched observations of the simulators' policy view)."""
+        return self.agent.policy(self.params(state))
 
     def init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> BridgedState:
         """A fresh state (jitted onto the mesh). Stops a running actor: the next `run` resets the simulators."""

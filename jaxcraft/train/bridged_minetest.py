@@ -3,7 +3,8 @@
     from jaxcraft.train.bridged_minetest import minetest_bridged_env
     env = minetest_bridged_env(config)      # config.task: families, distances, frame size ...
 
-The policy sees {"rgb", "goal_rgb", "goal_mask", "family"} exactly as in `jaxcraft:tasks` and
+The policy sees the cross-view schema's policy keys (`bridge.crossview.ObservationSchema`:
+{"rgb", "goal_rgb", "goal_mask", "family"}) exactly as in `jaxcraft:tasks` and
 acts with the world's MultiDiscrete (9 buttons + 2 camera bins), so a policy trained in the
 JaxCraft world runs on Minetest unchanged; the simulator's privileged `info` field is hidden
 from it. Families without a Minetest counterpart (hunt) are dropped; frames are
@@ -14,13 +15,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-import jax.numpy as jnp
-
+from bridge.crossview import POLICY_KEYS
 from jaxcraft.config import ConfigError, ExperimentConfig
-from jaxcraft.envs.spaces import Box, Discrete, MultiDiscrete
+from jaxcraft.envs.spaces import MultiDiscrete, schema_spaces
 from jaxcraft.train.bridged_envs import BridgedEnv
 
-POLICY_FIELDS = ("rgb", "goal_rgb", "goal_mask", "family")
+POLICY_FIELDS = POLICY_KEYS   # the simulator's privileged `info` is not among them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,18 +55,14 @@ def minetest_config(config: ExperimentConfig, **overrides):
 def minetest_bridged_env(config: ExperimentConfig, schedules: tuple = ()) -> MinetestBridgedEnv:
     """The `bridge:minetest` builder (registered by `jaxcraft.train.bridged_envs.register`)."""
     from bridge.adapters.minetest.process import missing_reason
-    from bridge.adapters.minetest_env import NVEC, MinetestFactory
+    from bridge.adapters.minetest_env import MinetestFactory, minetest_schema
     from jaxcraft.world import actions as A
     why = missing_reason()
     if why is not None:
         raise ConfigError(f"env.name='bridge:minetest': {why}")
     factory = MinetestFactory(minetest_config(config), schedules)
     spec = factory.spec()
-    s = factory.config.frame_size
-    obs_space = {"rgb": Box(0, 255, (s, s, 3), jnp.uint8), "goal_rgb": Box(0, 255, (s, s, 3), jnp.uint8),
-                 "goal_mask": Box(0, 1, (s, s), jnp.uint8), "family": Discrete(4)}
-    assert tuple(NVEC) == tuple(A.NVEC)
-    return MinetestBridgedEnv(factory=factory, spec=spec, observation_space=obs_space,
+    return MinetestBridgedEnv(factory=factory, spec=spec, observation_space=schema_spaces(minetest_schema(factory.config)),
                               action_space=MultiDiscrete(A.NVEC, A.NAMES), obs_key=None)
 
 

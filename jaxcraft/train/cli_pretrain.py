@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     from jaxcraft.build import make_env, make_network
-    from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.gym.minari import load_demo_source
+    from jaxcraft.train.agent import Spaces, make_agent
     from jaxcraft.train.demo_fit import check_demos_fit
     from jaxcraft.train.imitation import pretrain, save_params
     env, params = make_env(config.env, config.task)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if config.net.kind == "goal_cnn" and args.window > 1:
         config = dataclasses.replace(config, net=dataclasses.replace(
             config.net, goal=dataclasses.replace(config.net.goal, goal_table=args.batch)))
-    network = make_network(config.net, env.observation_space(params), space)
+    agent = make_agent(config, make_network(config.net, env.observation_space(params), space), Spaces.of_env(env, params))
     icfg = imitation_config(args)
     from jaxcraft.progress import progress_bar
     from jaxcraft.train.metrics import ScalarLog
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(row["step"] - bar.n)
 
     try:
-        trained, rows = pretrain(network, action_distribution(space), demos, icfg, params=init,
+        trained, rows = pretrain(agent.network, agent.dist, demos, icfg, params=init,
                                  log_every=max(1, args.log_every), log=None, on_row=on_row)
     finally:
         bar.close()

@@ -25,16 +25,12 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxcraft.config import ExperimentConfig, validate
-from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.batched import BatchedEnv
-from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.ppo.update import PPOState
-from jaxcraft.ppo.acting import Acting, frozen_encoder_apply, goal_code_apply, scalar_value_apply
+from jaxcraft.train.agent import Policy, Spaces, make_agent
 from jaxcraft.train.guide import Guide, guide_horizon
-from jaxcraft.train.learner import make_learner
 from jaxcraft.train.rollout import ActorState, make_rollout
 from jaxcraft.train.sharding import DATA_AXIS, make_mesh
-from jaxcraft.train.xla_loops import resolve_loop_layout, uses_convolution
 
 
 @struct.dataclass
@@ -75,25 +71,17 @@ class FusedTrainer:
         self.network = network
         self.env = BatchedEnv(env, env_params, pool_size=config.env.reset_pool_size // self.num_devices,
                               refresh_per_step=config.env.pool_refresh_per_step)
-        self.dist = action_distribution(self.env.action_space())
-        self._zero_obs = zero_observation(env, env_params)   # [1, 1, ...]: what the network is initialised on
-        apply_fn, encode_fn = network.apply, None
-        if config.ppo.freeze_encoder:   # acting encodes once per step; the net's decision part reads the features
-            encode_fn, apply_fn = frozen_encoder_apply(network)
-        self.acting = Acting(scalar_value_apply(apply_fn, config.ppo), self.dist, config.ppo.value_norm,
-                             goal_code_fn=goal_code_apply(network), encode_fn=encode_fn)
+        # On one device there is nothing to reduce over: run the per-shard code directly
+        # (no shard_map, no collectives), which also keeps `jax.vmap(train)` cheap.
+        self.axis_name = DATA_AXIS if self.num_devices > 1 else None
+        # Distribution, acting, initial params, loop layout and learner: the one agent assembly.
+        self.agent = make_agent(config, network, Spaces.of_env(env, self.env.params), axis_name=self.axis_name)
+        self.dist, self.acting = self.agent.dist, self.agent.acting
         # The teacher-guided curriculum (`run.guide`; jaxcraft.train.guide), None when off.
         self.guide = Guide.make(config.run.guide.teacher, env, self.env.params) if config.run.guide.teacher else None
         # (params, ref_params, value_norm, actor[, horizon]) -> (actor, trajectory): one device's acting scan.
         self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len, self.guide)
-        # On one device there is nothing to reduce over: run the per-shard code directly
-        # (no shard_map, no collectives), which also keeps `jax.vmap(train)` cheap.
-        self.axis_name = DATA_AXIS if self.num_devices > 1 else None
-        # Unrolled minibatches and a host loop over updates only where XLA:CPU needs them (conv nets).
-        self.loops = resolve_loop_layout(config.ppo.unroll_minibatches, config.run.scan_updates,
-                                         uses_convolution(self.init_params, jax.random.key(0)))
-        self.learner = make_learner(config, network, self.dist, self.axis_name,
-                                    unroll_minibatches=self.loops.unroll_minibatches)
+        self.loops, self.learner = self.agent.loops, self.agent.learner
         self.use_ref = self.learner.use_ref
         self._run_cache: dict[int, Any] = {}
         self._init_jit = None
@@ -109,18 +97,20 @@ class FusedTrainer:
         return self._init_jit(key, params, ref_params)
 
     def init_params(self, key: jax.Array) -> Any:
-        """Fresh network params (initialised on a zero observation: `envs.base.zero_observation`).
-        Jitted: flax's init run op by op would compile every small op on its own."""
-        return self._init_params_jit(key)
-
-    @functools.cached_property
-    def _init_params_jit(self):
-        return jax.jit(lambda key: self.network.init(key, self.network.initial_carry(1), self._zero_obs,
-                                                     jnp.ones((1, 1), bool)))
+        """Fresh network params (`Agent.init_params`: on a zero observation of the env, jitted)."""
+        return self.agent.init_params(key)
 
     def initial_params(self, key: jax.Array) -> Any:
         """The params `init(key)` starts from when given none."""
         return self.init_params(jax.random.split(key, 3)[0])
+
+    def params(self, state: TrainState) -> Any:
+        """The network params of a state (what checkpoints and policies read)."""
+        return state.ppo.params
+
+    def policy(self, state: TrainState) -> Policy:
+        """The policy of a state's params (`act` on batched observations)."""
+        return self.agent.policy(self.params(state))
 
     def _init(self, key: jax.Array, params: Any = None, ref_params: Any = None) -> TrainState:
         _, k_envs, k_pool = jax.random.split(key, 3)   # [0]: initial_params

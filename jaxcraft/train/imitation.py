@@ -37,10 +37,12 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 
+from bridge import crossview as X
 from jaxcraft.nets.goal import aux_loss
 from jaxcraft.nets.spatial import pool_mask, target_map_loss
 from jaxcraft.ppo.config import documented
 from jaxcraft.tasks.demos import unpack_mask
+from jaxcraft.train.agent import init_network
 from jaxcraft.world import actions as A
 
 
@@ -62,7 +64,7 @@ class ImitationConfig:
 
 
 def _check(demos: dict) -> tuple[int, int]:
-    need = ("rgb", "goal_rgb", "goal_mask", "family", "action", "length")
+    need = X.POLICY_KEYS + ("action", "length")
     missing = [k for k in need if k not in demos]
     if missing:
         raise ValueError(f"demonstrations lack the fields {missing}; got {sorted(demos)}")
@@ -83,8 +85,7 @@ def sample_windows(demos: dict, key: jax.Array, batch: int, window: int) -> dict
     steps = jnp.clip(start[None, :] + jnp.arange(window)[:, None], 0, t - 1)          # [L, N]
     per_step = lambda x: x[ep[None, :], steps]
     per_ep = lambda x: jnp.broadcast_to(x[ep][None], (window,) + x[ep].shape)
-    obs = {"rgb": per_step(demos["rgb"]), "goal_rgb": per_ep(demos["goal_rgb"]),
-           "goal_mask": per_ep(demos["goal_mask"]), "family": per_ep(demos["family"])}
+    obs = {k: (per_ep if k in X.PER_EPISODE_KEYS else per_step)(demos[k]) for k in X.POLICY_KEYS}
     out = {"obs": obs, "action": per_step(demos["action"]),
            "valid": (start[None, :] + jnp.arange(window)[:, None]) < length[None, :],
            "reset": jnp.arange(window)[:, None].repeat(batch, 1) == 0}
@@ -92,7 +93,7 @@ def sample_windows(demos: dict, key: jax.Array, batch: int, window: int) -> dict
         out["visible"] = per_step(demos["target_visible"])
         out["centroid"] = per_step(demos["target_centroid"])
     if "target_mask" in demos:   # bit-packed on disk and in memory; unpacked per batch
-        out["target_mask"] = unpack_mask(per_step(demos["target_mask"]), demos["rgb"].shape[-2])
+        out["target_mask"] = unpack_mask(per_step(demos["target_mask"]), demos[X.RGB].shape[-2])
     return out
 
 
@@ -106,7 +107,7 @@ def mirror_in_view(batch: dict, key: jax.Array) -> dict:
     flip = batch["visible"] & jax.random.bernoulli(key, 0.5, (L, N))
     pick = lambda a, b: jnp.where(flip.reshape((L, N) + (1,) * (a.ndim - 2)), b, a)  # noqa: E731
     out = dict(batch)
-    out["obs"] = {**batch["obs"], "rgb": pick(batch["obs"]["rgb"], batch["obs"]["rgb"][:, :, :, ::-1])}
+    out["obs"] = {**batch["obs"], X.RGB: pick(batch["obs"][X.RGB], batch["obs"][X.RGB][:, :, :, ::-1])}
     action = batch["action"]
     mirrored = action.at[..., _LEFT].set(action[..., _RIGHT]).at[..., _RIGHT].set(action[..., _LEFT])
     mirrored = mirrored.at[..., _YAW].set(A.NVEC[_YAW] - 1 - action[..., _YAW])
@@ -172,9 +173,8 @@ def pretrain(network: Any, dist: Any, demos: dict, config: ImitationConfig, para
     demos = jax.device_put(dict(demos))
     key = jax.random.key(config.seed)
     k_init, key = jax.random.split(key)
-    if params is None:
-        one = sample_windows(demos, k_init, 1, 1)
-        params = network.init(k_init, network.initial_carry(1), one["obs"], one["reset"])
+    if params is None:   # on one window's observation (op by op, as it always was: a jitted init can differ in a last bit)
+        params = init_network(network, sample_windows(demos, k_init, 1, 1)["obs"], k_init)
     opt = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.lr))
     opt_state = opt.init(params)
 

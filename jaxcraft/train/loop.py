@@ -135,7 +135,7 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
             # Fitted into the params init(key) would start from (value-only parts keep those), so
             # `init` is compiled once, with the params given.
             params = load_params(config.run.init_params, trainer.initial_params(key),
-                                 fresh=getattr(trainer.network, "fresh_on_load", ()))
+                                 fresh=trainer.agent.fresh_on_load)
         except (FileNotFoundError, ValueError) as e:
             raise ConfigError(f"run.init_params: {e}") from None
         state = trainer.init(key, params)

@@ -57,7 +57,7 @@ def run_seeds(trainer: Any, seeds: Sequence[int], num_updates: Optional[int] = N
         metrics = jax.device_get(metrics)
         seconds.append(time.perf_counter() - t0)
         rows.append({k: np.asarray(v, np.float64) for k, v in metrics.items()})
-        finals.append(state.ppo.params)
+        finals.append(trainer.params(state))
         if log:
             log(f"seed {s}: {n} updates in {seconds[-1]:.0f} s")
     stacked = {k: np.stack([r[k] for r in rows]) for k in rows[0]}

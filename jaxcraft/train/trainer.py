@@ -4,11 +4,15 @@
     state = trainer.init(key)                         # or init(key, params, ref_params)
     trainer.initial_params(key)                       # the params init(key) starts from
     state, metrics = trainer.run(state, n)            # n updates; metrics {name: [n] array}
+    trainer.params(state)                             # the network params of a state
+    trainer.policy(state).act(obs)                    # its policy on batched observations
     trainer.state_sharding(state)                     # NamedShardings (checkpoint restore)
     trainer.close()                                   # release workers/threads (idempotent)
 
-Both trainers act with `jaxcraft.ppo.acting.Acting`, build one `Trajectory` per update and
-learn with the same `jaxcraft.train.learner.Learner`, so their metric names are the same.
+Both trainers build their distribution, `Acting`, initial params, loop layout and learner with
+`jaxcraft.train.agent.make_agent`, act with `jaxcraft.ppo.acting.Acting`, build one `Trajectory`
+per update and learn with the same `jaxcraft.train.learner.Learner`, so their metric names are
+the same. A state's layout is each trainer's own: read its params with `params(state)`.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 class Trainer(Protocol):
     config: Any          # the ExperimentConfig it was built from
     network: Any         # the flax module (network contract of jaxcraft.ppo)
+    agent: Any           # its `jaxcraft.train.agent.Agent` (distribution, acting, learner, initial params)
     dist: Any            # the action distribution
 
     def init(self, key: Any, params: Any = None, ref_params: Any = None) -> Any:
@@ -30,6 +35,12 @@ class Trainer(Protocol):
 
     def run(self, state: Any, num_updates: int) -> tuple[Any, dict]:
         """`num_updates` updates → (state, metrics stacked over updates)."""
+
+    def params(self, state: Any) -> Any:
+        """The network params of `state` (what policies and saved params are)."""
+
+    def policy(self, state: Any) -> Any:
+        """The policy of `state`'s params: a `jaxcraft.train.agent.Policy` (`act(obs, key, carry, reset)`)."""
 
     def state_sharding(self, state: Any) -> Any:
         """The NamedShardings of `state` (same tree structure)."""

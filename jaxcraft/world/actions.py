@@ -20,21 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-BUTTONS = ("forward", "back", "left", "right", "jump", "sneak", "sprint", "attack", "use")
-CAMERA_BINS = 11
-CAMERA_MAX_DEG = 10.0
-CAMERA_MU = 10.0
+# The layout and the camera-bin table are JAX-free data shared with the simulator adapters.
+from bridge.crossview import BUTTONS, CAMERA_BINS, CAMERA_MAX_DEG, CAMERA_MU, NVEC, camera_bin_degrees  # noqa: F401
+
 NAMES = BUTTONS + ("camera_pitch", "camera_yaw")
-NVEC = (2,) * len(BUTTONS) + (CAMERA_BINS, CAMERA_BINS)
 NUM_FACTORS = len(NVEC)
 NOOP_CAMERA_BIN = CAMERA_BINS // 2
-
-
-def camera_bin_degrees() -> np.ndarray:
-    """float32[11]: degrees of camera rotation per bin (mu-law decoded)."""
-    x = (np.arange(CAMERA_BINS) * 2.0 - (CAMERA_BINS - 1)) / (CAMERA_BINS - 1)
-    deg = np.sign(x) * (np.power(1.0 + CAMERA_MU, np.abs(x)) - 1.0) / CAMERA_MU * CAMERA_MAX_DEG
-    return deg.astype(np.float32)
 
 
 class Controls(NamedTuple):

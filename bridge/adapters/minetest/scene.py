@@ -22,9 +22,8 @@ import math
 
 import numpy as np
 
-FAMILIES = ("approach", "break", "interact", "hunt")
-DISTANCES = (20, 40, 60, 5, 10)
-FAMILY_SLOTS, DISTANCE_SLOTS = 16, 8   # jaxcraft's task-id layout (jaxcraft/tasks/families.py; a test checks they agree)
+# jaxcraft's family names, spawn distances and task-id layout: one definition (bridge.crossview)
+from bridge.crossview import DISTANCE_SLOTS, DISTANCES, FAMILIES, FAMILY_SLOTS  # noqa: F401
 SUPPORTED_FAMILIES = ("approach", "break", "interact")  # hunt: no mobs in this scene
 KINDS = {
     "approach": ("diamond_ore", "gold_ore", "mese_ore", "chest", "bookshelf"),
