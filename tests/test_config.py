@@ -95,7 +95,10 @@ def test_ppo_section_raises_the_config_error_of_every_section():
     assert type(e.value) is ConfigError and str(e.value) == "ppo.gamma=1.5 must be in [0, 1]"
     for assignment, message in [("ppo.gamma=1.5", "ppo.gamma=1.5 must be in [0, 1]"),
                                 ("ppo.value_head=twohot", "ppo.value_head='twohot' must be 'scalar' or 'hl_gauss'"),
-                                ("env.num_envs=0", "env.num_envs=0 must be >= 1")]:
+                                ("env.num_envs=0", "env.num_envs=0 must be >= 1"),
+                                # the batch-layout check (jaxcraft.ppo.update) raises it too: 128 steps, 1 per chunk
+                                ("ppo.num_minibatches=3", "ppo.num_minibatches=3 must divide the 128 chunks per env "
+                                                          "(rollout length 128 / chunk_len 1)")]:
         with pytest.raises(ConfigError) as e:
             validate(override(ExperimentConfig(), [assignment]), 1)
         assert type(e.value) is ConfigError and str(e.value) == message

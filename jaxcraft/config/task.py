@@ -38,7 +38,7 @@ class TaskConfig:
     view_distance: float = documented(32.0, "Fog end in blocks for the agent view and goal image.")
 
     def validate(self) -> None:
-        """Raise ValueError naming the first bad field."""
+        """Raise ConfigError naming the first bad field."""
         bad = [f for f in self.families if f not in FAMILIES]
         checks = [
             ("families", bool(self.families) and not bad and len(set(self.families)) == len(self.families),

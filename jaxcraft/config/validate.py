@@ -78,8 +78,5 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
         if not 0 <= env.pool_refresh_per_step <= per_device:
             raise ConfigError(f"env.pool_refresh_per_step={env.pool_refresh_per_step} must be in [0, reset_pool_size/devices = {per_device}]")
     is_recurrent = config.net.core_size > 0 if recurrent is None else recurrent
-    try:
-        check_batch_layout(config.ppo, env.rollout_len, is_recurrent)
-    except ValueError as e:   # jaxcraft.ppo.update's layout check raises a plain ValueError
-        raise ConfigError(str(e)) from None
+    check_batch_layout(config.ppo, env.rollout_len, is_recurrent)   # raises ConfigError itself
     return devices

@@ -26,7 +26,7 @@ import optax
 from flax import struct
 
 from jaxcraft.ppo import losses
-from jaxcraft.ppo.config import PPOConfig
+from jaxcraft.ppo.config import ConfigError, PPOConfig
 from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.value_norm import ValueNormState, init_value_norm, normalize, update_value_norm
 
@@ -80,13 +80,13 @@ def resolve_chunk_len(config: PPOConfig, rollout_len: int, recurrent: bool) -> i
 
 
 def check_batch_layout(config: PPOConfig, rollout_len: int, recurrent: bool) -> None:
-    """Raise ValueError (naming the field) if the rollout cannot be cut into minibatches."""
+    """Raise ConfigError (a ValueError, naming the field) if the rollout cannot be cut into minibatches."""
     chunk = resolve_chunk_len(config, rollout_len, recurrent)
     if rollout_len % chunk:
-        raise ValueError(f"ppo.chunk_len={chunk} must divide the rollout length {rollout_len}")
+        raise ConfigError(f"ppo.chunk_len={chunk} must divide the rollout length {rollout_len}")
     chunks = rollout_len // chunk
     if chunks % config.num_minibatches:
-        raise ValueError(
+        raise ConfigError(
             f"ppo.num_minibatches={config.num_minibatches} must divide the {chunks} chunks per env "
             f"(rollout length {rollout_len} / chunk_len {chunk})")
 
@@ -171,12 +171,12 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
     grad_fn = jax.grad(loss_fn, has_aux=True)
 
     def minibatch_step(carry, mb: PPOBatch):
-        params, opt_state, vn, kl_coef, pg_on = carry
+        params, opt_state, value_norm_state, kl_coef, pg_on = carry
         # Data statistics sit outside the gradient: global over devices, no collectives in grad.
         if config.normalize_advantages:
             mb = mb._replace(advantage=losses.normalize_advantages(mb.advantage, axis_name, mask=mb.policy_mask))
         if config.value_norm:
-            mb = mb._replace(value=normalize(vn, mb.value), target=normalize(vn, mb.target))
+            mb = mb._replace(value=normalize(value_norm_state, mb.value), target=normalize(value_norm_state, mb.target))
         grads, metrics = grad_fn(params, mb, kl_coef, pg_on)
         grads, metrics = pmean((grads, metrics))
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
@@ -187,12 +187,12 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
             new_params = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_params, params)
             new_opt_state = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new_opt_state, opt_state)
             metrics["skipped"] = 1.0 - ok.astype(jnp.float32)
-        return (new_params, new_opt_state, vn, kl_coef, pg_on), metrics
+        return (new_params, new_opt_state, value_norm_state, kl_coef, pg_on), metrics
 
     def update(state: PPOState, batch: PPOBatch, keys: jax.Array):
-        vn = state.value_norm
+        value_norm_state = state.value_norm
         if config.value_norm:
-            vn = update_value_norm(vn, batch.target, config.value_norm_decay, axis_name)
+            value_norm_state = update_value_norm(value_norm_state, batch.target, config.value_norm_decay, axis_name)
         kl_coef = losses.kl_coefficient(config.kl_coef, config.kl_decay, state.update_step)
 
         def epoch(carry, epoch_idx):
@@ -201,11 +201,11 @@ def make_update_fn(apply_fn: ApplyFn, dist: FactorisedCategorical, optimizer: op
             return jax.lax.scan(minibatch_step, carry, mbs, unroll=unroll)
 
         pg_on = (state.update_step >= config.critic_warmup_updates).astype(jnp.float32)
-        init = (state.params, state.opt_state, vn, kl_coef, pg_on)
-        (params, opt_state, vn, _, _), metrics = jax.lax.scan(epoch, init, jnp.arange(config.num_epochs), unroll=unroll)
+        init = (state.params, state.opt_state, value_norm_state, kl_coef, pg_on)
+        (params, opt_state, value_norm_state, _, _), metrics = jax.lax.scan(epoch, init, jnp.arange(config.num_epochs), unroll=unroll)
         metrics = jax.tree.map(jnp.mean, metrics)
         metrics["kl_coef"] = kl_coef
-        new_state = state.replace(params=params, opt_state=opt_state, value_norm=vn,
+        new_state = state.replace(params=params, opt_state=opt_state, value_norm=value_norm_state,
                                   update_step=state.update_step + 1)
         return new_state, metrics
 

@@ -166,9 +166,11 @@ def test_critic_warmup_updates_only_the_critic_then_the_policy():
 
 
 def test_bad_layout_is_named():
-    with pytest.raises(ValueError, match="num_minibatches"):
+    # The config layer's error type (a ValueError), so `validate` passes it on unwrapped.
+    with pytest.raises(ppo.ConfigError, match="num_minibatches") as e:
         ppo.check_batch_layout(ppo.PPOConfig(num_minibatches=3), 8, recurrent=False)
-    with pytest.raises(ValueError, match="chunk_len"):
+    assert str(e.value) == "ppo.num_minibatches=3 must divide the 8 chunks per env (rollout length 8 / chunk_len 1)"
+    with pytest.raises(ppo.ConfigError, match="chunk_len"):
         ppo.check_batch_layout(ppo.PPOConfig(chunk_len=3, num_minibatches=1), 8, recurrent=True)
     with pytest.raises(ValueError, match="ppo.lr"):
         ppo.PPOConfig(lr=0.0).validate()
