@@ -46,6 +46,20 @@ def test_bad_options_name_the_problem():
         jaxcraft.make_vec("JaxCraft-Nope-v0", 2)
 
 
+def test_render_returns_the_last_observed_frame():
+    env = JaxCraftGymEnv("JaxCraft-World-v0", render_mode="rgb_array", **WORLD)
+    assert env.render() is None                          # nothing observed yet
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(env.render(), obs["rgb"])
+    obs, *_ = env.step(np.zeros(env.action_space.shape, np.int64))
+    frame = env.render()
+    assert frame.shape == (8, 8, 3) and frame.dtype == np.uint8
+    np.testing.assert_array_equal(frame, obs["rgb"])
+    quiet = JaxCraftGymEnv("JaxCraft-World-v0", **WORLD)
+    quiet.reset(seed=0)
+    assert quiet.render() is None                        # no render_mode: gymnasium's convention
+
+
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
 def test_autoreset_matches_gymnasium_sync_vector_env(world_vec, mode):
     """Oracle: gymnasium's SyncVectorEnv over single envs implements each auto-reset mode itself."""

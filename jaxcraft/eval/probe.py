@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from bridge import crossview as X
 from jaxcraft.world import actions as A
 
 LEFT, HOLD, RIGHT = 0, 1, 2
@@ -105,7 +106,7 @@ def encoder_dataset(network, params, demos: dict, chunk: int = 8) -> dict:
     def run(rgb, goal_rgb, goal_mask, family):
         L, N = rgb.shape[:2]
         per_ep = lambda a: jnp.broadcast_to(a[None], (L,) + a.shape)  # noqa: E731
-        obs = {"rgb": rgb, "goal_rgb": per_ep(goal_rgb), "goal_mask": per_ep(goal_mask), "family": per_ep(family)}
+        obs = {X.RGB: rgb, X.GOAL_RGB: per_ep(goal_rgb), X.GOAL_MASK: per_ep(goal_mask), X.FAMILY: per_ep(family)}
         f = network.apply(params, obs, method="encode")
         _, logits, _ = network.apply(params, network.initial_carry(N), obs, jnp.zeros((L, N), bool).at[0].set(True))
         return (f[..., :f.shape[-1] - tail] if tail else f), jax.nn.softmax(logits[..., -bins:])
@@ -113,8 +114,8 @@ def encoder_dataset(network, params, demos: dict, chunk: int = 8) -> dict:
     out = {k: [] for k in ("features", "probs", "teacher_yaw", "centroid", "episode")}
     for s in range(0, E, chunk):
         sl = slice(s, min(s + chunk, E))
-        f, p = run(jnp.asarray(np.swapaxes(demos["rgb"][sl], 0, 1)), jnp.asarray(demos["goal_rgb"][sl]),
-                   jnp.asarray(demos["goal_mask"][sl]), jnp.asarray(demos["family"][sl]))
+        f, p = run(jnp.asarray(np.swapaxes(demos[X.RGB][sl], 0, 1)), jnp.asarray(demos[X.GOAL_RGB][sl]),
+                   jnp.asarray(demos[X.GOAL_MASK][sl]), jnp.asarray(demos[X.FAMILY][sl]))
         f, p = np.asarray(f).swapaxes(0, 1), np.asarray(p).swapaxes(0, 1)          # [N, T, ...]
         m = demos["target_visible"][sl] & (np.arange(T)[None] < demos["length"][sl][:, None])
         out["features"].append(f[m])

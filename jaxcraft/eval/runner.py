@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bridge import crossview as X
 from jaxcraft.eval.stats import SuccessTable, success_table
 from jaxcraft.config.task import PAPER_DISTANCES
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, with_split
@@ -96,17 +97,17 @@ def _rollout(env, params, policy, obs, state, keys, max_steps: int, n_record: in
         new = dict(obs=o, state=s, carry=carry, done=c["done"] | (alive & (term | trunc)),
                    success_step=jnp.where(first, t + 1, c["success_step"]),
                    length=c["length"] + alive.astype(jnp.int32), ret=c["ret"] + jnp.where(alive, reward, 0.0))
-        return new, o["rgb"][:n_record]
+        return new, o[X.RGB][:n_record]
 
     def idle(c, t):   # every episode has ended: skip the (costly) env step
-        return c, jnp.zeros_like(c["obs"]["rgb"][:n_record])
+        return c, jnp.zeros_like(c["obs"][X.RGB][:n_record])
 
     final, frames = jax.lax.scan(lambda c, t: jax.lax.cond(c["done"].all(), idle, live, c, t), init,
                                  jnp.arange(max_steps))
     out = dict(task_id=state.task.task_id, family=state.task.family, distance=state.task.distance,
                success_step=final["success_step"], length=final["length"], episode_return=final["ret"],
-               goal_rgb=obs["goal_rgb"][:n_record], goal_mask=obs["goal_mask"][:n_record])
-    return out, jnp.concatenate([obs["rgb"][None, :n_record], frames])
+               **{k: obs[k][:n_record] for k in (X.GOAL_RGB, X.GOAL_MASK)})
+    return out, jnp.concatenate([obs[X.RGB][None, :n_record], frames])
 
 
 def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances: Sequence[int] = PAPER_DISTANCES,
@@ -137,12 +138,12 @@ def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances:
         obs, state = _reset(env, params, jnp.asarray(tasks["task_id"][idx]))
         out, frames = jax.device_get(_rollout(env, params, policy, obs, state, keys[idx], max_steps, n_rec))
         real = min(size, total - start)
-        parts.append({k: v[:real] for k, v in out.items() if k not in ("goal_rgb", "goal_mask")})
+        parts.append({k: v[:real] for k, v in out.items() if k not in (X.GOAL_RGB, X.GOAL_MASK)})
         if progress is not None:
             progress(start + real, int(sum((p["success_step"] >= 0).sum() for p in parts)), total)
         for i in range(min(n_rec, real, record - start)):
             videos.append({"index": start + i, "rgb": frames[: out["length"][i] + 1, i],
-                           "goal_rgb": out["goal_rgb"][i], "goal_mask": out["goal_mask"][i]})
+                           "goal_rgb": out[X.GOAL_RGB][i], "goal_mask": out[X.GOAL_MASK][i]})
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     if not (cat["task_id"] == tasks["task_id"]).all():   # the env must synthesise the task we asked for
         raise RuntimeError("the env's task ids differ from the requested ones")

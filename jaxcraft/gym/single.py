@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bridge import crossview as X
 from jaxcraft.envs.base import step_without_reset
 from jaxcraft.gym.ids import ResetNeededError, as_space_dtypes, build_env, to_gym_space
 
@@ -62,5 +63,5 @@ class JaxCraftGymEnv(gym.Env):
 
     def render(self):
         if self.render_mode == "rgb_array" and self._obs is not None:
-            return np.asarray(self._obs["rgb"])
+            return np.asarray(self._obs[X.RGB])   # the agent frame: world envs name it as the task schema does
         return None

@@ -30,6 +30,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from bridge import crossview as X
 from jaxcraft.ppo.acting import Acting
 from jaxcraft.tasks.demos import _episodes, step_keys
 from jaxcraft.tasks.env import target_in_frame, target_mask
@@ -61,16 +62,17 @@ def dagger_rollout(env, params, student: Acting, student_params, task_ids: jax.A
         take_teacher = jax.vmap(lambda k: jax.random.uniform(jax.random.fold_in(k, 3)) < beta)(k_teacher)
         executed = jnp.where(take_teacher[:, None], label, acted.action.astype(jnp.int32))
         new_obs, state, _, _, _, info = jax.vmap(lambda k, s, a: env.step_env(k, s, a, params))(k_env, state, executed)
-        out = (obs["rgb"], label, executed, vis, cen, mask, info["success"])
+        out = (obs[X.RGB], label, executed, vis, cen, mask, info["success"])
         new = (state, t_carry, s_carry, new_obs, info["target_visible"], info["target_centroid"], info["target_mask"])
         return new, out
 
     init = (state, t_carry, student_carry, obs, vis, cen, mask)
     _, (rgb, label, executed, vis, cen, mask, succ) = jax.lax.scan(step, init, jnp.arange(max_steps))
     bt = lambda x: jnp.swapaxes(x, 0, 1)  # noqa: E731 — [T, N, ...] → [N, T, ...]
-    return dict(rgb=bt(rgb), action=bt(label), executed=bt(executed), target_visible=bt(vis),
-                target_centroid=bt(cen), target_mask=bt(mask), success_t=bt(succ), goal_rgb=obs["goal_rgb"], goal_mask=obs["goal_mask"],
-                family=state.task.family, task_id=state.task.task_id)
+    # Demo fields (jaxcraft.tasks.demos.FIELDS): the observation's under their schema names.
+    return {X.RGB: bt(rgb), "action": bt(label), "executed": bt(executed), "target_visible": bt(vis),
+            "target_centroid": bt(cen), "target_mask": bt(mask), "success_t": bt(succ), X.GOAL_RGB: obs[X.GOAL_RGB],
+            X.GOAL_MASK: obs[X.GOAL_MASK], X.FAMILY: state.task.family, "task_id": state.task.task_id}
 
 
 def dagger_episodes(out: dict) -> dict:

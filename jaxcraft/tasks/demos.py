@@ -72,7 +72,7 @@ assert set(_OBS) <= set(FIELDS), "every policy field of the observation schema i
 # Fields a directory may lack (recorded before they existed, or by a collector that has no
 # renderer truth); W8 = ⌈W/8⌉.
 OPTIONAL_FIELDS = {"target_mask": ("uint8", ("N", "T", "H", "W8"))}
-_PER_STEP = ("rgb", "action", "target_visible", "target_centroid", "target_mask")
+_PER_STEP = (X.RGB, "action", "target_visible", "target_centroid", "target_mask")
 
 
 def unpack_mask(packed: jax.Array, width: int) -> jax.Array:

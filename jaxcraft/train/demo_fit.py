@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from bridge import crossview as X
 
 class DemoMismatch(ValueError):
     """The demonstrations were recorded for a different env/task than the experiment's."""
@@ -20,10 +21,8 @@ def check_demos_fit(demos: dict, obs_space: Any, action_space: Any, families: tu
                     where: str = "demos") -> None:
     """Frame size, goal image size, action factors and values, and task families of `demos`
     (fields of `jaxcraft.tasks.demos.load_demos` or of a Minari import) against the experiment's spaces and families."""
-    from jaxcraft.tasks import FAMILIES
-
     if isinstance(obs_space, dict):
-        for field in ("rgb", "goal_rgb"):
+        for field in (X.RGB, X.GOAL_RGB):
             if field in obs_space and field in demos:
                 want, got = tuple(obs_space[field].shape[:2]), tuple(demos[field].shape[-3:-1])
                 if want != got:
@@ -45,9 +44,9 @@ def check_demos_fit(demos: dict, obs_space: Any, action_space: Any, families: tu
             i = int(over[0])
             raise DemoMismatch(f"{where}: action factor {i} takes values {int(acts[:, i].min())}..{int(acts[:, i].max())} "
                                f"outside the experiment's [0, {nvec[i]})")
-    if "family" in demos and len(demos["family"]):
-        present = {FAMILIES[int(f)] if 0 <= int(f) < len(FAMILIES) else f"#{int(f)}"
-                   for f in np.unique(demos["family"])}
+    if X.FAMILY in demos and len(demos[X.FAMILY]):
+        present = {X.FAMILIES[int(f)] if 0 <= int(f) < len(X.FAMILIES) else f"#{int(f)}"
+                   for f in np.unique(demos[X.FAMILY])}
         extra = sorted(present - set(families))
         if extra:
             raise DemoMismatch(f"{where}: episodes of task families {extra} are not in the experiment's "
