@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from bridge import crossview as X
 from jaxcraft.eval.stats import SuccessTable, success_table
 from jaxcraft.config.task import DISTANCES, FAMILIES
 
@@ -122,15 +123,15 @@ def evaluate_minetest(mt_config: Any, actor: Actor, families: Sequence[str], dis
         batch = pool.reset(seed0)
         reset = np.ones(num_envs, bool)
         if record:
-            video.update(goal_rgb=batch.obs["goal_rgb"][0].copy(), goal_mask=batch.obs["goal_mask"][0].copy())
-            video["rgb"].append(batch.obs["rgb"][0].copy())
+            video.update(goal_rgb=batch.obs[X.GOAL_RGB][0].copy(), goal_mask=batch.obs[X.GOAL_MASK][0].copy())
+            video["rgb"].append(batch.obs[X.RGB][0].copy())
         while (counts < [len(s) for s in schedules]).any():
             t0 = time.monotonic()
             batch = pool.step({"action": actor(batch.obs, reset)})
             step_s.append(time.monotonic() - t0)
             reset = batch.done.copy()
             if record and video.get("open", True):
-                video["rgb"].append(batch.obs["rgb"][0].copy() if not batch.done[0] else batch.final_obs["rgb"][0].copy())
+                video["rgb"].append(batch.obs[X.RGB][0].copy() if not batch.done[0] else batch.final_obs[X.RGB][0].copy())
                 if batch.done[0]:
                     video["open"] = False
             for i in np.flatnonzero(batch.done):

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from bridge import crossview as X
 from bridge.crossview import FAMILIES
 
 from jaxcraft.nets.conv import StridedConv3x3
@@ -237,7 +238,7 @@ class GoalConditionedActorCritic(nn.Module):
     def encode(self, obs) -> jax.Array:
         """Features [L, N, F] of obs leaves [L, N, ...]: the trunk's input, then (with a privileged
         critic) the value-only `privileged` observation, zeros where absent (`apply(..., method="encode")`)."""
-        L, N = obs["family"].shape
+        L, N = obs[X.FAMILY].shape
         x = self._encode(obs, L, N)[0].reshape(L, N, -1)
         if self.privileged_dim:
             x = jnp.concatenate([x, self._privileged(obs, (L, N))], axis=-1)
@@ -245,7 +246,7 @@ class GoalConditionedActorCritic(nn.Module):
 
     def _privileged(self, obs, lead) -> jax.Array:
         """obs["privileged"] as float32 [*lead, privileged_dim]; zeros where an env lacks it (Minetest, bridged)."""
-        p = obs.get("privileged")
+        p = obs.get(X.PRIVILEGED)
         return jnp.zeros(tuple(lead) + (self.privileged_dim,), jnp.float32) if p is None else p.astype(jnp.float32)
 
     def decide(self, carry, features, reset):
@@ -268,7 +269,7 @@ class GoalConditionedActorCritic(nn.Module):
         chex.assert_shape(features, (L, N, None))
         privileged = {}
         if self.privileged_dim:   # the policy's trunk never sees the value-only tail
-            features, privileged = features[..., :-self.privileged_dim], {"privileged": features[..., -self.privileged_dim:]}
+            features, privileged = features[..., :-self.privileged_dim], {X.PRIVILEGED: features[..., -self.privileged_dim:]}
         carry, feat = self._decide(carry, features.reshape(L * N, -1), L, N, reset)
         return carry, feat, privileged
 
@@ -304,19 +305,19 @@ class GoalConditionedActorCritic(nn.Module):
 
     def _encode(self, obs, L, N):
         """obs leaves [L, N, ...] → (trunk input [L·N, F], heat logits [L, N, h, w] or None)."""
-        chex.assert_shape(obs["family"], (L, N))
-        chex.assert_rank([obs["rgb"], obs["goal_rgb"], obs["goal_mask"]], [5, 5, 4])
+        chex.assert_shape(obs[X.FAMILY], (L, N))
+        chex.assert_rank([obs[X.RGB], obs[X.GOAL_RGB], obs[X.GOAL_MASK]], [5, 5, 4])
         flat = lambda x: x.reshape((L * N,) + x.shape[2:])  # noqa: E731 — time and batch fold into one conv batch
         act = activation(self.act)
         if "goal_code" in obs:   # the episode's cached code (`goal_code`): skips the goal torso
             chex.assert_shape(obs["goal_code"], (L, N, self.goal_code_size))
             g = flat(obs["goal_code"])
         else:
-            g = self._goal_codes(flat(obs["goal_rgb"]), flat(obs["goal_mask"]), flat(obs["family"]))
+            g = self._goal_codes(flat(obs[X.GOAL_RGB]), flat(obs[X.GOAL_MASK]), flat(obs[X.FAMILY]))
         heat, where = None, []
         if self.spatial:
             g, g_where = g[:, :self.hidden[0]], g[:, self.hidden[0]:]
-            fused, heat = self.where(self.frame_enc(_as_float(flat(obs["rgb"]))), g_where)
+            fused, heat = self.where(self.frame_enc(_as_float(flat(obs[X.RGB]))), g_where)
             f = act(self.frame_proj(self.frame_head(jnp.concatenate([fused, nn.sigmoid(heat)[..., None]], -1))))
             aux = self.where.aux(heat)
             # The policy reads where the target is directly: the heat map, its soft-argmax, its visibility.
@@ -324,7 +325,7 @@ class GoalConditionedActorCritic(nn.Module):
             heat = heat.reshape((L, N) + heat.shape[1:])
         else:
             cond = g if self.fusion == "conv" else None
-            f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs["rgb"])), cond)))
+            f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs[X.RGB])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
         return jnp.concatenate([f * (1.0 + gamma) + beta, g] + where, axis=-1), heat
 
@@ -340,7 +341,7 @@ class GoalConditionedActorCritic(nn.Module):
         it back as `obs["goal_code"]` [L, N, goal_code_size]: the net then skips the goal torso
         (its outputs equal the uncached call's). The separate critic still encodes its own goal.
         """
-        return self._encode_goals(obs["goal_rgb"], obs["goal_mask"], obs["family"])
+        return self._encode_goals(obs[X.GOAL_RGB], obs[X.GOAL_MASK], obs[X.FAMILY])
 
     def _encode_goals(self, goal_rgb, goal_mask, family):
         """[M, H, W, 3], [M, H, W], [M] → goal codes [M, width]."""

@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from bridge import crossview as X
 from jaxcraft.nets.goal import bearing_loss
 from jaxcraft.ppo import losses
 from jaxcraft.ppo.distributions import FactorisedCategorical
@@ -123,7 +124,7 @@ def bearing_aux_loss(network: Any, frozen_encoder: bool):
             privileged = mb.obs[..., -network.privileged_dim:]
         else:
             _, _, _, pred = network.apply(params, mb.carry, mb.obs, mb.reset, method="with_bearing")
-            privileged = mb.obs["privileged"]
+            privileged = mb.obs[X.PRIVILEGED]
         return bearing_loss(pred, privileged.astype(jnp.float32))
     return loss
 
