@@ -10,6 +10,8 @@ from typing import Optional
 
 from jaxcraft.config.experiment import ExperimentConfig
 from jaxcraft.config.fields import ConfigError, check_types
+# Not deferred: jaxcraft.config already loads jaxcraft.ppo (and JAX) through fields' ConfigError.
+from jaxcraft.ppo.update import check_batch_layout
 
 
 def is_bridged(config: ExperimentConfig) -> bool:
@@ -31,8 +33,6 @@ def validate(config: ExperimentConfig, num_devices_available: int, recurrent: Op
     `num_devices_available` is the *global* device count (`jax.device_count()`: every device of
     every process of a multi-process job); `num_processes` is `jax.process_count()`.
     """
-    from jaxcraft.ppo.update import check_batch_layout
-
     check_types(config)
     env, run = config.env, config.run
     for section in (config.ppo, env, config.net, run, config.task):
