@@ -39,8 +39,8 @@ def _parse():
     p.add_argument("--pool", type=int, default=64, help="reset-pool size")
     p.add_argument("--episode", type=int, default=50, help="max_steps_in_episode during the benchmark")
     p.add_argument("--devices", type=int, default=1, help="CPU devices to split the batch over")
-    p.add_argument("--max-swaps", type=int, default=None,
-                   help="BatchedEnv max_swaps (default: its own; 0 = full select every step, the old path)")
+    p.add_argument("--full-select", action="store_true",
+                   help="BatchedEnv(full_select=True): select over the whole batch every step (the reference path)")
     p.add_argument("--no-stagger", action="store_true",
                    help="start all episodes at t=0 (they then all end in the same step) instead of at "
                         "uniformly random times, which makes ~N/episode envs reset every step")
@@ -119,7 +119,7 @@ def _with_ages(env, state, n, limit):
 
 def bench_batched(env, params, n: int, steps: int, pool: int, limit: int):
     """(batched row, step_env row) of one env: BatchedEnv with the pool, and step_env alone."""
-    be = BatchedEnv(env, params, pool_size=min(pool, n), refresh_per_step=1, max_swaps=ARGS.max_swaps)
+    be = BatchedEnv(env, params, pool_size=min(pool, n), refresh_per_step=1, full_select=ARGS.full_select)
     t0 = time.perf_counter()
     state = jax.block_until_ready(jax.jit(be.reset)(jax.random.split(jax.random.key(0), n), jax.random.key(1)))
     reset_s = time.perf_counter() - t0
