@@ -57,8 +57,13 @@ ARGS = _parse()
 if ARGS.devices > 1:
     os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
 
+import pathlib  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
+
+# This checkout's jaxcraft, not whichever one is installed (e.g. when A/B-ing two worktrees).
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -170,11 +175,9 @@ def bench_jaxcraft(n: int, size: int, steps: int):
 
 def bench_quickstart(steps: int):
     """The quickstart's task env at its own N, frame size, pool and episode length."""
-    import pathlib
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
     from jaxcraft.build import make_env
     from jaxcraft.config import load_experiment
-    config = load_experiment(pathlib.Path(__file__).resolve().parents[1] / "experiments" / "quickstart.py")
+    config = load_experiment(ROOT / "experiments" / "quickstart.py")
     env, params = make_env(config)
     n = config.env.num_envs
     rows = bench_batched(env, params, n, steps, config.env.reset_pool_size, int(params.max_steps_in_episode))
