@@ -147,12 +147,14 @@ class BatchedEnv:
         with its fresh one (if it is one of the k refreshed slots, r >= n_done - k). O((n_done + k) ·
         state size) per step.
 
-        Why one loop carrying everything: a `lax.cond` between a capped scatter and the full select
-        (the previous path) got a result buffer of its own from XLA:CPU — a copy of the whole
-        batch's state every step, whichever branch ran; and a loop that only read the pool, followed
-        by the refresh's scatter, made XLA copy the whole pool (twice) to keep the loop's input
-        alive. A while loop's carry is updated in place by dynamic_update_slice; reading each entry
-        just before overwriting it in the same iteration leaves nothing to copy."""
+        Why one loop carrying everything (read off the optimised HLO of the quickstart's step): the
+        previous path, a `lax.cond` between a capped scatter and the full select, made XLA:CPU copy
+        the whole batch's voxels and skip field twice per step (into the branch before its scatter,
+        and the cond's result back into the scan's carry) and the pool's twice (to keep the old pool
+        alive for the readers of the refresh's scatter) — 48 MiB at N=64, whichever branch ran; a
+        loop that only read the pool, followed by the refresh's scatter, still copied the pool. A
+        while loop's carry is updated in place by dynamic_update_slice; reading each entry before
+        overwriting it in the same iteration leaves nothing to copy."""
         b, k, size = done.shape[0], self.refresh_per_step, self.pool_size
         which = jnp.nonzero(done, size=b, fill_value=0)[0]      # finished envs, in env order
         first = jnp.where(n_done > 0, jnp.minimum(0, n_done - k), 0)
