@@ -39,8 +39,8 @@ def _parse():
     p.add_argument("--pool", type=int, default=64, help="reset-pool size")
     p.add_argument("--episode", type=int, default=50, help="max_steps_in_episode during the benchmark")
     p.add_argument("--devices", type=int, default=1, help="CPU devices to split the batch over")
-    p.add_argument("--max-swaps", type=int, default=None,
-                   help="BatchedEnv max_swaps (default: its own; 0 = full select every step, the old path)")
+    p.add_argument("--full-select", action="store_true",
+                   help="BatchedEnv(full_select=True): select over the whole batch every step (the reference path)")
     p.add_argument("--no-stagger", action="store_true",
                    help="start all episodes at t=0 (they then all end in the same step) instead of at "
                         "uniformly random times, which makes ~N/episode envs reset every step")
@@ -57,8 +57,13 @@ ARGS = _parse()
 if ARGS.devices > 1:
     os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.devices}"
 
+import pathlib  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
+
+# This checkout's jaxcraft, not whichever one is installed (e.g. when A/B-ing two worktrees).
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -119,7 +124,7 @@ def _with_ages(env, state, n, limit):
 
 def bench_batched(env, params, n: int, steps: int, pool: int, limit: int):
     """(batched row, step_env row) of one env: BatchedEnv with the pool, and step_env alone."""
-    be = BatchedEnv(env, params, pool_size=min(pool, n), refresh_per_step=1, max_swaps=ARGS.max_swaps)
+    be = BatchedEnv(env, params, pool_size=min(pool, n), refresh_per_step=1, full_select=ARGS.full_select)
     t0 = time.perf_counter()
     state = jax.block_until_ready(jax.jit(be.reset)(jax.random.split(jax.random.key(0), n), jax.random.key(1)))
     reset_s = time.perf_counter() - t0
@@ -170,11 +175,9 @@ def bench_jaxcraft(n: int, size: int, steps: int):
 
 def bench_quickstart(steps: int):
     """The quickstart's task env at its own N, frame size, pool and episode length."""
-    import pathlib
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
     from jaxcraft.build import make_env
     from jaxcraft.config import load_experiment
-    config = load_experiment(pathlib.Path(__file__).resolve().parents[1] / "experiments" / "quickstart.py")
+    config = load_experiment(ROOT / "experiments" / "quickstart.py")
     env, params = make_env(config)
     n = config.env.num_envs
     rows = bench_batched(env, params, n, steps, config.env.reset_pool_size, int(params.max_steps_in_episode))

@@ -1,4 +1,5 @@
-"""BatchedEnv's sparse pool swap (scatter into just the finished envs) equals the full select."""
+"""BatchedEnv's pool hand-out and refresh: the in-place copy loop (default) equals the full select
+and an independent reference written as a plain Python loop over the envs."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,8 +32,8 @@ class _Toy(Environment):
         return Box(0.0, jnp.inf, (5,))
 
 
-def _rollout(max_swaps, b=32, steps=12):
-    be = BatchedEnv(_Toy(), (), pool_size=7, refresh_per_step=2, max_swaps=max_swaps)
+def _rollout(full_select, b=32, steps=12):
+    be = BatchedEnv(_Toy(), (), pool_size=7, refresh_per_step=2, full_select=full_select)
     st = be.reset(jax.random.split(jax.random.key(0), b), jax.random.key(1))
     step = jax.jit(be.step)
     outs = []
@@ -44,15 +45,71 @@ def _rollout(max_swaps, b=32, steps=12):
     return st, outs
 
 
-def test_sparse_swap_matches_full_select():
-    ref_st, ref = _rollout(max_swaps=0)
-    for m in (None, 3, 8):
-        st, outs = _rollout(max_swaps=m)
-        ref_st, st = (s.replace(pool_key=jax.random.key_data(s.pool_key)) for s in (ref_st, st))
-        for a, b in zip(jax.tree.leaves((ref_st, ref)), jax.tree.leaves((st, outs))):
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+def test_copy_loop_matches_full_select():
+    ref_st, ref = _rollout(full_select=True)
+    st, outs = _rollout(full_select=False)
+    ref_st, st = (s.replace(pool_key=jax.random.key_data(s.pool_key)) for s in (ref_st, st))
+    for a, b in zip(jax.tree.leaves((ref_st, ref)), jax.tree.leaves((st, outs))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     n_done = [int(o.info["done"].sum()) for o in ref]
-    assert any(0 < n <= 3 for n in n_done) and any(n > 8 for n in n_done), n_done   # both paths exercised
+    # steps with fewer than k=2, a few, and more than P=7 finished envs (entries handed out twice)
+    assert 1 in n_done and any(2 <= n <= 7 for n in n_done) and any(n > 7 for n in n_done), n_done
+
+
+def _reference_rollout(b, p, k, actions, step_keys, keys, pool_key):
+    """The pool's contract as a plain loop over envs, on host: the r-th finished env of a step (in
+    env order) takes pool entry (cursor + r) mod P of the pool as it was before the step; then, if
+    any env finished, the k entries before the new cursor are regenerated from split(sub, k), where
+    (pool_key, sub) = split(pool_key) every step."""
+    toy = _Toy()
+    reset = lambda key: jax.tree.map(np.asarray, toy.reset_env(key, ()))   # noqa: E731
+    envs = [reset(keys[i]) for i in range(b)]
+    pool_key, sub = jax.random.split(pool_key)
+    pool = [reset(kk) for kk in jax.random.split(sub, p)]
+    cursor, frames = 0, []
+    for act in actions:
+        finished = []
+        for i in range(b):
+            _, st = envs[i]
+            st = {**st, "t": st["t"] + 1, "v": st["v"] + 1.0}
+            envs[i] = ({"v": st["v"]}, st)
+            if st["t"] > act[i]:
+                finished.append(i)
+        old_pool = list(pool)
+        for r, i in enumerate(finished):
+            envs[i] = old_pool[(cursor + r) % p]
+        cursor = (cursor + len(finished)) % p
+        pool_key, sub = jax.random.split(pool_key)
+        if finished:
+            for i, kk in enumerate(jax.random.split(sub, k) if k else []):
+                pool[(cursor - k + i) % p] = reset(kk)
+        frames.append(([e[1]["v"] for e in envs], [e[0]["v"] for e in envs], [q[1]["v"] for q in pool],
+                       [q[1]["grid"] for q in pool], cursor))
+    return frames
+
+
+def test_pool_matches_a_reference_loop():
+    b, p = 32, 7
+    actions = [np.asarray(jax.random.randint(jax.random.key(100 + t), (b,), 0, 40 if t % 4 else 1)) for t in range(12)]
+    actions[5] = np.full((b,), 39)                         # a step where no env finishes
+    actions[6] = np.where(np.arange(b) == 3, 0, 39)        # ... and one where one env (< k) finishes
+    actions[7] = np.where(np.arange(b) % 9 == 0, 0, 39)    # ... and four
+    step_keys = [jax.random.split(jax.random.key(200 + t), b) for t in range(12)]
+    keys, pool_key = jax.random.split(jax.random.key(0), b), jax.random.key(1)
+    for k in (0, 2, p):
+        for full in (False, True):
+            be = BatchedEnv(_Toy(), (), pool_size=p, refresh_per_step=k, full_select=full)
+            st = be.reset(keys, pool_key)
+            step = jax.jit(be.step)
+            ref = _reference_rollout(b, p, k, actions, step_keys, keys, pool_key)
+            for t, act in enumerate(actions):
+                st, out = step(st, jnp.asarray(act), step_keys[t])
+                env_v, obs_v, pool_v, pool_grid, cursor = ref[t]
+                np.testing.assert_array_equal(np.asarray(st.env_state["v"]), np.stack(env_v), err_msg=f"k={k} t={t}")
+                np.testing.assert_array_equal(np.asarray(st.obs["v"]), np.stack(obs_v))
+                np.testing.assert_array_equal(np.asarray(st.pool_state["v"]), np.stack(pool_v), err_msg=f"k={k} t={t}")
+                np.testing.assert_array_equal(np.asarray(st.pool_state["grid"]), np.stack(pool_grid))
+                assert int(st.pool_cursor[0]) == cursor
 
 
 def test_pool_is_refreshed_only_where_entries_were_handed_out():

@@ -187,3 +187,19 @@ def test_batched_env_auto_reset_from_pool():
             np.testing.assert_array_equal(np.asarray(st.obs["rgb"]), np.asarray(pool_obs))
             assert (np.asarray(st.env_state.time) == 0).all()
     assert [d.tolist() for d in dones] == [[False, False], [True, True], [False, False]]
+
+
+def test_pool_refresh_equals_the_batched_reset_of_its_keys():
+    """A refreshed pool world (generated one reset after another, `lax.map`) equals, bit for bit,
+    the vmapped reset of the same keys — the program the initial reset of envs and pool runs."""
+    params = P.replace(max_steps_in_episode=jnp.asarray(1, jnp.int32))
+    be = BatchedEnv(ENV, params, pool_size=3, refresh_per_step=2)
+    st = jax.jit(be.reset)(jax.random.split(jax.random.key(0), 2), jax.random.key(1))
+    sub = jax.random.split(st.pool_key[0])[1]
+    st2, out = jax.jit(be.step)(st, jnp.stack([A.noop(), A.noop()]), jax.random.split(jax.random.key(5), 2))
+    assert np.asarray(out.info["done"]).all()                 # both envs finish: cursor 0 -> 2
+    ref_obs, ref_state = jax.jit(jax.vmap(ENV.reset_env, in_axes=(0, None)))(jax.random.split(sub, 2), params)
+    for got, want in zip(jax.tree.leaves((st2.pool_obs, st2.pool_state)), jax.tree.leaves((ref_obs, ref_state))):
+        np.testing.assert_array_equal(np.asarray(got)[:2], np.asarray(want))    # slots 0, 1 = cursor - 2 …
+    for got, old in zip(jax.tree.leaves(st2.pool_state), jax.tree.leaves(st.pool_state)):
+        np.testing.assert_array_equal(np.asarray(got)[2], np.asarray(old)[2])    # slot 2 untouched

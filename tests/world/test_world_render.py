@@ -148,6 +148,28 @@ def test_skip_field_matches_bruteforce():
         assert skip[tuple(v)] & 15 == iso and skip[tuple(v)] >> 4 == flat
 
 
+def test_skip_field_matches_bruteforce_everywhere():
+    """The bit-packed skip field against brute force at every voxel: z spans of one word, several
+    words and a partial last word, empty, sparse, dense and full grids."""
+    from jaxcraft.world.voxels import compute_skip
+    rng = np.random.default_rng(1)
+    for shape, p in [((5, 4, 40), 0.01), ((6, 5, 33), 0.1), ((4, 3, 64), 0.005), ((7, 6, 9), 0.0),
+                     ((3, 4, 70), 1.0), ((5, 5, 32), 0.5)]:
+        blocks = (rng.random(shape) < p).astype(np.uint8) * STONE
+        skip = np.asarray(compute_skip(jnp.asarray(blocks)))
+        solid = np.argwhere(blocks > 0)
+        vox = np.indices(shape).reshape(3, -1).T                               # [V, 3]
+        if len(solid):
+            diff = np.abs(vox[:, None, :] - solid[None, :, :])                 # [V, S, 3]
+            iso = np.minimum(diff.max(-1).min(1), 15)
+            flat_d = np.where(diff[..., 1] == 0, diff[..., [0, 2]].max(-1), 99)
+            flat = np.minimum(flat_d.min(1), 15)
+        else:
+            iso = flat = np.full(len(vox), 15)
+        np.testing.assert_array_equal(skip.reshape(-1) & 15, iso, err_msg=str(shape))
+        np.testing.assert_array_equal(skip.reshape(-1) >> 4, flat, err_msg=str(shape))
+
+
 # -- issue 34: the faster march and mob pass compute what the straightforward versions did --
 
 def _reference_march(static, skip, origin, dirs, steps):
