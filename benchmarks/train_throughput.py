@@ -13,7 +13,8 @@ temporary buffer size for it (`compiled.memory_analysis()`), and the machine (ls
 cores, load average) in the header. Params are freshly initialised (the timing does not
 depend on their values); the KL reference is the initial policy, as in `make run`.
 
-    python benchmarks/train_throughput.py                       # quickstart
+    python benchmarks/train_throughput.py                       # quickstart (48 px since 2026-12-07;
+                                                                # --set task.frame_size=32: the numbers of issue 34)
     python benchmarks/train_throughput.py --experiments quickstart world_builtin
 
 Peer comparison (`--purejaxrl DIR --purejaxrl-python PY`): PureJaxRL's `ppo.py` and, for the

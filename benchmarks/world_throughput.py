@@ -49,6 +49,9 @@ def _parse():
     p.add_argument("--craftax-reset-max-envs", type=int, default=None,
                    help="largest N of the Craftax auto-reset row (it is slow: a full reset per env and step)")
     p.add_argument("--no-quickstart", action="store_true", help="skip the quickstart task env rows")
+    # Issue 34's target is stated at the quickstart's 32x32 of the time; `make run` renders 48x48 since
+    # 2026-12-07, so the rows stay comparable at 32 unless asked (`--quickstart-frame 48`: make run's).
+    p.add_argument("--quickstart-frame", type=int, default=32, help="frame size of the quickstart task env rows")
     p.add_argument("--max-128-envs", type=int, default=256, help="largest N run at 128×128 (memory/time)")
     return p.parse_args()
 
@@ -176,8 +179,9 @@ def bench_jaxcraft(n: int, size: int, steps: int):
 def bench_quickstart(steps: int):
     """The quickstart's task env at its own N, frame size, pool and episode length."""
     from jaxcraft.build import make_env
-    from jaxcraft.config import load_experiment
-    config = load_experiment(ROOT / "experiments" / "quickstart.py")
+    from jaxcraft.config import load_experiment, override
+    config = override(load_experiment(ROOT / "experiments" / "quickstart.py"),
+                      [f"task.frame_size={ARGS.quickstart_frame}"])
     env, params = make_env(config)
     n = config.env.num_envs
     rows = bench_batched(env, params, n, steps, config.env.reset_pool_size, int(params.max_steps_in_episode))
