@@ -26,18 +26,18 @@ $(VENV)/.test: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The main job (ROCKET-3's recipe; 11 min 40 s from a fresh clone on an idle 2-core AMD EPYC with AVX-512 (family 25,
-# model 17), measured 2026-12-07; the AVX2-only EPYC (model 1) was last measured with an older, slower recipe; README): record demonstrations of the
+# The main job (ROCKET-3's recipe at 48 px; ~18 min from a fresh clone on an idle 2-core AMD EPYC, family 25 model 1
+# (AVX2): measured 20 min 51 s with 2,000 cloning steps, 1,200 save 3 min of cloning at its measured rate; README): record demonstrations of the
 # visual-servo teacher (with noise injection), behaviour-clone the goal-conditioned net, fine-tune
 # it with PPO + KL to the cloned policy, then evaluate the cloned policy, the fine-tuned one and a
 # random policy on the same *unseen* tasks (held-out seeds and biomes).
 # Finished stages are skipped when `make run` is repeated (training resumes from its checkpoint).
 QS := runs/quickstart
 EXP := experiments/quickstart.py
-# Cloning: 32 windows × 16 steps, 2,000 steps (48-px frames cost 2.3× the 32-px step; 3,000 steps would
-# overrun the 20-minute budget, docs/tasks.md "The stronger student in make run"); the steps whose frame shows the target weigh 4× (they are
+# Cloning: 32 windows × 16 steps, 1,200 steps (48-px frames cost 2.3× the 32-px step; 2,000 steps took
+# make run to 20 min 51 s on the AVX2 EPYC, over its 20-minute budget; docs/tasks.md "The stronger student in make run"); the steps whose frame shows the target weigh 4× (they are
 # the ~19 % where the teacher steers by sight; docs/tasks.md "Steering by sight").
-CLONE_ARGS ?= --steps 2000 --batch 32 --window 16 --visible-weight 4
+CLONE_ARGS ?= --steps 1200 --batch 32 --window 16 --visible-weight 4
 EVAL_ARGS ?= --split unseen --families approach --distances 20 --episodes 200 --max-steps 600
 run: $(VENV)/.base
 	test -f $(QS)_demos/manifest.json || $(BIN)/jaxcraft demos $(EXP) --teacher servo_resolved --noise 0.25 --episodes 2048 --shard-size 128 --out $(QS)_demos
