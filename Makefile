@@ -26,8 +26,8 @@ $(VENV)/.test: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The main job (ROCKET-3's recipe at 48 px; ~18 min from a fresh clone on an idle 2-core AMD EPYC, family 25 model 1
-# (AVX2): measured 20 min 51 s with 2,000 cloning steps, 1,200 save 3 min of cloning at its measured rate; README): record demonstrations of the
+# The main job (ROCKET-3's recipe at 48 px; 16 min 17 s from a fresh clone on an idle 2-core AMD EPYC, family 25 model 1
+# (AVX2), measured 2026-12-07; 20 min 51 s with 2,000 cloning steps; README): record demonstrations of the
 # visual-servo teacher (with noise injection), behaviour-clone the goal-conditioned net, fine-tune
 # it with PPO + KL to the cloned policy, then evaluate the cloned policy, the fine-tuned one and a
 # random policy on the same *unseen* tasks (held-out seeds and biomes).

@@ -23,8 +23,8 @@ visibility and the time left; the policy never does). The guided curriculum (`ru
 Training alone: `jaxcraft train experiments/quickstart.py --set run.init_params=` (from scratch; set
 `ppo.freeze_encoder=false` too, or the random encoder stays frozen).
 
-Budget: ~18 min end to end from a clean clone on an idle 2-core AMD EPYC, family 25 model 1 (AVX2): 20 min
-51 s measured with 2,000 cloning steps, and `make run`'s 1,200 steps save 3 min of cloning (README). Departures from the paper's setting, for that budget: 48×48 frames, 300-step training episodes (evaluation uses the paper's 600), a small
+Budget: 16 min 17 s end to end from a clean clone on an idle 2-core AMD EPYC, family 25 model 1 (AVX2),
+measured 2026-12-07 (20 min 51 s with 2,000 cloning steps; README). Departures from the paper's setting, for that budget: 48×48 frames, 300-step training episodes (evaluation uses the paper's 600), a small
 feed-forward goal-conditioned net, and potential-based distance shaping on top of the binary
 success reward (`task.shaping_distance`; the paper uses the binary reward alone).
 """
