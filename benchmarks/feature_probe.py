@@ -24,7 +24,7 @@ from jaxcraft.eval.probe import (centroid_direction, direction_recall, encoder_d
                                  turn_direction, yaw_direction)
 from jaxcraft.machine import cpu_description
 from jaxcraft.restore import load_task_policy
-from jaxcraft.train.checkpoint import CheckpointError
+from jaxcraft.train.run.checkpoint import CheckpointError
 from jaxcraft.tasks.demos import load_demos
 
 

@@ -36,7 +36,7 @@ from jaxcraft.envs.base import zero_observation
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.machine import cpu_description
 from jaxcraft.tasks import make_task_env
-from jaxcraft.train.imitation import ImitationConfig, bc_loss
+from jaxcraft.train.imitation.pretrain import ImitationConfig, bc_loss
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

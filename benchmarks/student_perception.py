@@ -32,7 +32,7 @@ from jaxcraft.eval.diagnose import (demo_yaw_probs, episode_summary, format_repo
                                     perception_rollout, perception_table, teacher_state_table)
 from jaxcraft.machine import cpu_description
 from jaxcraft.restore import load_task_policy
-from jaxcraft.train.checkpoint import CheckpointError
+from jaxcraft.train.run.checkpoint import CheckpointError
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, make_task_env, with_split
 from jaxcraft.tasks.demos import load_demos
 

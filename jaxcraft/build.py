@@ -30,7 +30,7 @@ def register_builtins() -> None:
     from jaxcraft.envs import registration as envs
     from jaxcraft.nets import registration as nets
     from jaxcraft.tasks import registration as tasks
-    from jaxcraft.train import bridged_envs, bridged_minetest
+    from jaxcraft.train.bridged import envs as bridged_envs, minetest as bridged_minetest
     from jaxcraft.world import registration as world
 
     envs.register(registry.ENVS)
@@ -112,12 +112,12 @@ def teacher_names() -> list[str]:
 def make_trainer(config: ExperimentConfig, mesh: Any = None):
     """The `Trainer` of an experiment: bridged for `bridge:<adapter>` env ids, fused otherwise."""
     if is_bridged(config):
-        from jaxcraft.train.bridged import BridgedTrainer
+        from jaxcraft.train.bridged.trainer import BridgedTrainer
 
         env = make_bridged_env(config)
         network = make_network(config.net, env.observation_space, env.action_space)
         return BridgedTrainer(config, env, network, mesh)
-    from jaxcraft.train.fused import FusedTrainer
+    from jaxcraft.train.fused.trainer import FusedTrainer
 
     env, env_params = make_env(config)
     network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
@@ -125,9 +125,9 @@ def make_trainer(config: ExperimentConfig, mesh: Any = None):
 
 
 def train(config: ExperimentConfig, **kwargs):
-    """Build the trainer of `config` and run it to its budget (`jaxcraft.train.loop.train`; the
+    """Build the trainer of `config` and run it to its budget (`jaxcraft.train.run.loop.train`; the
     trainer is closed at the end). Keyword arguments: resume, resume_step, max_updates."""
-    from jaxcraft.train.loop import train as run_loop
+    from jaxcraft.train.run.loop import train as run_loop
 
     return run_loop(config, make_trainer(config), owns_trainer=True, **kwargs)
 

@@ -26,8 +26,8 @@ from jaxcraft.config import ConfigError, from_dict, is_bridged, load_experiment
 from jaxcraft.tasks import make_task_env
 from jaxcraft.eval.policies import NetworkPolicy, zeros_of
 from jaxcraft.train.agent import Policy, Spaces, make_agent
-from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
-from jaxcraft.train.imitation import load_params, params_saved_at
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
+from jaxcraft.train.imitation.pretrain import load_params, params_saved_at
 
 
 def _sampling_suffix(greedy: bool, temperature: float) -> str:

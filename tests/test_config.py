@@ -132,8 +132,8 @@ def test_set_imitation_names_the_pretrain_flag_that_sets_it():
     import argparse
     import dataclasses
 
-    from jaxcraft.train import cli_pretrain
-    from jaxcraft.train.imitation import ImitationConfig
+    from jaxcraft.cli import pretrain as cli_pretrain
+    from jaxcraft.train.imitation.pretrain import ImitationConfig
     assert _message("imitation.steps") == ("imitation.steps is not an experiment key: behaviour cloning "
                                            "(ImitationConfig) is set by `jaxcraft pretrain` flags; use the "
                                            "`jaxcraft pretrain` flag --steps")
@@ -154,7 +154,7 @@ def test_set_distributed_names_the_train_flag_and_variable_that_set_it():
     import argparse
     import dataclasses
 
-    from jaxcraft.train import distributed as D
+    from jaxcraft.train.multihost import distributed as D
     assert _message("distributed.coordinator") == (
         "distributed.coordinator is not an experiment key: a multi-process job (DistributedConfig) is set per "
         "launch by `jaxcraft train` flags or JAXCRAFT_* environment variables; use the `jaxcraft train` flag "
@@ -180,7 +180,7 @@ def test_set_minetest_names_the_experiment_key_that_sets_it():
     import dataclasses
 
     from bridge.adapters.minetest_env import MinetestConfig
-    from jaxcraft.train.bridged_minetest import minetest_config
+    from jaxcraft.train.bridged.minetest import minetest_config
     assert _message("minetest.frame_size") == ("minetest.frame_size is not an experiment key: the Minetest simulator "
                                                "(MinetestConfig) is built from the experiment's keys; use --set "
                                                "bridge.frame_size (0 = task.frame_size)")

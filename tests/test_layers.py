@@ -9,26 +9,33 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Layer of every jaxcraft package/module, bottom first (docs/architecture.md). A module may import
-# its own layer or lower ones; CLI modules (`cli.py`, `*/cli_*.py`) sit on top of everything.
+# its own layer or lower ones; the most specific name decides (`jaxcraft.train.run.loop` is in
+# `jaxcraft.train.run`, not `jaxcraft.train`). Inside `train/`: the mesh and multi-process plumbing,
+# then what every trainer shares (agent, learner, trajectory, `Trainer`), then the trainers and
+# imitation, then the run loop that drives a trainer. The command line (`jaxcraft.cli`) is the top:
+# nothing else imports it.
 LAYERS = [
     {"jaxcraft.ppo", "jaxcraft.registry", "jaxcraft.progress", "jaxcraft.machine"},
     {"jaxcraft.config"},
     {"jaxcraft.envs"},
     {"jaxcraft.nets", "jaxcraft.world"},
     {"jaxcraft.tasks"},
+    {"jaxcraft.train.multihost"},
     {"jaxcraft.train"},
+    {"jaxcraft.train.fused", "jaxcraft.train.bridged", "jaxcraft.train.imitation"},
+    {"jaxcraft.train.run"},
     {"jaxcraft.eval"},
     {"jaxcraft.build", "jaxcraft.restore", "jaxcraft.gym"},
+    {"jaxcraft.cli"},
 ]
-TOP = len(LAYERS)
+TOP = len(LAYERS) - 1
 
 
 def layer_of(module: str) -> int:
-    if module == "jaxcraft.cli" or module.rsplit(".", 1)[-1].startswith("cli_"):
-        return TOP
-    for i, names in enumerate(LAYERS):
-        if any(module == n or module.startswith(n + ".") for n in names):
-            return i
+    matches = [(len(n), i) for i, names in enumerate(LAYERS) for n in names
+               if module == n or module.startswith(n + ".")]
+    if matches:
+        return max(matches)[1]
     if module == "jaxcraft":
         return 0
     raise AssertionError(f"{module} is in no layer: add it to LAYERS (and docs/architecture.md)")
@@ -54,9 +61,9 @@ def test_imports_point_down_the_layers():
     for path in sorted((ROOT / "jaxcraft").rglob("*.py")):
         rel = path.relative_to(ROOT).with_suffix("")
         module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
-        # The package root is the public facade (lazy `jaxcraft.make_vec`): it may import anything;
-        # everything may import it (it loads nothing at import time).
-        mine = TOP if module == "jaxcraft" else layer_of(module)
+        # The package root is the public facade (lazy `jaxcraft.make_vec`): it may import anything below
+        # the command line; everything may import it (it loads nothing at import time).
+        mine = TOP - 1 if module == "jaxcraft" else layer_of(module)
         for line, name in imports_of(path, module):
             if name.startswith("jaxcraft.") and layer_of(name) > mine:
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {name} (layer {layer_of(name)} > {mine})")
@@ -80,3 +87,14 @@ def test_family_names_agree_with_the_family_table():
     from jaxcraft.config.task import FAMILIES
     from jaxcraft.tasks.families import FAMILY_TABLE
     assert FAMILIES == tuple(f.name for f in FAMILY_TABLE)
+
+
+def test_command_line_code_lives_in_jaxcraft_cli_only():
+    """Every command-line module is in the `jaxcraft.cli` package (no `cli_*.py` in lower folders), and
+    nothing outside it imports it."""
+    strays = [str(p.relative_to(ROOT)) for p in (ROOT / "jaxcraft").rglob("cli*.py") if p.parent.name != "cli"]
+    assert not strays, strays
+    users = [f"{p.relative_to(ROOT)}:{line}" for p in sorted((ROOT / "jaxcraft").rglob("*.py"))
+             if "cli" not in p.relative_to(ROOT).parts
+             for line, name in imports_of(p, "jaxcraft") if name == "jaxcraft.cli" or name.startswith("jaxcraft.cli.")]
+    assert not users, users

@@ -71,7 +71,7 @@ def test_interval_from_the_environment(monkeypatch):
 def test_train_metrics_logger_uses_the_shared_bar_and_sinks(tmp_path, capsys):
     import numpy as np
 
-    from jaxcraft.train.metrics import MetricsLogger, read_metrics
+    from jaxcraft.train.run.metrics import MetricsLogger, read_metrics
 
     logger = MetricsLogger(tmp_path, total_updates=2, steps_per_update=4, tensorboard=True, progress=True)
     logger.log({"update": np.asarray([1, 2]), "loss": np.asarray([0.5, 0.25]), "episodes": np.asarray([0, 3]),

@@ -1,7 +1,7 @@
 """The `bridge` section of an experiment: how out-of-process simulators are run.
 
 Only read by the bridged trainer (env names `bridge:<adapter>`, see
-`jaxcraft.train.bridged_envs`); the fused trainer ignores it. Options of one adapter sit in
+`jaxcraft.train.bridged.envs`); the fused trainer ignores it. Options of one adapter sit in
 their own small section (`bridge.load`).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ class BridgeLoadConfig:
     """The `bridge.load` section: options of the synthetic-load adapter (`bridge:load`) only.
 
     Not `bridge.adapters.load_sim.LoadSimConfig` (the adapter's own, fuller settings), which
-    `jaxcraft.train.bridged_envs` builds from this section and the experiment's env section.
+    `jaxcraft.train.bridged.envs` builds from this section and the experiment's env section.
     """
 
     latency_s: float = documented(0.0, "Median simulated step latency in seconds (lognormal).")

@@ -7,14 +7,14 @@ ill-typed values are rejected with the list of valid keys.
 
 Three settings classes are not experiment sections, so `--set` cannot reach them; a key under
 their name is rejected with the flag or key that sets it (`NOT_SECTIONS`):
-  imitation    `jaxcraft.train.imitation.ImitationConfig`: flags of `jaxcraft pretrain`
+  imitation    `jaxcraft.train.imitation.pretrain.ImitationConfig`: flags of `jaxcraft pretrain`
                (--steps, --batch, --window, --lr, --seed, --visible-weight, --mirror-in-view, ...).
-  distributed  `jaxcraft.train.distributed.DistributedConfig`: flags of `jaxcraft train`
+  distributed  `jaxcraft.train.multihost.distributed.DistributedConfig`: flags of `jaxcraft train`
                (--coordinator, --num-processes, --process-id, --distributed, --init-timeout,
                --heartbeat-timeout) or their JAXCRAFT_* environment variables; per launch, not
                per experiment.
   minetest     `bridge.adapters.minetest_env.MinetestConfig`: built from the experiment by
-               `jaxcraft.train.bridged_minetest.minetest_config` (frame size, families, distances,
+               `jaxcraft.train.bridged.minetest.minetest_config` (frame size, families, distances,
                episode length, distractors, success reward: task.* / bridge.frame_size /
                env.max_episode_steps); its timing and client settings are the adapter's defaults.
 """

@@ -4,7 +4,7 @@
     result = evaluate(env, params, RandomPolicy(env), ("approach",), (20,), episodes_per_cell=10, split="unseen")
     write_report(result, "runs/eval/random", "random baseline")
 
-Command line: `jaxcraft eval RUN_DIR|expert|random --split unseen` (see `jaxcraft.eval.cli_eval`).
+Command line: `jaxcraft eval RUN_DIR|expert|random --split unseen` (see `jaxcraft.cli.eval`).
 Policies of saved runs: `jaxcraft.restore.load_checkpoint_policy` / `load_pretrained_policy`.
 """
 from jaxcraft.eval.policies import ExpertPolicy, NetworkPolicy, Policy, RandomPolicy

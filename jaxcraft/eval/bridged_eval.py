@@ -67,7 +67,7 @@ class NetworkActions:
     def __call__(self, obs, reset):
         import jax
         import jax.numpy as jnp
-        from jaxcraft.train.bridged_minetest import POLICY_FIELDS
+        from jaxcraft.train.bridged.minetest import POLICY_FIELDS
         self.key, sub = jax.random.split(self.key)
         o = {k: jnp.asarray(obs[k]) for k in POLICY_FIELDS}
         self.carry, a = self._act(self.policy, self.carry, o, jnp.asarray(reset), jax.random.split(sub, len(reset)))

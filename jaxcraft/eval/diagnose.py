@@ -38,7 +38,7 @@ from flax import struct
 from jaxcraft.eval.probe import turn_direction
 from jaxcraft.tasks.env import target_in_frame
 from jaxcraft.tasks.servo import servo_act, servo_init
-from jaxcraft.train.imitation import sample_windows
+from jaxcraft.train.imitation.pretrain import sample_windows
 from jaxcraft.world import actions as A
 
 DISTANCE_BINS = ((0.0, 5.0), (5.0, 10.0), (10.0, 15.0), (15.0, 25.0))

@@ -83,7 +83,7 @@ def evaluate_jax_env(policy: BatchPolicy, env: Any, env_params: Any, episodes: i
 def evaluate_simulator(policy: BatchPolicy, bridged_env: Any, episodes: int, seed0: int, max_steps: int,
                        key: Optional[jax.Array] = None, sample: bool = True) -> ReturnsResult:
     """`episodes` episodes of a bridged env's simulator, run in this process one after another
-    (episode e reset with seed seed0 + e); `bridged_env` is a `jaxcraft.train.bridged_envs.BridgedEnv`."""
+    (episode e reset with seed seed0 + e); `bridged_env` is a `jaxcraft.train.bridged.envs.BridgedEnv`."""
     t0 = time.perf_counter()
     sim = bridged_env.factory(0)
     (field,) = bridged_env.spec.action if bridged_env.action_fn is None else (None,)

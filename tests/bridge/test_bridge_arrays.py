@@ -1,4 +1,4 @@
-"""jaxcraft.train.bridge_arrays: received batches -> (sharded) JAX arrays."""
+"""jaxcraft.train.bridged.arrays: received batches -> (sharded) JAX arrays."""
 import os
 import subprocess
 import sys
@@ -15,7 +15,7 @@ CFG = LoadSimConfig(frame_shape=(4, 4, 3), episode_length=2, terminate_prob=0.0)
 
 def test_batch_to_jax_matches_the_numpy_batch_single_device():
     jax = pytest.importorskip("jax")
-    from jaxcraft.train.bridge_arrays import batch_to_jax
+    from jaxcraft.train.bridged.arrays import batch_to_jax
     with Pool(LoadSimFactory(CFG), PoolConfig(num_envs=4, num_workers=2)) as pool:
         pool.reset()
         pool.step(np.zeros(4, int))
@@ -45,8 +45,8 @@ MULTI = textwrap.dedent("""
     import numpy as np, jax
     from bridge import Pool, PoolConfig
     from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory
-    from jaxcraft.train.bridge_arrays import batch_to_jax
-    from jaxcraft.train.sharding import make_mesh, DATA_AXIS
+    from jaxcraft.train.bridged.arrays import batch_to_jax
+    from jaxcraft.train.multihost.sharding import make_mesh, DATA_AXIS
     if __name__ == "__main__":
         assert jax.device_count() == 4, jax.devices()
         mesh = make_mesh()

@@ -5,7 +5,7 @@ import pytest
 from bridge import Pool, PoolConfig
 from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory
 from jaxcraft.train.trajectory import stack_fragments
-from jaxcraft.train.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
+from jaxcraft.train.bridged.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 
 from jaxcraft.config import load_experiment
 from jaxcraft.build import make_trainer
-from jaxcraft.train.metrics import read_metrics
+from jaxcraft.train.run.metrics import read_metrics
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from jaxcraft.eval import (ExpertPolicy, RandomPolicy, evaluate, success_table, 
                            wilson_interval, write_report)
 from jaxcraft.eval.policies import zeros_of
 from jaxcraft.tasks import TaskConfig, decode_task_id, from_config, make_task_env
-from jaxcraft.train.checkpoint import CheckpointError
+from jaxcraft.train.run.checkpoint import CheckpointError
 from jaxcraft.world import actions as A
 
 Z = 1.959963984540054
@@ -197,7 +197,7 @@ def _tiny_run(tmp_path):
     from jaxcraft.config import EnvConfig, ExperimentConfig, RunConfig
     from jaxcraft.nets.goal import small_net_config
     from jaxcraft.ppo import PPOConfig
-    from jaxcraft.train.checkpoint import Checkpointer
+    from jaxcraft.train.run.checkpoint import Checkpointer
     from jaxcraft.build import make_trainer
 
     config = ExperimentConfig(name="tiny_eval", env=EnvConfig(name="jaxcraft:tasks", num_envs=2, rollout_len=4,
@@ -271,7 +271,7 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     bit the saved weights; params of another network are a clear error (exit 2)."""
     from jaxcraft.config import load_experiment
     from jaxcraft.restore import load_pretrained_policy
-    from jaxcraft.train.imitation import save_params
+    from jaxcraft.train.imitation.pretrain import save_params
     exp = tmp_path / "tiny.py"
     exp.write_text(textwrap.dedent("""
         from jaxcraft.config import EnvConfig, ExperimentConfig
@@ -338,7 +338,7 @@ def test_checkpoint_problems_are_named_before_the_env_kind(tmp_path):
     checkpoint metadata: the step or the checkpoint is the problem named, not 'not a cross-view task'."""
     import pathlib
     from jaxcraft.config import load_experiment
-    from jaxcraft.train.checkpoint import Checkpointer
+    from jaxcraft.train.run.checkpoint import Checkpointer
     config = load_experiment(pathlib.Path(__file__).resolve().parents[1] / "train" / "_tiny_experiment.py")
     (tmp_path / "config.json").write_text(config.to_json())
     Checkpointer(tmp_path / "checkpoints").save(4, {"w": jnp.ones(2)}, {"update": 4})

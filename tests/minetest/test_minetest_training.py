@@ -15,8 +15,8 @@ def test_bridged_ppo_updates_on_minetest_change_the_params():
     from bridge.adapters.minetest.process import ROOT
     from jaxcraft.build import make_network
     from jaxcraft.config import override
-    from jaxcraft.train.bridged import BridgedTrainer
-    from jaxcraft.train.bridged_minetest import POLICY_FIELDS, minetest_bridged_env
+    from jaxcraft.train.bridged.trainer import BridgedTrainer
+    from jaxcraft.train.bridged.minetest import POLICY_FIELDS, minetest_bridged_env
     from experiments_minetest import CONFIG
     config = override(CONFIG, ["env.num_envs=1", "env.rollout_len=8", "bridge.num_workers=1", "task.frame_size=32",
                                "bridge.frame_size=32", "task.max_steps=12", "ppo.num_minibatches=1",

@@ -19,7 +19,7 @@ from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, GoalNetCon
 from jaxcraft.nets.goal import bearing_loss
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.tasks import TaskConfig
-from jaxcraft.train.imitation import save_params
+from jaxcraft.train.imitation.pretrain import save_params
 
 
 def test_bearing_loss_by_hand():

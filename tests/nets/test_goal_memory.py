@@ -15,7 +15,7 @@ from jaxcraft.build import make_network
 from jaxcraft.config import GoalNetConfig, NetConfig
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.tasks import TaskConfig, make_task_env
-from jaxcraft.train.imitation import ImitationConfig, pretrain, sample_windows
+from jaxcraft.train.imitation.pretrain import ImitationConfig, pretrain, sample_windows
 from jaxcraft.world import actions as A
 
 H, E, T = 16, 64, 6

@@ -18,7 +18,7 @@ from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, GoalNetCon
 from jaxcraft.envs.spaces import VALUE_ONLY_KEYS, policy_observation
 from jaxcraft.tasks import TaskConfig, make_task_env, target_centre
 from jaxcraft.tasks.env import PRIVILEGED_SIZE, target_mask
-from jaxcraft.train.imitation import load_params, save_params
+from jaxcraft.train.imitation.pretrain import load_params, save_params
 from jaxcraft.world.edit import agent_camera, place_agent
 from jaxcraft.world.physics import EYE_HEIGHT
 from jaxcraft.world.render import render

@@ -18,7 +18,7 @@ from jaxcraft.build import make_network, make_trainer
 from jaxcraft.config import ConfigError, NetConfig, load_experiment
 from jaxcraft.envs.spaces import Box, Discrete
 from jaxcraft.nets.trxl import TransformerXLCore
-from jaxcraft.train.seeds import run_seeds
+from jaxcraft.train.run.seeds import run_seeds
 
 W, M, N, F = 16, 8, 3, 5
 
@@ -172,7 +172,7 @@ def test_trxl_goal_cnn_learns_by_cloning_a_cue_it_must_remember():
     from jaxcraft.config import GoalNetConfig
     from jaxcraft.envs.spaces import action_distribution
     from jaxcraft.tasks import TaskConfig, make_task_env
-    from jaxcraft.train.imitation import ImitationConfig, pretrain, sample_windows
+    from jaxcraft.train.imitation.pretrain import ImitationConfig, pretrain, sample_windows
     env, env_params = make_task_env(TaskConfig(frame_size=H, families=("approach",), distances=(20,)))
     space = env.action_space(env_params)
     dist = action_distribution(space)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from _pod_launch import free_port, kill_all, launch, train_args, wait_all
-from jaxcraft.train.distributed import DistributedConfig, DistributedError
+from jaxcraft.train.multihost.distributed import DistributedConfig, DistributedError
 
 pytestmark = pytest.mark.slow
 

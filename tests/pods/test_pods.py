@@ -14,7 +14,7 @@ import pytest
 
 from _pod_launch import (ROOT, _PORT_TAKEN, check_ok, describe, kill_all, launch, output, run_job,
                          terminate, train_args, wait_all)
-from jaxcraft.train.metrics import read_metrics
+from jaxcraft.train.run.metrics import read_metrics
 
 # Every wait for a job is bounded (_pod_launch.JOB_TIMEOUT); above pytest's 900 s because an item can
 # carry the reference fixture too: `-k sigterm` took 850 s as one item on a heavily loaded 2-core machine.
@@ -136,7 +136,7 @@ def test_sigterm_on_one_host_stops_both_at_the_same_update_and_resumes(reference
 def test_a_killed_host_is_named_in_one_jaxcraft_line(tmp_path):
     """SIGKILL process 1 mid-run: process 0 stops after half the heartbeat timeout with one jaxcraft
     line (the dead process, the last checkpoint, how to resume) and exit code 75, before JAX's
-    coordination service would abort it (jaxcraft.train.pod_watch)."""
+    coordination service would abort it (jaxcraft.train.multihost.pod_watch)."""
     run = tmp_path / "killed"
     metrics = run / "metrics.jsonl"
     # A short heartbeat timeout: the survivor waits half of it after the kill (the default 60 s

@@ -9,10 +9,10 @@ import numpy as np  # noqa: E402
 
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, RunConfig  # noqa: E402
 from jaxcraft.ppo import PPOConfig  # noqa: E402
-from jaxcraft.train.sharding import make_mesh  # noqa: E402
-from jaxcraft.train.fused import FusedTrainer  # noqa: E402
+from jaxcraft.train.multihost.sharding import make_mesh  # noqa: E402
+from jaxcraft.train.fused.trainer import FusedTrainer  # noqa: E402
 from jaxcraft.build import make_trainer  # noqa: E402
-from jaxcraft.train.memory_estimate import estimate_fused  # noqa: E402
+from jaxcraft.train.fused.memory_estimate import estimate_fused  # noqa: E402
 
 
 def run(core_size: int, devices: int):

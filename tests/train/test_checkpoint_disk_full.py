@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
 
 
 def test_disk_full_is_one_line_and_keeps_earlier_checkpoints(tmp_path, monkeypatch):

@@ -3,7 +3,7 @@ carries none of TensorStore's spec dump ("See full TensorStore details: <bound m
 import jax.numpy as jnp
 import pytest
 
-from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
 
 
 def test_truncated_data_file_is_one_line_without_the_spec_dump(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
-from jaxcraft.train.fused import make_train
+from jaxcraft.train.fused.trainer import make_train
 from jaxcraft.build import make_trainer
 from jaxcraft.build import make_env, make_network
 

@@ -22,7 +22,7 @@ from jaxcraft.eval.policies import NetworkPolicy
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.tasks import TaskConfig
 from jaxcraft.ppo.acting import Acting
-from jaxcraft.train.rollout import make_rollout
+from jaxcraft.train.fused.rollout import make_rollout
 
 T = 10
 

@@ -1,4 +1,4 @@
-"""The teacher-guided curriculum (`run.guide`, jaxcraft.train.guide).
+"""The teacher-guided curriculum (`run.guide`, jaxcraft.train.fused.guide).
 
 Oracles: the H schedule by hand; a student whose policy presses `attack` on every step (its
 policy bias set so) and the servo teacher, which never attacks on approach tasks, so the recorded
@@ -17,7 +17,7 @@ from jaxcraft.build import make_trainer
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, GuideConfig, NetConfig, RunConfig, validate
 from jaxcraft.ppo import PPOConfig
 from jaxcraft.tasks import TaskConfig
-from jaxcraft.train.guide import guide_horizon
+from jaxcraft.train.fused.guide import guide_horizon
 from jaxcraft.world import actions as A
 
 T, H = 24, 6

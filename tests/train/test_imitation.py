@@ -12,7 +12,7 @@ from jaxcraft.ppo import PPOConfig
 from jaxcraft.build import make_env, make_network
 from jaxcraft.envs.spaces import action_distribution
 from jaxcraft.tasks import TaskConfig
-from jaxcraft.train.imitation import ImitationConfig, bc_loss, load_params, pretrain, sample_windows, save_params
+from jaxcraft.train.imitation.pretrain import ImitationConfig, bc_loss, load_params, pretrain, sample_windows, save_params
 
 E, T, H = 6, 10, 16
 CFG = ExperimentConfig(
@@ -177,7 +177,7 @@ def test_mirror_in_view_mirrors_exactly_the_chosen_steps_that_show_the_target():
     """Against a per-step Python loop: a mirrored step has its frame, mask and centroid column
     flipped, left/right strafe swapped and yaw bin b -> 10 - b; other steps are untouched; mirroring
     a mirrored batch with the same key gives the batch back."""
-    from jaxcraft.train.imitation import mirror_in_view
+    from jaxcraft.train.imitation.pretrain import mirror_in_view
     rng = np.random.default_rng(3)
     b = sample_windows({k: jnp.asarray(v) for k, v in _demos().items()}, jax.random.key(1), 6, 5)
     L, N = b["valid"].shape

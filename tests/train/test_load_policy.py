@@ -17,11 +17,11 @@ import pytest
 import jaxcraft
 from jaxcraft.build import make_bridged_env
 from jaxcraft.config import ExperimentConfig, EnvConfig, override
-from jaxcraft.eval import cli_eval
+from jaxcraft.cli import eval as cli_eval
 from jaxcraft.eval.policies import zeros_of
 from jaxcraft.eval.returns import evaluate_jax_env, evaluate_simulator
-from jaxcraft.train.checkpoint import Checkpointer, CheckpointError
-from jaxcraft.train.loop import train
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
+from jaxcraft.train.run.loop import train
 
 
 @pytest.fixture(scope="module")

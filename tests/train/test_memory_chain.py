@@ -12,7 +12,7 @@ import pytest
 
 from jaxcraft.build import make_trainer
 from jaxcraft.config import load_experiment
-from jaxcraft.train.seeds import run_seeds
+from jaxcraft.train.run.seeds import run_seeds
 
 UPDATES = 40
 

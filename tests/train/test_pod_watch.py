@@ -1,4 +1,4 @@
-"""The pod watch (jaxcraft.train.pod_watch) on an in-memory key-value store, threads as processes.
+"""The pod watch (jaxcraft.train.multihost.pod_watch) on an in-memory key-value store, threads as processes.
 
 Oracles: which watch reports, its one line (the silent process, the last checkpoint, how to
 resume) and its exit code; a process that leaves normally (`done`) is never reported; an
@@ -8,7 +8,7 @@ tests/pods/test_pods.py.
 import threading
 import time
 
-from jaxcraft.train.pod_watch import EXIT_PEER_LOST, PodWatch, checkpoint_description
+from jaxcraft.train.multihost.pod_watch import EXIT_PEER_LOST, PodWatch, checkpoint_description
 
 
 class Store:

@@ -2,7 +2,7 @@
 import pathlib
 
 from jaxcraft.cli import main
-from jaxcraft.train.memory_estimate import estimate_fused
+from jaxcraft.train.fused.memory_estimate import estimate_fused
 
 TINY = pathlib.Path(__file__).parent / "_tiny_experiment.py"
 

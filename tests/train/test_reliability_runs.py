@@ -15,9 +15,9 @@ import time
 import pytest
 
 from jaxcraft.config import override
-from jaxcraft.train.checkpoint import CheckpointError
-from jaxcraft.train.loop import train
-from jaxcraft.train.metrics import read_metrics
+from jaxcraft.train.run.checkpoint import CheckpointError
+from jaxcraft.train.run.loop import train
+from jaxcraft.train.run.metrics import read_metrics
 
 
 def _with(config, run_dir, total_updates, **run):

@@ -13,9 +13,9 @@ import pytest
 
 from jaxcraft.cli import main as cli_main
 from jaxcraft.config import load_experiment
-from jaxcraft.train.loop import train
-from jaxcraft.train.metrics import read_metrics
-from jaxcraft.train.run_lock import LOCK_FILE, RunDirBusy, run_dir_lock
+from jaxcraft.train.run.loop import train
+from jaxcraft.train.run.metrics import read_metrics
+from jaxcraft.train.run.run_lock import LOCK_FILE, RunDirBusy, run_dir_lock
 
 TINY = pathlib.Path(__file__).parent / "_tiny_experiment.py"
 
@@ -49,7 +49,7 @@ def test_train_and_the_cli_refuse_a_held_run_dir_before_writing_anything(tiny_tr
 
 @pytest.mark.slow
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
-    code = ("import sys, time; from jaxcraft.train.run_lock import run_dir_lock\n"
+    code = ("import sys, time; from jaxcraft.train.run.run_lock import run_dir_lock\n"
             "with run_dir_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:

@@ -1,4 +1,4 @@
-"""jaxcraft.train.seeds.run_seeds: one compiled trainer, several seeds, optional shared init params."""
+"""jaxcraft.train.run.seeds.run_seeds: one compiled trainer, several seeds, optional shared init params."""
 import jax
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from jaxcraft.build import make_trainer
 from jaxcraft.config import EnvConfig, ExperimentConfig, NetConfig, RunConfig
 from jaxcraft.ppo import PPOConfig
-from jaxcraft.train.seeds import run_seeds
+from jaxcraft.train.run.seeds import run_seeds
 
 CFG = ExperimentConfig(env=EnvConfig(num_envs=4, rollout_len=8), net=NetConfig(hidden=(8,)),
                        ppo=PPOConfig(num_epochs=1, num_minibatches=2, kl_coef=0.1),

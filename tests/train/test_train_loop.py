@@ -12,10 +12,10 @@ import time
 import pytest
 
 from jaxcraft.config import load_experiment, override
-from jaxcraft.train.checkpoint import CheckpointError
+from jaxcraft.train.run.checkpoint import CheckpointError
 from jaxcraft.build import make_trainer, train as build_and_train
-from jaxcraft.train.loop import TrainingDiverged, train
-from jaxcraft.train.metrics import read_metrics
+from jaxcraft.train.run.loop import TrainingDiverged, train
+from jaxcraft.train.run.metrics import read_metrics
 
 HERE = pathlib.Path(__file__).parent
 TINY = HERE / "_tiny_experiment.py"

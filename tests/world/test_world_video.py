@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from jaxcraft.world import WorldStatic
-from jaxcraft.world.cli_render import add_arguments, render_rollout
+from jaxcraft.cli.render import add_arguments, render_rollout
 from jaxcraft.world.video import compose, overlay_mask
 
 

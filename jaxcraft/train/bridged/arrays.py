@@ -26,7 +26,7 @@ from jax.sharding import Mesh
 
 from bridge import Batch
 from bridge.shm import aligned_empty
-from jaxcraft.train.sharding import shard_batch
+from jaxcraft.train.multihost.sharding import shard_batch
 
 SCALAR_FIELDS = ("reward", "terminated", "truncated", "crashed", "episode_return",
                  "episode_length")

@@ -26,10 +26,10 @@ import numpy as np
 from jax.sharding import Mesh
 
 from bridge import Pool
-from jaxcraft.train.bridge_arrays import batch_to_jax
-from jaxcraft.train.bridged_envs import BridgedEnv
+from jaxcraft.train.bridged.arrays import batch_to_jax
+from jaxcraft.train.bridged.envs import BridgedEnv
 from jaxcraft.train.trajectory import Trajectory
-from jaxcraft.train.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
+from jaxcraft.train.bridged.trajectory_assembly import StepResult, StepStart, TrajectoryAssembler
 
 RECV_POLL_S = 0.25  # how often a waiting actor checks for stop()
 

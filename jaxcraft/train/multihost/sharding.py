@@ -3,7 +3,7 @@
 Environments (and everything with a leading env axis) are split over `data`;
 parameters and optimiser state are replicated. Works unchanged on 1 CPU, several
 emulated CPU devices (`XLA_FLAGS=--xla_force_host_platform_device_count=N`), GPUs, TPUs,
-and multi-process jobs (`jaxcraft.train.distributed`): there the mesh spans `jax.devices()`
+and multi-process jobs (`jaxcraft.train.multihost.distributed`): there the mesh spans `jax.devices()`
 in process order, so process p owns the env slice [p·B/P, (p+1)·B/P) of a global batch B —
 the same env ↔ device index layout as one process with all the devices.
 """

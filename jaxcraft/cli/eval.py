@@ -23,7 +23,7 @@ import sys
 import time
 
 from jaxcraft.config import from_dict
-from jaxcraft.eval.cli_args import DEFAULT_EXPERIMENT, experiment_path
+from jaxcraft.cli.experiment_arg import DEFAULT_EXPERIMENT, experiment_path
 from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS
 
 BASELINES = ("expert", "random", "servo", "servo_resolved")
@@ -79,7 +79,7 @@ def _choices(text: str | None, valid: tuple, flag: str, parse=str) -> tuple:
 def _load(args: argparse.Namespace):
     """(config, policy factory (env, params) -> policy, default out dir) of the CHECKPOINT argument."""
     from jaxcraft.config import ConfigError, load_experiment
-    from jaxcraft.train.checkpoint import CheckpointError
+    from jaxcraft.train.run.checkpoint import CheckpointError
 
     if args.checkpoint in BASELINES:
         try:
@@ -102,7 +102,7 @@ def _load(args: argparse.Namespace):
         raise _BadArgument(f"checkpoint {str(run_dir)!r} is neither a run directory nor one of {', '.join(BASELINES)}")
     if not (run_dir / "config.json").is_file() and args.experiment is not None:
         # Params saved by `jaxcraft pretrain`: the experiment file names their network.
-        from jaxcraft.train.imitation import params_saved_at
+        from jaxcraft.train.imitation.pretrain import params_saved_at
         if not params_saved_at(run_dir):   # check before the env and network are built
             raise _BadArgument(f"{run_dir} holds neither a run (config.json) nor params saved by "
                                "`jaxcraft pretrain` (no orbax _METADATA in it)")
@@ -147,7 +147,7 @@ def run_returns(args: argparse.Namespace, run_dir: pathlib.Path, config) -> int:
     from jaxcraft.config import is_bridged
     from jaxcraft.eval.returns import evaluate_jax_env, evaluate_simulator, write_returns_report
     from jaxcraft.restore import load_policy
-    from jaxcraft.train.checkpoint import CheckpointError
+    from jaxcraft.train.run.checkpoint import CheckpointError
 
     import jax
     if args.families or args.distances:
@@ -178,7 +178,7 @@ def run_returns(args: argparse.Namespace, run_dir: pathlib.Path, config) -> int:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
     if getattr(args, "sim", "jaxcraft") == "minetest":
-        from jaxcraft.eval.cli_eval_minetest import run_minetest   # the bridge and Minetest's modules: only when asked
+        from jaxcraft.cli.eval_minetest import run_minetest   # the bridge and Minetest's modules: only when asked
         return run_minetest(args)
     run_dir = pathlib.Path(args.checkpoint)
     config = _run_config(run_dir) if (run_dir / "config.json").is_file() else None

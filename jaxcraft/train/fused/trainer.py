@@ -28,9 +28,9 @@ from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.envs.batched import BatchedEnv
 from jaxcraft.ppo.update import PPOState
 from jaxcraft.train.agent import Policy, Spaces, make_agent
-from jaxcraft.train.guide import Guide, guide_horizon
-from jaxcraft.train.rollout import ActorState, make_rollout
-from jaxcraft.train.sharding import DATA_AXIS, make_mesh
+from jaxcraft.train.fused.guide import Guide, guide_horizon
+from jaxcraft.train.fused.rollout import ActorState, make_rollout
+from jaxcraft.train.multihost.sharding import DATA_AXIS, make_mesh
 
 
 @struct.dataclass
@@ -77,7 +77,7 @@ class FusedTrainer:
         # Distribution, acting, initial params, loop layout and learner: the one agent assembly.
         self.agent = make_agent(config, network, Spaces.of_env(env, self.env.params), axis_name=self.axis_name)
         self.dist, self.acting = self.agent.dist, self.agent.acting
-        # The teacher-guided curriculum (`run.guide`; jaxcraft.train.guide), None when off.
+        # The teacher-guided curriculum (`run.guide`; jaxcraft.train.fused.guide), None when off.
         self.guide = Guide.make(config.run.guide.teacher, env, self.env.params) if config.run.guide.teacher else None
         # (params, ref_params, value_norm, actor[, horizon]) -> (actor, trajectory): one device's acting scan.
         self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len, self.guide)

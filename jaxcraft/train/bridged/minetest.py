@@ -1,6 +1,6 @@
 """`bridge:minetest`: Minetest cross-view tasks as a `BridgedEnv` for the bridged trainer/eval.
 
-    from jaxcraft.train.bridged_minetest import minetest_bridged_env
+    from jaxcraft.train.bridged.minetest import minetest_bridged_env
     env = minetest_bridged_env(config)      # config.task: families, distances, frame size ...
 
 The policy sees the cross-view schema's policy keys (`bridge.crossview.ObservationSchema`:
@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from bridge.crossview import POLICY_KEYS
 from jaxcraft.config import ConfigError, ExperimentConfig
 from jaxcraft.envs.spaces import MultiDiscrete, schema_spaces
-from jaxcraft.train.bridged_envs import BridgedEnv
+from jaxcraft.train.bridged.envs import BridgedEnv
 
 POLICY_FIELDS = POLICY_KEYS   # the simulator's privileged `info` is not among them
 
@@ -53,7 +53,7 @@ def minetest_config(config: ExperimentConfig, **overrides):
 
 
 def minetest_bridged_env(config: ExperimentConfig, schedules: tuple = ()) -> MinetestBridgedEnv:
-    """The `bridge:minetest` builder (registered by `jaxcraft.train.bridged_envs.register`)."""
+    """The `bridge:minetest` builder (registered by `jaxcraft.train.bridged.envs.register`)."""
     from bridge.adapters.minetest.process import missing_reason
     from bridge.adapters.minetest_env import MinetestFactory, minetest_schema
     from jaxcraft.world import actions as A

@@ -88,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     collect, provenance, label = None, None, args.teacher
     if args.student is not None:
         from jaxcraft.restore import load_pretrained_policy
-        from jaxcraft.train.checkpoint import CheckpointError
+        from jaxcraft.train.run.checkpoint import CheckpointError
         from jaxcraft.tasks.dagger import dagger_collector
-        from jaxcraft.train.imitation import params_saved_at
+        from jaxcraft.train.imitation.pretrain import params_saved_at
         if not params_saved_at(args.student):
             print(f"jaxcraft: --student {args.student} holds no params saved by `jaxcraft pretrain`", file=sys.stderr)
             return 2

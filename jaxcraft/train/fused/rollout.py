@@ -1,6 +1,6 @@
 """The fused env source: one `lax.scan` of policy step + batched env step → a [T, B] Trajectory.
 
-With a `Guide` (`run.guide`, `jaxcraft.train.guide`), the teacher's action is executed and recorded
+With a `Guide` (`run.guide`, `jaxcraft.train.fused.guide`), the teacher's action is executed and recorded
 instead of the policy's where the step is guided (`Trajectory.guided`)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flax import struct
 
 from jaxcraft.envs.batched import BatchedEnv, BatchedEnvState
 from jaxcraft.ppo.acting import Acting, split_per_env, with_goal_code
-from jaxcraft.train.guide import Guide, GuideState
+from jaxcraft.train.fused.guide import Guide, GuideState
 from jaxcraft.train.trajectory import Trajectory
 
 

@@ -19,12 +19,12 @@ import jax
 import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
-from jaxcraft.train import distributed
-from jaxcraft.train.checkpoint import Checkpointer, CheckpointError, archive_previous_run
-from jaxcraft.train.memory_estimate import check_fits_memory
-from jaxcraft.train.metrics import MetricsLogger
-from jaxcraft.train.pod_watch import PodWatch, checkpoint_description
-from jaxcraft.train.run_lock import run_dir_lock
+from jaxcraft.train.multihost import distributed
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError, archive_previous_run
+from jaxcraft.train.fused.memory_estimate import check_fits_memory
+from jaxcraft.train.run.metrics import MetricsLogger
+from jaxcraft.train.multihost.pod_watch import PodWatch, checkpoint_description
+from jaxcraft.train.run.run_lock import run_dir_lock
 from jaxcraft.train.trainer import Trainer
 
 # What a run leaves in its run_dir; `--no-resume` moves these of an earlier run aside.
@@ -130,7 +130,7 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
     key = jax.random.key(config.run.seed)
     if config.run.init_params:
-        from jaxcraft.train.imitation import load_params
+        from jaxcraft.train.imitation.pretrain import load_params
         try:
             # Fitted into the params init(key) would start from (value-only parts keep those), so
             # `init` is compiled once, with the params given.
@@ -164,7 +164,7 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
                                   "config": config.to_dict()})
 
     update, status, t_start, steps_done = start, "finished", time.perf_counter(), 0
-    # A dead pod host named in one line before JAX's fatal abort (jaxcraft.train.pod_watch).
+    # A dead pod host named in one line before JAX's fatal abort (jaxcraft.train.multihost.pod_watch).
     watch = PodWatch(jax.process_index(), jax.process_count(), stale_after=distributed.heartbeat_timeout() / 2,
                      describe_checkpoint=checkpoint_description(ckpt.directory))
     try:

@@ -33,8 +33,8 @@ def run_minetest(args: Any) -> int:
     from jaxcraft.config import ConfigError, load_experiment
     from jaxcraft.eval.bridged_eval import (NetworkActions, RandomActions, TeacherActions, evaluate_minetest,
                                             write_minetest_report)
-    from jaxcraft.eval.cli_args import experiment_path
-    from jaxcraft.train.bridged_minetest import minetest_config
+    from jaxcraft.cli.experiment_arg import experiment_path
+    from jaxcraft.train.bridged.minetest import minetest_config
 
     def bad(msg: str) -> int:
         print(f"jaxcraft eval --sim minetest: {msg}", file=sys.stderr)

@@ -59,7 +59,7 @@ def estimate_fused(trainer: Any) -> MemoryEstimate:
         return _ESTIMATES[trainer]
     state = jax.eval_shape(trainer.init, jax.random.key(0))
     ppo = state.ppo
-    from jaxcraft.train.rollout import make_rollout
+    from jaxcraft.train.fused.rollout import make_rollout
     rollout = make_rollout(trainer.env, trainer.acting, trainer.config.env.rollout_len)
     # The rollout runs on each device's shard (inside `shard_map`): trace it on one shard's shapes
     # (every actor leaf is split over devices along its leading axis; the reset pool's cursor and
@@ -120,7 +120,7 @@ def check_fits_memory(config: Any, trainer: Any) -> None:
     """Raise `ConfigError` (one line) if the run's lower-bound memory exceeds what is available.
     Fused (JAX-env) trainers only: a bridged run's env states live in its simulator workers."""
     from jaxcraft.config import ConfigError
-    from jaxcraft.train.fused import FusedTrainer
+    from jaxcraft.train.fused.trainer import FusedTrainer
 
     if not isinstance(trainer, FusedTrainer):
         return

@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--visible-weight", type=float, default=1.0,
                    help="weight of the action likelihood on steps whose frame shows the target, relative to the "
-                        "others (jaxcraft.train.imitation.ImitationConfig.visible_weight)")
+                        "others (jaxcraft.train.imitation.pretrain.ImitationConfig.visible_weight)")
     p.add_argument("--max-grad-norm", type=float, default=None,
                    help="global gradient-norm clip (default: ImitationConfig.max_grad_norm)")
     p.add_argument("--aux-coef", type=float, default=None,
@@ -47,14 +47,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight of the dense target-map loss (default: ImitationConfig.map_coef)")
     p.add_argument("--mirror-in-view", action="store_true",
                    help="mirror steps that show the target left/right at random (feed-forward nets; "
-                        "jaxcraft.train.imitation.ImitationConfig.mirror_in_view)")
+                        "jaxcraft.train.imitation.pretrain.ImitationConfig.mirror_in_view)")
     p.add_argument("--log-every", type=int, default=10, help="steps between metric rows (progress bar, JSONL, TensorBoard)")
     p.add_argument("--no-tensorboard", action="store_true", help="only metrics.jsonl in the log directory")
 
 
 def imitation_config(args: argparse.Namespace):
     """The `ImitationConfig` of the flags (every field has one; flags left unset keep its defaults)."""
-    from jaxcraft.train.imitation import ImitationConfig
+    from jaxcraft.train.imitation.pretrain import ImitationConfig
     given = {k: v for k, v in (("max_grad_norm", args.max_grad_norm), ("aux_coef", args.aux_coef),
                                ("map_coef", args.map_coef)) if v is not None}
     return ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed,
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from jaxcraft.build import make_env, make_network
     from jaxcraft.gym.minari import load_demo_source
     from jaxcraft.train.agent import Spaces, make_agent
-    from jaxcraft.train.demo_fit import check_demos_fit
-    from jaxcraft.train.imitation import pretrain, save_params
+    from jaxcraft.train.imitation.demo_fit import check_demos_fit
+    from jaxcraft.train.imitation.pretrain import pretrain, save_params
     env, params = make_env(config.env, config.task)
     space = env.action_space(params)
     from jaxcraft.tasks.demos import concat_demos
@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     init = None
     if args.init is not None:
         from jaxcraft.restore import load_pretrained_policy
-        from jaxcraft.train.checkpoint import CheckpointError
-        from jaxcraft.train.imitation import params_saved_at
+        from jaxcraft.train.run.checkpoint import CheckpointError
+        from jaxcraft.train.imitation.pretrain import params_saved_at
         try:
             if not params_saved_at(args.init):
                 raise CheckpointError(f"{args.init} holds no params saved by `jaxcraft pretrain`")
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     agent = make_agent(config, make_network(config.net, env.observation_space(params), space), Spaces.of_env(env, params))
     icfg = imitation_config(args)
     from jaxcraft.progress import progress_bar
-    from jaxcraft.train.metrics import ScalarLog
+    from jaxcraft.train.run.metrics import ScalarLog
     log_dir = out.parent / f"{out.name}_log"        # metrics.jsonl + tb/, beside the params directory
     if log_dir.exists():                            # an earlier, unfinished attempt: keep its logs aside
         log_dir.rename(log_dir.with_name(f"{log_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}"))

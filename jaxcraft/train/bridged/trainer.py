@@ -42,9 +42,9 @@ from bridge import Pool, PoolConfig
 from jaxcraft.config import ExperimentConfig, validate
 from jaxcraft.ppo.update import PPOState
 from jaxcraft.train.agent import Policy, Spaces, make_agent
-from jaxcraft.train.bridged_actor import Actor
-from jaxcraft.train.bridged_envs import BridgedEnv
-from jaxcraft.train.sharding import DATA_AXIS, local_mesh, make_mesh, put_process_local, to_local
+from jaxcraft.train.bridged.actor import Actor
+from jaxcraft.train.bridged.envs import BridgedEnv
+from jaxcraft.train.multihost.sharding import DATA_AXIS, local_mesh, make_mesh, put_process_local, to_local
 from jaxcraft.train.trajectory import Trajectory, stack_fragments
 
 CLOSE_DRAIN_S = 30.0  # close(): how long the simulators' steps and resets in flight may take to finish

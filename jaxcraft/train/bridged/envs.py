@@ -13,7 +13,7 @@ Built-in ids (the `bridge` config section holds their options):
                         env: obs {"rgb": frame_size² uint8} as for `jaxcraft:world`, its
                         MultiDiscrete 9 buttons + 2 camera bins (`jaxcraft.world.bridge_sim`)
   bridge:gym:<id>       any gymnasium id with Box observations and a Discrete/MultiDiscrete action
-  bridge:minetest       Minetest 5.6 cross-view tasks (`jaxcraft.train.bridged_minetest`, which registers itself: docs/minetest.md)
+  bridge:minetest       Minetest 5.6 cross-view tasks (`jaxcraft.train.bridged.minetest`, which registers itself: docs/minetest.md)
   bridge:minerl[:<id>]  MineRL 1.0 (not installable here): pov resized to frame_size,
                         MultiDiscrete 20 buttons × 2 + camera pitch/yaw in 11 bins each
 They are registered into `jaxcraft.registry.BRIDGED_ENVS` by `register` (called by

@@ -86,7 +86,7 @@ class MetricsLogger:
             for f in old_events:
                 f.unlink()
         if wandb_project:
-            from jaxcraft.train.wandb_sink import WandbSink   # it imports wandb, an optional extra: only when asked
+            from jaxcraft.train.run.wandb_sink import WandbSink   # it imports wandb, an optional extra: only when asked
             self.wandb = WandbSink(self.run_dir, wandb_project, wandb_mode, config or {})
         if progress:
             from jaxcraft.progress import progress_bar
