@@ -33,7 +33,7 @@ def make_vec(env_id: str, num_envs: int = 8, **kwargs):
     Ids: JaxCraft-World-v0, JaxCraft-CrossView-v0, JaxCraft-{Approach,Break,Interact,Hunt}-v0.
     See `jaxcraft.gym.vec` for the options and the auto-reset semantics (gymnasium's NEXT_STEP).
     """
-    from jaxcraft.gym.vec import make_vec as _make_vec
+    from jaxcraft.gym.vec import make_vec as _make_vec   # lazy: `import jaxcraft` loads nothing (tests/test_layers.py)
 
     return _make_vec(env_id, num_envs=num_envs, **kwargs)
 
@@ -41,6 +41,6 @@ def make_vec(env_id: str, num_envs: int = 8, **kwargs):
 def load_policy(path, experiment=None, step=None):
     """The policy of any saved run (a run directory, or params saved by `jaxcraft pretrain`):
     `policy.act(obs, key)` on batched observations. See `jaxcraft.restore.load_policy`."""
-    from jaxcraft.restore import load_policy as _load_policy
+    from jaxcraft.restore import load_policy as _load_policy   # lazy: `import jaxcraft` loads nothing
 
     return _load_policy(path, experiment, step)

@@ -17,7 +17,15 @@ from typing import Any, Optional
 from jaxcraft import registry
 from jaxcraft.config import ConfigError, EnvConfig, ExperimentConfig, NetConfig, TaskConfig, is_bridged
 from jaxcraft.config.fields import parse_value
+from jaxcraft.envs import registration as envs
+from jaxcraft.nets import registration as nets
 from jaxcraft.ppo.acting import check_network
+from jaxcraft.tasks import registration as tasks
+from jaxcraft.train.bridged import envs as bridged_envs, minetest as bridged_minetest
+from jaxcraft.train.bridged.trainer import BridgedTrainer
+from jaxcraft.train.fused.trainer import FusedTrainer
+from jaxcraft.train.run.loop import train as run_loop
+from jaxcraft.world import registration as world
 
 _registered = False
 
@@ -27,11 +35,6 @@ def register_builtins() -> None:
     global _registered
     if _registered:
         return
-    from jaxcraft.envs import registration as envs
-    from jaxcraft.nets import registration as nets
-    from jaxcraft.tasks import registration as tasks
-    from jaxcraft.train.bridged import envs as bridged_envs, minetest as bridged_minetest
-    from jaxcraft.world import registration as world
 
     envs.register(registry.ENVS)
     world.register(registry.ENVS)
@@ -112,12 +115,9 @@ def teacher_names() -> list[str]:
 def make_trainer(config: ExperimentConfig, mesh: Any = None):
     """The `Trainer` of an experiment: bridged for `bridge:<adapter>` env ids, fused otherwise."""
     if is_bridged(config):
-        from jaxcraft.train.bridged.trainer import BridgedTrainer
-
         env = make_bridged_env(config)
         network = make_network(config.net, env.observation_space, env.action_space)
         return BridgedTrainer(config, env, network, mesh)
-    from jaxcraft.train.fused.trainer import FusedTrainer
 
     env, env_params = make_env(config)
     network = make_network(config.net, env.observation_space(env_params), env.action_space(env_params))
@@ -127,8 +127,6 @@ def make_trainer(config: ExperimentConfig, mesh: Any = None):
 def train(config: ExperimentConfig, **kwargs):
     """Build the trainer of `config` and run it to its budget (`jaxcraft.train.run.loop.train`; the
     trainer is closed at the end). Keyword arguments: resume, resume_step, max_updates."""
-    from jaxcraft.train.run.loop import train as run_loop
-
     return run_loop(config, make_trainer(config), owns_trainer=True, **kwargs)
 
 

@@ -23,11 +23,11 @@ import numpy as np
 
 from jaxcraft.build import make_bridged_env, make_env, make_network, make_trainer
 from jaxcraft.config import ConfigError, from_dict, is_bridged, load_experiment
-from jaxcraft.tasks import make_task_env
 from jaxcraft.eval.policies import NetworkPolicy, zeros_of
+from jaxcraft.tasks import CrossViewTaskEnv, make_task_env
 from jaxcraft.train.agent import Policy, Spaces, make_agent
-from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
 from jaxcraft.train.imitation.pretrain import load_params, params_saved_at
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
 
 
 def _sampling_suffix(greedy: bool, temperature: float) -> str:
@@ -56,8 +56,6 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     Raises `CheckpointError` naming the path if config.json or the checkpoints are missing,
     unreadable or not of a cross-view task run.
     """
-    from jaxcraft.tasks import CrossViewTaskEnv
-
     run_dir = pathlib.Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"no run directory at {run_dir}")

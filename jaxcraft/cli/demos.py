@@ -27,6 +27,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jaxcraft.config import ConfigError, load_experiment, override
+from jaxcraft.gym.minari import dataset_exists, export_minari
+from jaxcraft.progress import EpisodeProgress
+from jaxcraft.restore import load_pretrained_policy
+from jaxcraft.tasks import make_task_env, sample_task_id
+from jaxcraft.tasks.dagger import dagger_collector
+from jaxcraft.tasks.demos import record_demos
+from jaxcraft.tasks.teachers import TEACHER_NAMES
+from jaxcraft.train.imitation.pretrain import params_saved_at
+from jaxcraft.train.run.checkpoint import CheckpointError
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose task section defines the tasks")
@@ -38,7 +49,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=0, help="episode limit; 0 = the task config's max_steps")
     p.add_argument("--shard-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
-    from jaxcraft.tasks.teachers import TEACHER_NAMES
     p.add_argument("--teacher", choices=TEACHER_NAMES, default="expert",
                    help="scripted teacher: expert (map planner), servo (acts on the target's pixels) or "
                         "servo_resolved (the servo with a one-pixel dead zone; make run's)")
@@ -54,7 +64,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxcraft.config import ConfigError, load_experiment, override
     try:
         config = override(load_experiment(args.experiment), args.set or [])
         config.task.validate()
@@ -72,10 +81,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     import jax
-    from jaxcraft.tasks import make_task_env, sample_task_id
-    from jaxcraft.tasks.demos import record_demos
     if args.format == "minari":
-        from jaxcraft.gym.minari import dataset_exists
         try:
             if dataset_exists(args.out):
                 print(f"jaxcraft: Minari dataset {args.out!r} exists; choose a new --out", file=sys.stderr)
@@ -87,10 +93,6 @@ def run(args: argparse.Namespace) -> int:
     max_steps = args.max_steps or config.task.max_steps
     collect, provenance, label = None, None, args.teacher
     if args.student is not None:
-        from jaxcraft.restore import load_pretrained_policy
-        from jaxcraft.train.run.checkpoint import CheckpointError
-        from jaxcraft.tasks.dagger import dagger_collector
-        from jaxcraft.train.imitation.pretrain import params_saved_at
         if not params_saved_at(args.student):
             print(f"jaxcraft: --student {args.student} holds no params saved by `jaxcraft pretrain`", file=sys.stderr)
             return 2
@@ -109,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "minari":   # record the .npz shards to a scratch directory, then convert
         import tempfile
         tmp = tempfile.TemporaryDirectory(prefix="jaxcraft_demos_")
-    from jaxcraft.progress import EpisodeProgress
     bar = EpisodeProgress(args.episodes, f"demos ({label})")
     try:
         manifest = record_demos(env, params, ids, tmp.name if tmp else args.out, max_steps=max_steps,
@@ -118,7 +119,6 @@ def run(args: argparse.Namespace) -> int:
                                 progress=lambda shard: bar.add(shard["episodes"], shard["successes"]),
                                 collect=collect, provenance=provenance)
         if tmp:
-            from jaxcraft.gym.minari import export_minari
             export_minari(tmp.name, args.out)
     except (FileExistsError, ValueError) as e:
         print(f"jaxcraft: {e}", file=sys.stderr)

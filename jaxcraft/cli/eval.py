@@ -22,9 +22,19 @@ import pathlib
 import sys
 import time
 
-from jaxcraft.config import from_dict
+from jaxcraft.build import make_bridged_env, make_env
+from jaxcraft.cli.eval_minetest import run_minetest
 from jaxcraft.cli.experiment_arg import DEFAULT_EXPERIMENT, experiment_path
+from jaxcraft.config import ConfigError, from_dict, is_bridged, load_experiment
 from jaxcraft.config.task import DISTANCES, FAMILIES, SPLITS
+from jaxcraft.eval.policies import ExpertPolicy, RandomPolicy, expert_module
+from jaxcraft.eval.returns import evaluate_jax_env, evaluate_simulator, write_returns_report
+from jaxcraft.eval.runner import evaluate, write_report
+from jaxcraft.progress import EpisodeProgress
+from jaxcraft.restore import load_checkpoint_policy, load_policy, load_pretrained_policy
+from jaxcraft.tasks import make_task_env
+from jaxcraft.train.imitation.pretrain import params_saved_at
+from jaxcraft.train.run.checkpoint import CheckpointError
 
 BASELINES = ("expert", "random", "servo", "servo_resolved")
 
@@ -78,15 +88,11 @@ def _choices(text: str | None, valid: tuple, flag: str, parse=str) -> tuple:
 
 def _load(args: argparse.Namespace):
     """(config, policy factory (env, params) -> policy, default out dir) of the CHECKPOINT argument."""
-    from jaxcraft.config import ConfigError, load_experiment
-    from jaxcraft.train.run.checkpoint import CheckpointError
-
     if args.checkpoint in BASELINES:
         try:
             config = load_experiment(experiment_path(args.experiment))
         except ConfigError as e:
             raise _BadArgument(str(e)) from None
-        from jaxcraft.eval.policies import ExpertPolicy, RandomPolicy, expert_module
         if args.checkpoint == "expert":
             try:
                 expert_module()   # fail now, not after compiling
@@ -102,7 +108,6 @@ def _load(args: argparse.Namespace):
         raise _BadArgument(f"checkpoint {str(run_dir)!r} is neither a run directory nor one of {', '.join(BASELINES)}")
     if not (run_dir / "config.json").is_file() and args.experiment is not None:
         # Params saved by `jaxcraft pretrain`: the experiment file names their network.
-        from jaxcraft.train.imitation.pretrain import params_saved_at
         if not params_saved_at(run_dir):   # check before the env and network are built
             raise _BadArgument(f"{run_dir} holds neither a run (config.json) nor params saved by "
                                "`jaxcraft pretrain` (no orbax _METADATA in it)")
@@ -110,7 +115,6 @@ def _load(args: argparse.Namespace):
             config = load_experiment(args.experiment)
         except ConfigError as e:
             raise _BadArgument(str(e)) from None
-        from jaxcraft.restore import load_pretrained_policy
 
         def make(env, params):
             try:
@@ -121,7 +125,6 @@ def _load(args: argparse.Namespace):
         return config, make, run_dir.parent / f"{run_dir.name}_eval" / args.split
     if args.experiment is not None:
         raise _BadArgument("--experiment is for baselines and pretrained params; a run directory has its own config.json")
-    from jaxcraft.restore import load_checkpoint_policy
     try:
         policy, config = load_checkpoint_policy(run_dir, args.step, greedy=args.greedy, temperature=args.temperature)
     except CheckpointError as e:
@@ -143,12 +146,6 @@ def _run_config(path: pathlib.Path):
 def run_returns(args: argparse.Namespace, run_dir: pathlib.Path, config) -> int:
     """Any run that is not on the cross-view tasks (gymnax, the world, bridged simulators): episode
     returns of its policy on its own env (`jaxcraft.eval.returns`); 0 on success, 2 on a bad argument."""
-    from jaxcraft.build import make_bridged_env, make_env
-    from jaxcraft.config import is_bridged
-    from jaxcraft.eval.returns import evaluate_jax_env, evaluate_simulator, write_returns_report
-    from jaxcraft.restore import load_policy
-    from jaxcraft.train.run.checkpoint import CheckpointError
-
     import jax
     if args.families or args.distances:
         print(f"jaxcraft eval: --families/--distances are for cross-view task runs; {run_dir} trained on "
@@ -178,7 +175,6 @@ def run_returns(args: argparse.Namespace, run_dir: pathlib.Path, config) -> int:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the report; 0 on success, 2 on a bad argument."""
     if getattr(args, "sim", "jaxcraft") == "minetest":
-        from jaxcraft.cli.eval_minetest import run_minetest   # the bridge and Minetest's modules: only when asked
         return run_minetest(args)
     run_dir = pathlib.Path(args.checkpoint)
     config = _run_config(run_dir) if (run_dir / "config.json").is_file() else None
@@ -204,7 +200,6 @@ def run(args: argparse.Namespace) -> int:
             task.validate()
         except ValueError as e:
             raise _BadArgument(str(e)) from None
-        from jaxcraft.tasks import make_task_env
         env, params = make_task_env(task)
         policy = make_policy(env, params)
     except _BadArgument as e:
@@ -213,10 +208,7 @@ def run(args: argparse.Namespace) -> int:
 
     import jax
 
-    from jaxcraft.eval.runner import evaluate, write_report
-
     out_dir = pathlib.Path(args.out) if args.out else out_dir
-    from jaxcraft.progress import EpisodeProgress
 
     t0 = time.perf_counter()
     bar = EpisodeProgress(len(families) * len(distances) * args.episodes, "eval")

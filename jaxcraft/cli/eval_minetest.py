@@ -5,15 +5,22 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
+from jaxcraft.build import make_network
+from jaxcraft.cli.experiment_arg import experiment_path
+from jaxcraft.config import ConfigError, load_experiment
+from jaxcraft.eval.bridged_eval import (NetworkActions, RandomActions, TeacherActions, evaluate_minetest,
+                                        write_minetest_report)
+from jaxcraft.eval.policies import NetworkPolicy
+from jaxcraft.restore import load_checkpoint_policy, load_pretrained_policy
+from jaxcraft.tasks import make_task_env
+from jaxcraft.train.agent import Spaces, init_network, make_agent
+from jaxcraft.train.bridged.minetest import minetest_config
+
 
 def fresh_network_policy(config: Any, seed: int = 0):
     """A `NetworkPolicy` of `config.net` with freshly initialised weights (no run to load)."""
     import jax
 
-    from jaxcraft.build import make_network
-    from jaxcraft.eval.policies import NetworkPolicy
-    from jaxcraft.tasks import make_task_env
-    from jaxcraft.train.agent import Spaces, init_network, make_agent
     env, params = make_task_env(config.task)
     spaces = Spaces.of_env(env, params)
     agent = make_agent(config, make_network(config.net, spaces.observation, spaces.action), spaces)
@@ -30,12 +37,6 @@ def run_minetest(args: Any) -> int:
     import sys
     import time
 
-    from jaxcraft.config import ConfigError, load_experiment
-    from jaxcraft.eval.bridged_eval import (NetworkActions, RandomActions, TeacherActions, evaluate_minetest,
-                                            write_minetest_report)
-    from jaxcraft.cli.experiment_arg import experiment_path
-    from jaxcraft.train.bridged.minetest import minetest_config
-
     def bad(msg: str) -> int:
         print(f"jaxcraft eval --sim minetest: {msg}", file=sys.stderr)
         return 2
@@ -45,7 +46,6 @@ def run_minetest(args: Any) -> int:
         if name in ("random", "servo", "fresh"):
             config = load_experiment(experiment_path(args.experiment))
         elif pathlib.Path(name).is_dir() and (pathlib.Path(name) / "config.json").is_file():
-            from jaxcraft.restore import load_checkpoint_policy
             policy, config = load_checkpoint_policy(name, args.step, greedy=args.greedy)
         elif pathlib.Path(name).is_dir() and args.experiment:
             config = load_experiment(args.experiment)
@@ -67,8 +67,6 @@ def run_minetest(args: Any) -> int:
         if name == "fresh":
             policy = fresh_network_policy(config, args.seed)
         elif not (pathlib.Path(name) / "config.json").is_file():
-            from jaxcraft.restore import load_pretrained_policy
-            from jaxcraft.tasks import make_task_env
             env, params = make_task_env(config.task)
             policy = load_pretrained_policy(name, config, env, params, greedy=args.greedy)
         actor = NetworkActions(policy, n, args.seed)

@@ -20,6 +20,18 @@ import pathlib
 import sys
 import time
 
+from jaxcraft.build import make_env, make_network
+from jaxcraft.config import ConfigError, load_experiment, override
+from jaxcraft.gym.minari import load_demo_source
+from jaxcraft.progress import progress_bar
+from jaxcraft.restore import load_pretrained_policy
+from jaxcraft.tasks.demos import concat_demos
+from jaxcraft.train.agent import Spaces, make_agent
+from jaxcraft.train.imitation.demo_fit import check_demos_fit
+from jaxcraft.train.imitation.pretrain import ImitationConfig, params_saved_at, pretrain, save_params
+from jaxcraft.train.run.checkpoint import CheckpointError
+from jaxcraft.train.run.metrics import ScalarLog
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment file whose env/task/net sections define the policy")
@@ -54,7 +66,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def imitation_config(args: argparse.Namespace):
     """The `ImitationConfig` of the flags (every field has one; flags left unset keep its defaults)."""
-    from jaxcraft.train.imitation.pretrain import ImitationConfig
     given = {k: v for k, v in (("max_grad_norm", args.max_grad_norm), ("aux_coef", args.aux_coef),
                                ("map_coef", args.map_coef)) if v is not None}
     return ImitationConfig(steps=args.steps, batch_episodes=args.batch, window=args.window, lr=args.lr, seed=args.seed,
@@ -62,7 +73,6 @@ def imitation_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from jaxcraft.config import ConfigError, load_experiment, override
     try:
         config = override(load_experiment(args.experiment), args.set or [])
     except ConfigError as e:
@@ -74,14 +84,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     import jax
 
-    from jaxcraft.build import make_env, make_network
-    from jaxcraft.gym.minari import load_demo_source
-    from jaxcraft.train.agent import Spaces, make_agent
-    from jaxcraft.train.imitation.demo_fit import check_demos_fit
-    from jaxcraft.train.imitation.pretrain import pretrain, save_params
     env, params = make_env(config.env, config.task)
     space = env.action_space(params)
-    from jaxcraft.tasks.demos import concat_demos
     try:   # the format, then the fit to this experiment, before anything is compiled
         sets = []
         for source in args.demos:
@@ -97,9 +101,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     init = None
     if args.init is not None:
-        from jaxcraft.restore import load_pretrained_policy
-        from jaxcraft.train.run.checkpoint import CheckpointError
-        from jaxcraft.train.imitation.pretrain import params_saved_at
         try:
             if not params_saved_at(args.init):
                 raise CheckpointError(f"{args.init} holds no params saved by `jaxcraft pretrain`")
@@ -114,8 +115,6 @@ def run(args: argparse.Namespace) -> int:
             config.net, goal=dataclasses.replace(config.net.goal, goal_table=args.batch)))
     agent = make_agent(config, make_network(config.net, env.observation_space(params), space), Spaces.of_env(env, params))
     icfg = imitation_config(args)
-    from jaxcraft.progress import progress_bar
-    from jaxcraft.train.run.metrics import ScalarLog
     log_dir = out.parent / f"{out.name}_log"        # metrics.jsonl + tb/, beside the params directory
     if log_dir.exists():                            # an earlier, unfinished attempt: keep its logs aside
         log_dir.rename(log_dir.with_name(f"{log_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}"))

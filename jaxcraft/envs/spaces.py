@@ -15,7 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from bridge.crossview import VALUE_ONLY_KEYS, ObservationSchema
+from bridge.crossview import ObservationSchema, VALUE_ONLY_KEYS
+from jaxcraft.ppo.distributions import FactorisedCategorical
 
 # VALUE_ONLY_KEYS: the observation schema's value-only keys (asymmetric actor-critic, as Brax's PPO
 # networks separate policy and value observation keys): only a value function reads them; a policy
@@ -134,8 +135,6 @@ def nvec_of(space: Space) -> Sequence[int]:
 
 def action_distribution(action_space: Any):
     """The PPO action distribution of a Discrete or MultiDiscrete action space."""
-    from jaxcraft.ppo.distributions import FactorisedCategorical
-
     space = from_gymnax(action_space)
     return FactorisedCategorical(nvec_of(space), scalar=isinstance(space, Discrete))
 

@@ -20,9 +20,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bridge import crossview as X
-from jaxcraft.eval.stats import SuccessTable, success_table
+from bridge import Pool, PoolConfig, crossview as X
+from bridge.adapters.minetest.scene import decode_task_id, encode_task_id
+from bridge.adapters.minetest.teacher import teacher_actions
+from bridge.adapters.minetest_env import INFO, MinetestFactory, NVEC
 from jaxcraft.config.task import DISTANCES, FAMILIES
+from jaxcraft.eval.stats import SuccessTable, success_table
+from jaxcraft.train.bridged.minetest import POLICY_FIELDS
 
 Actor = Callable[[dict, np.ndarray], np.ndarray]   # (obs dict [B, ...], reset bool[B]) -> int32[B, 11]
 
@@ -33,7 +37,6 @@ class RandomActions:
     name = "random"
 
     def __init__(self, seed: int = 0):
-        from bridge.adapters.minetest_env import NVEC
         self.nvec, self.rng = NVEC, np.random.default_rng(seed)
 
     def __call__(self, obs, reset):
@@ -49,7 +52,6 @@ class TeacherActions:
         self.t = 0
 
     def __call__(self, obs, reset):
-        from bridge.adapters.minetest.teacher import teacher_actions
         self.t += 1
         return teacher_actions(obs["info"], self.t)
 
@@ -67,7 +69,6 @@ class NetworkActions:
     def __call__(self, obs, reset):
         import jax
         import jax.numpy as jnp
-        from jaxcraft.train.bridged.minetest import POLICY_FIELDS
         self.key, sub = jax.random.split(self.key)
         o = {k: jnp.asarray(obs[k]) for k in POLICY_FIELDS}
         self.carry, a = self._act(self.policy, self.carry, o, jnp.asarray(reset), jax.random.split(sub, len(reset)))
@@ -96,7 +97,6 @@ class MinetestEvalResult:
 
 
 def task_ids(families: Sequence[str], distances: Sequence[int], episodes: int, seed0: int = 0) -> list[int]:
-    from bridge.adapters.minetest.scene import encode_task_id
     return [encode_task_id(s, DISTANCES.index(d), FAMILIES.index(f))
             for f in families for d in distances for s in range(seed0, seed0 + episodes)]
 
@@ -106,9 +106,6 @@ def evaluate_minetest(mt_config: Any, actor: Actor, families: Sequence[str], dis
     """Run every task of the list once through a `bridge.Pool` of `num_envs` Minetest instances."""
     import time
 
-    from bridge import Pool, PoolConfig
-    from bridge.adapters.minetest.scene import decode_task_id
-    from bridge.adapters.minetest_env import INFO, MinetestFactory
     tasks = task_ids(families, distances, episodes, seed0)
     num_envs = max(1, min(num_envs, len(tasks)))
     schedules = tuple(tuple(tasks[i::num_envs]) for i in range(num_envs))

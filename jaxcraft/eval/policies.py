@@ -18,8 +18,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxcraft.ppo.distributions import FactorisedCategorical
 from jaxcraft.ppo.acting import Acting, GoalCodeNet, goal_code_apply, with_goal_code
+from jaxcraft.ppo.distributions import FactorisedCategorical
+from jaxcraft.tasks.teachers import get_teacher
 
 
 class Policy(Protocol):
@@ -63,7 +64,7 @@ class RandomPolicy:
 def expert_module():
     """`jaxcraft.tasks.expert`, imported lazily: the scripted expert may be absent (ImportError)."""
     try:
-        from jaxcraft.tasks import expert
+        from jaxcraft.tasks import expert   # optional: the scripted expert may be absent from a checkout
     except ImportError as e:
         raise ImportError(f"the expert baseline needs jaxcraft.tasks.expert ({e})") from e
     return expert
@@ -85,7 +86,6 @@ class ExpertPolicy:
 
     def _teacher(self):
         expert_module()   # the clear ImportError if the teachers are absent
-        from jaxcraft.tasks.teachers import get_teacher
         return get_teacher(self.teacher)
 
     def init(self, batch_size: int) -> Any:

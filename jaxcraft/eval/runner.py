@@ -23,9 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from bridge import crossview as X
-from jaxcraft.eval.stats import SuccessTable, success_table
 from jaxcraft.config.task import PAPER_DISTANCES
+from jaxcraft.eval.stats import SuccessTable, success_table
 from jaxcraft.tasks import DISTANCES, FAMILIES, encode_task_id, with_split
+from jaxcraft.world.video import save_rollout
 
 
 @dataclasses.dataclass
@@ -158,8 +159,6 @@ def evaluate(env, params, policy, families: Sequence[str] = FAMILIES, distances:
 def write_report(result: EvalResult, out_dir: str | pathlib.Path, title: str, verbose: bool = True) -> dict:
     """Write eval.json, eval.md and videos/*.gif (agent | goal | goal + mask) to `out_dir`;
     print the table when `verbose`. Returns {"json", "md", "gifs": [...]} paths."""
-    from jaxcraft.world.video import save_rollout
-
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = result.table()

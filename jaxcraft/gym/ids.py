@@ -29,8 +29,11 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from jaxcraft import register_gymnasium_ids
-from jaxcraft.envs import spaces as S
 from jaxcraft.config.task import FAMILIES, TaskConfig
+from jaxcraft.envs import spaces as S
+from jaxcraft.tasks import make_task_env
+from jaxcraft.world.env import JaxCraftEnv
+from jaxcraft.world.params import WorldStatic
 
 WORLD_ID, CROSS_VIEW_ID = "JaxCraft-World-v0", "JaxCraft-CrossView-v0"
 # id -> task families (None = the plain world with its built-in reward).
@@ -55,9 +58,6 @@ def build_env(env_id: str, **options: Any) -> tuple[Any, Any]:
     if bad:
         raise TypeError(f"{env_id}: unknown option(s) {bad}; valid: {', '.join(valid)}")
     if families is None:
-        from jaxcraft.world.env import JaxCraftEnv
-        from jaxcraft.world.params import WorldStatic
-
         frame = int(options.get("frame_size", 64))
         side = int(options.get("world_size", 64))
         static = WorldStatic(size_x=side, size_z=side, size_y=int(options.get("world_height", 32)),
@@ -67,7 +67,6 @@ def build_env(env_id: str, **options: Any) -> tuple[Any, Any]:
         if "max_steps" in options:
             params = params.replace(max_steps_in_episode=np.int32(options["max_steps"]))
         return env, params
-    from jaxcraft.tasks import make_task_env
 
     config = TaskConfig(**{"families": families, **options})
     try:

@@ -31,7 +31,10 @@ import pathlib
 import numpy as np
 
 from bridge import crossview as X
-from jaxcraft.tasks.demos import FIELDS, DemoFormatError, load_demos, load_manifest
+from jaxcraft.envs.spaces import MultiDiscrete
+from jaxcraft.gym.ids import ENV_IDS, register_gymnasium_envs
+from jaxcraft.tasks.demos import DemoFormatError, FIELDS, load_demos, load_manifest
+from jaxcraft.world import actions as A
 
 MINARI_PREFIX = "minari:"
 METADATA_KEY = "jaxcraft_demos"
@@ -41,7 +44,7 @@ _CHUNK = 64   # episodes per write: bounds the memory of the per-step goal copie
 
 def _minari():
     try:
-        import minari
+        import minari   # optional extra jaxcraft[minari]: only for Minari datasets
     except ImportError:
         raise ImportError("Minari datasets need `pip install 'jaxcraft[minari]'` (minari with h5py)") from None
     return minari
@@ -55,10 +58,6 @@ def dataset_exists(dataset_id: str) -> bool:
 def _spaces_and_spec(manifest: dict):
     """(observation_space, action_space, env_spec or None) of the demos' task env."""
     import gymnasium as gym
-
-    from jaxcraft.envs.spaces import MultiDiscrete
-    from jaxcraft.gym.ids import ENV_IDS, register_gymnasium_envs
-    from jaxcraft.world import actions as A
 
     schema = X.ObservationSchema(tuple(manifest["frame"]))
     obs_space = gym.spaces.Dict({f.name: gym.spaces.Discrete(f.high + 1) if f.category else
@@ -82,7 +81,7 @@ def _spaces_and_spec(manifest: dict):
 
 
 def _buffers(demos: dict, lo: int, hi: int, success_reward: float) -> list:
-    from minari.data_collector import EpisodeBuffer
+    from minari.data_collector import EpisodeBuffer   # optional extra jaxcraft[minari] (callers checked _minari())
 
     out = []
     for i in range(lo, hi):

@@ -38,7 +38,7 @@ every sample.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import chex
 import flax.linen as nn
@@ -50,13 +50,11 @@ import optax
 from bridge import crossview as X
 from bridge.crossview import FAMILIES
 
+from jaxcraft.config import NetConfig
 from jaxcraft.nets.conv import StridedConv3x3
 from jaxcraft.nets.encoders import _as_float, activation
 from jaxcraft.nets.recurrent import make_core
 from jaxcraft.nets.spatial import SPATIAL_FUSIONS, SpatialGoalFusion, goal_code_width, pool_mask
-
-if TYPE_CHECKING:  # jaxcraft.config pulls in every section's config; nets must stay importable alone
-    from jaxcraft.config import NetConfig
 
 _ORTHO = nn.initializers.orthogonal
 FUSIONS = ("late", "conv") + SPATIAL_FUSIONS
@@ -64,7 +62,6 @@ FUSIONS = ("late", "conv") + SPATIAL_FUSIONS
 
 def small_net_config(**overrides: Any) -> NetConfig:
     """CPU-sized preset (2 cores, 32–64 px frames): tests, debugging, laptop-scale runs."""
-    from jaxcraft.config import NetConfig
     base = NetConfig(kind="goal_cnn", channels=(16, 32, 32), hidden=(128,), core_size=128,
                      activation="relu", separate_critic=False, core_memory=16, core_layers=1, core_heads=4)
     return dataclasses.replace(base, **overrides)
@@ -72,7 +69,6 @@ def small_net_config(**overrides: Any) -> NetConfig:
 
 def large_net_config(**overrides: Any) -> NetConfig:
     """Accelerator preset (GPU/TPU, 64 px+): the configuration meant for real training runs."""
-    from jaxcraft.config import NetConfig
     base = NetConfig(kind="goal_cnn", channels=(32, 64, 128, 128), hidden=(512,), core_size=512,
                      activation="relu", separate_critic=False, core_memory=128, core_layers=4, core_heads=8)
     return dataclasses.replace(base, **overrides)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Optional
 
+from jaxcraft.ppo.hl_gauss import HLGauss
+
 
 # `ConfigError`, `documented` and `describe` are the error type and field helpers of every config
 # section (jaxcraft.config re-exports them from jaxcraft.config.fields). Their one definition lives
@@ -67,7 +69,6 @@ class PPOConfig:
 
     def hl_gauss(self):
         """The `HLGauss` support of this config (value_head='hl_gauss')."""
-        from jaxcraft.ppo.hl_gauss import HLGauss
         return HLGauss(self.hl_gauss_min, self.hl_gauss_max, self.hl_gauss_bins, self.hl_gauss_sigma_ratio)
 
     def validate(self) -> None:

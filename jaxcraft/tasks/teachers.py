@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+from jaxcraft.registry import TEACHERS, UnknownName
+from jaxcraft.tasks.servo import servo_act, servo_init, servo_resolved_act
+
 
 class Teacher(NamedTuple):
     name: str          # stored in demo manifests
@@ -23,17 +26,15 @@ class Teacher(NamedTuple):
 
 
 def expert_teacher() -> Teacher:
-    from jaxcraft.tasks.expert import expert_act, expert_init
+    from jaxcraft.tasks.expert import expert_act, expert_init   # optional: the scripted expert may be absent
     return Teacher("expert", expert_init, expert_act)
 
 
 def servo_teacher() -> Teacher:
-    from jaxcraft.tasks.servo import servo_act, servo_init
     return Teacher("servo", servo_init, servo_act)
 
 
 def servo_resolved_teacher() -> Teacher:
-    from jaxcraft.tasks.servo import servo_init, servo_resolved_act
     return Teacher("servo_resolved", servo_init, servo_resolved_act)
 
 
@@ -49,8 +50,6 @@ def register_teachers(teachers) -> None:
 def get_teacher(name: str) -> Teacher:
     """The teacher registered as `name` in `jaxcraft.registry.TEACHERS` (built-ins included);
     ValueError naming the known ones otherwise."""
-    from jaxcraft.registry import TEACHERS, UnknownName
-
     if name in BUILTIN_TEACHERS and name not in TEACHERS:
         register_teachers(TEACHERS)
     try:

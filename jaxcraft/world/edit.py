@@ -11,8 +11,8 @@ from jaxcraft.world import blocks as B
 from jaxcraft.world.camera import Camera
 from jaxcraft.world.params import WorldStatic
 from jaxcraft.world.physics import EYE_HEIGHT, SKIN
-from jaxcraft.world.state import WorldState
-from jaxcraft.world.voxels import SOLID_TABLE, refresh_skip, set_blocks
+from jaxcraft.world.state import Agent, Mobs, WorldState
+from jaxcraft.world.voxels import SOLID_TABLE, compute_skip, refresh_skip, set_blocks
 
 __all__ = ["set_blocks", "refresh_skip", "place_mob", "place_agent", "surface_height", "agent_camera",
            "standing_position", "empty_world"]
@@ -60,8 +60,6 @@ def standing_position(state: WorldState, x, z) -> jax.Array:
 def empty_world(static: WorldStatic, health: float = 4.0) -> WorldState:
     """An all-air world (no bedrock), all mob slots dead, agent at the centre, yaw = pitch = 0.
     The starting point for hand-built scenes (tests, task scenes): add blocks with `set_blocks`."""
-    from jaxcraft.world.state import Agent, Mobs
-    from jaxcraft.world.voxels import compute_skip
     M = static.max_mobs
     blocks = jnp.zeros(static.shape, jnp.uint8)
     agent = Agent(pos=jnp.asarray([static.size_x / 2, 1.0, static.size_z / 2], jnp.float32),

@@ -27,8 +27,14 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from bridge import EnvSpec
+from bridge.adapters.crafter_env import CrafterFactory
+from bridge.adapters.gymnasium_env import GymnasiumFactory, spec_from_spaces
+from bridge.adapters.load_sim import LoadSimConfig, LoadSimFactory, NullSimFactory
+from bridge.adapters.minerl_env import BUTTONS, MineRLActionMap, MineRLFactory, minerl_spec
 from jaxcraft.config import ConfigError, ExperimentConfig
 from jaxcraft.envs.spaces import Box, Discrete, MultiDiscrete, Space
+from jaxcraft.world import WorldStatic, actions
+from jaxcraft.world.bridge_sim import OBS_FIELD, WorldSimFactory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +93,6 @@ def _discrete_action(spec: EnvSpec) -> Space:
 
 
 def _from_gym_factory(factory: Any, config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.gymnasium_env import spec_from_spaces
     env = factory.gym_env()
     try:
         spec = spec_from_spaces(env.observation_space, env.action_space, config.env.name)
@@ -99,21 +104,19 @@ def _from_gym_factory(factory: Any, config: ExperimentConfig) -> BridgedEnv:
 
 
 def _crafter(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.crafter_env import CrafterFactory
     kw = {}
     if config.bridge.frame_size:
         kw["size"] = config.bridge.frame_size
     if config.env.max_episode_steps:
         kw["length"] = config.env.max_episode_steps
     try:
-        import crafter  # noqa: F401
+        import crafter  # noqa: F401  (optional extra jaxcraft[crafter]: only for bridge:crafter)
     except ImportError:
         raise ConfigError("env.name='bridge:crafter' needs Crafter: pip install 'jaxcraft[crafter]'") from None
     return _from_gym_factory(CrafterFactory(**kw), config)
 
 
 def _load_config(config: ExperimentConfig):
-    from bridge.adapters.load_sim import LoadSimConfig
     b = config.bridge
     kw = dict(latency_median_s=b.load.latency_s, busy_wait=b.load.busy_wait, terminate_prob=b.load.terminate_prob)
     if b.frame_size:
@@ -124,14 +127,12 @@ def _load_config(config: ExperimentConfig):
 
 
 def _load(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.load_sim import LoadSimFactory
     if not config.bridge.obs_key:  # the policy sees the frame, not the debug state
         config = dataclasses.replace(config, bridge=dataclasses.replace(config.bridge, obs_key="pov"))
     return _from_gym_factory(LoadSimFactory(_load_config(config)), config)
 
 
 def _null(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.load_sim import NullSimFactory
     kw = {}
     if config.bridge.frame_size:
         kw["frame_shape"] = (config.bridge.frame_size, config.bridge.frame_size, 3)
@@ -141,14 +142,12 @@ def _null(config: ExperimentConfig) -> BridgedEnv:
 
 
 def _gym(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.gymnasium_env import GymnasiumFactory
     gym_id = config.env.name.split(":", 2)[2]
     kwargs = {"max_episode_steps": config.env.max_episode_steps} if config.env.max_episode_steps else {}
     return _from_gym_factory(GymnasiumFactory(gym_id, kwargs), config)
 
 
 def _minerl(config: ExperimentConfig) -> BridgedEnv:
-    from bridge.adapters.minerl_env import BUTTONS, MineRLActionMap, MineRLFactory, minerl_spec
     parts = config.env.name.split(":", 2)
     env_id = parts[2] if len(parts) > 2 else "MineRLBasaltFindCave-v0"
     size = config.bridge.frame_size or 128
@@ -161,8 +160,6 @@ def _minerl(config: ExperimentConfig) -> BridgedEnv:
 
 
 def _jaxcraft_world(config: ExperimentConfig) -> BridgedEnv:
-    from jaxcraft.world import WorldStatic, actions
-    from jaxcraft.world.bridge_sim import OBS_FIELD, WorldSimFactory
     size = config.bridge.frame_size or 64
     factory = WorldSimFactory(static=WorldStatic(height=size, width=size), max_steps=config.env.max_episode_steps)
     spec = factory.spec()

@@ -15,10 +15,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from bridge.adapters.minetest.process import missing_reason
+from bridge.adapters.minetest.scene import SUPPORTED_FAMILIES
+from bridge.adapters.minetest_env import MinetestConfig, MinetestFactory, minetest_schema
 from bridge.crossview import POLICY_KEYS
 from jaxcraft.config import ConfigError, ExperimentConfig
 from jaxcraft.envs.spaces import MultiDiscrete, schema_spaces
 from jaxcraft.train.bridged.envs import BridgedEnv
+from jaxcraft.world import actions as A
 
 POLICY_FIELDS = POLICY_KEYS   # the simulator's privileged `info` is not among them
 
@@ -36,8 +40,6 @@ def minetest_config(config: ExperimentConfig, **overrides):
     (those Minetest supports) and distances = task.*, max_steps = env.max_episode_steps or task.max_steps,
     num_distractors and success_reward = task.*; its other fields keep the adapter's defaults (it is no
     experiment section: `--set minetest.<field>` names the key that sets it)."""
-    from bridge.adapters.minetest.scene import SUPPORTED_FAMILIES
-    from bridge.adapters.minetest_env import MinetestConfig
     t = config.task
     families = tuple(f for f in t.families if f in SUPPORTED_FAMILIES)
     if not families:
@@ -54,9 +56,6 @@ def minetest_config(config: ExperimentConfig, **overrides):
 
 def minetest_bridged_env(config: ExperimentConfig, schedules: tuple = ()) -> MinetestBridgedEnv:
     """The `bridge:minetest` builder (registered by `jaxcraft.train.bridged.envs.register`)."""
-    from bridge.adapters.minetest.process import missing_reason
-    from bridge.adapters.minetest_env import MinetestFactory, minetest_schema
-    from jaxcraft.world import actions as A
     why = missing_reason()
     if why is not None:
         raise ConfigError(f"env.name='bridge:minetest': {why}")

@@ -24,6 +24,10 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
+from jaxcraft.config import ConfigError
+from jaxcraft.train.fused.rollout import make_rollout
+from jaxcraft.train.fused.trainer import FusedTrainer
+
 
 @dataclasses.dataclass(frozen=True)
 class MemoryEstimate:
@@ -59,7 +63,6 @@ def estimate_fused(trainer: Any) -> MemoryEstimate:
         return _ESTIMATES[trainer]
     state = jax.eval_shape(trainer.init, jax.random.key(0))
     ppo = state.ppo
-    from jaxcraft.train.fused.rollout import make_rollout
     rollout = make_rollout(trainer.env, trainer.acting, trainer.config.env.rollout_len)
     # The rollout runs on each device's shard (inside `shard_map`): trace it on one shard's shapes
     # (every actor leaf is split over devices along its leading axis; the reset pool's cursor and
@@ -119,9 +122,6 @@ def memory_problem(config: Any, estimate: MemoryEstimate, devices: Optional[list
 def check_fits_memory(config: Any, trainer: Any) -> None:
     """Raise `ConfigError` (one line) if the run's lower-bound memory exceeds what is available.
     Fused (JAX-env) trainers only: a bridged run's env states live in its simulator workers."""
-    from jaxcraft.config import ConfigError
-    from jaxcraft.train.fused.trainer import FusedTrainer
-
     if not isinstance(trainer, FusedTrainer):
         return
     problem = memory_problem(config, estimate_fused(trainer), list(trainer.mesh.devices.flat))

@@ -19,11 +19,12 @@ import jax
 import numpy as np
 
 from jaxcraft.config import ConfigError, ExperimentConfig, from_dict
-from jaxcraft.train.multihost import distributed
-from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError, archive_previous_run
 from jaxcraft.train.fused.memory_estimate import check_fits_memory
-from jaxcraft.train.run.metrics import MetricsLogger
+from jaxcraft.train.imitation.pretrain import load_params
+from jaxcraft.train.multihost import distributed
 from jaxcraft.train.multihost.pod_watch import PodWatch, checkpoint_description
+from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError, archive_previous_run
+from jaxcraft.train.run.metrics import MetricsLogger
 from jaxcraft.train.run.run_lock import run_dir_lock
 from jaxcraft.train.trainer import Trainer
 
@@ -130,7 +131,6 @@ def _train(config: ExperimentConfig, trainer: Trainer, *, resume: bool, resume_s
     ckpt = Checkpointer(run_dir / "checkpoints", config.run.keep_checkpoints)
     key = jax.random.key(config.run.seed)
     if config.run.init_params:
-        from jaxcraft.train.imitation.pretrain import load_params
         try:
             # Fitted into the params init(key) would start from (value-only parts keep those), so
             # `init` is compiled once, with the params given.

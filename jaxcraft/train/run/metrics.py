@@ -21,6 +21,9 @@ from typing import Any, Optional
 
 import numpy as np
 
+from jaxcraft.progress import progress_bar
+from jaxcraft.train.run.wandb_sink import WandbSink
+
 
 class ScalarLog:
     """`dir/metrics.jsonl` (one JSON row per `write`, appended) and TensorBoard scalars in `dir/tb`."""
@@ -86,10 +89,8 @@ class MetricsLogger:
             for f in old_events:
                 f.unlink()
         if wandb_project:
-            from jaxcraft.train.run.wandb_sink import WandbSink   # it imports wandb, an optional extra: only when asked
             self.wandb = WandbSink(self.run_dir, wandb_project, wandb_mode, config or {})
         if progress:
-            from jaxcraft.progress import progress_bar
             self.bar = progress_bar(total=total_updates * steps_per_update, initial=start_update * steps_per_update,
                                     desc="train", unit="step", unit_scale=True)
         # The return of the last update with finished episodes, also across a resume.

@@ -16,7 +16,7 @@ from typing import Any
 class WandbSink:
     def __init__(self, run_dir: pathlib.Path, project: str, mode: str, config: dict):
         try:
-            import wandb
+            import wandb   # optional extra jaxcraft[wandb]: only when run.wandb_project is set
         except ImportError:
             raise ImportError("run.wandb_project is set but wandb is not installed: "
                               "pip install 'jaxcraft[wandb]'") from None
