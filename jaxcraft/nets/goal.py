@@ -203,7 +203,7 @@ class GoalConditionedActorCritic(nn.Module):
     @property
     def value_only_modules(self) -> tuple[str, ...]:
         """Top-level param modules only the value reads: with a privileged critic, params cloned
-        without one load with these fresh (`train.imitation.load_params`)."""
+        without one load with these fresh (`train.imitation.pretrain.load_params`)."""
         if not self.privileged_dim:
             return ()
         return ("critic",) if self.separate_critic else ("value_head", "privileged_proj")
@@ -211,7 +211,7 @@ class GoalConditionedActorCritic(nn.Module):
     @property
     def fresh_on_load(self) -> tuple[str, ...]:
         """Top-level param modules that params cloned without them load fresh: the value-only
-        ones and the RL-only bearing head (`train.imitation.load_params`)."""
+        ones and the RL-only bearing head (`train.imitation.pretrain.load_params`)."""
         return self.value_only_modules + (("bearing",) if self.bearing_head else ())
 
     @property
