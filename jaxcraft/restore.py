@@ -117,12 +117,7 @@ def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None 
         params = ckpt.restore_subtree(step, ("ppo", "params"))
         name = f"{path.name}@{step}"
     elif params_saved_at(path):
-        if experiment is None:
-            experiment = _pretrain_experiment(path)
-        try:
-            config = load_experiment(experiment)
-        except (ConfigError, OSError) as e:
-            raise CheckpointError(f"{path}: cannot load its experiment {str(experiment)!r}: {e}") from None
+        config = pretrained_config(path, experiment)
         params, name = None, path.name   # read below, once the network is built
     else:
         raise CheckpointError(f"{path} holds neither a run (config.json) nor params saved by `jaxcraft pretrain`")
@@ -162,28 +157,45 @@ def _checkpointer(run_dir: pathlib.Path) -> Checkpointer:
     return ckpt
 
 
-def _pretrain_experiment(params_dir: pathlib.Path) -> str:
-    """The experiment file `jaxcraft pretrain` recorded beside its params (`<dir>_pretrain.json`)."""
-    record = params_dir.parent / f"{params_dir.name}_pretrain.json"
+def pretrained_config(params_dir: str | pathlib.Path, experiment: str | pathlib.Path | None = None) -> Any:
+    """The ExperimentConfig of params saved by `jaxcraft pretrain`: `experiment` if given, else the
+    config `jaxcraft pretrain` recorded beside them (`<dir>_pretrain.json`: the experiment with its
+    `--set` overrides applied; records older than that name only the experiment file, which is
+    loaded). `CheckpointError` naming the path when neither is readable."""
+    params_dir = pathlib.Path(params_dir)
+    if experiment is None:
+        record = params_dir.parent / f"{params_dir.name}_pretrain.json"
+        try:
+            saved = json.loads(record.read_text())
+        except (OSError, ValueError):
+            raise CheckpointError(f"{params_dir}: pretrained params need their experiment (--experiment; no "
+                                  f"readable {record.name} beside them records it)") from None
+        if isinstance(saved.get("config"), dict):
+            try:
+                return from_dict(saved["config"])
+            except Exception as e:  # noqa: BLE001 - unknown fields, wrong types: all "unreadable"
+                raise CheckpointError(f"{record}: the recorded config is not readable ({type(e).__name__}: {e})") from None
+        if "experiment" not in saved:
+            raise CheckpointError(f"{record} names no experiment; pass --experiment")
+        experiment = saved["experiment"]
     try:
-        return json.loads(record.read_text())["experiment"]
-    except (OSError, ValueError, KeyError):
-        raise CheckpointError(f"{params_dir}: pretrained params need their experiment file (no readable "
-                              f"{record.name} beside them names it)") from None
+        return load_experiment(experiment)
+    except (ConfigError, OSError) as e:
+        raise CheckpointError(f"{params_dir}: cannot load its experiment {str(experiment)!r}: {e}") from None
 
 
 def load_task_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None = None) -> tuple[NetworkPolicy, Any]:
     """(NetworkPolicy, ExperimentConfig) of a cross-view task policy: a run directory's latest
-    checkpoint, or params saved by `jaxcraft pretrain` with the experiment they belong to. Raises
-    `CheckpointError` naming the path when pretrained params come without an experiment."""
+    checkpoint, or params saved by `jaxcraft pretrain` with `experiment` or, without it, the config
+    recorded beside them (`pretrained_config`). Raises `CheckpointError` naming the path when
+    pretrained params have neither."""
     path = pathlib.Path(path)
     if (path / "config.json").is_file():
         return load_checkpoint_policy(path)
-    if experiment is None:
-        raise CheckpointError(f"{path} is not a run directory; pretrained params need --experiment")
-    config = load_experiment(experiment)
+    config = pretrained_config(path, experiment)
     env, env_params = make_task_env(config.task)
     return load_pretrained_policy(path, config, env, env_params), config
 
 
-__all__ = ["LoadedPolicy", "load_checkpoint_policy", "load_policy", "load_pretrained_policy", "load_task_policy"]
+__all__ = ["LoadedPolicy", "load_checkpoint_policy", "load_policy", "load_pretrained_policy", "load_task_policy",
+           "pretrained_config"]

@@ -3,7 +3,7 @@ family × distance on a split, with 95 % intervals, written as eval.json, eval.m
 
     jaxcraft eval runs/rocket3 --split unseen --episodes 20 --videos 4
     jaxcraft eval expert --split unseen --experiment experiments/quickstart.py
-    jaxcraft eval runs/quickstart_pretrained --experiment experiments/quickstart.py   # cloned params
+    jaxcraft eval runs/quickstart_pretrained          # cloned params (the config `jaxcraft pretrain` recorded)
 
 A run on any other env (gymnax, the world, bridged simulators such as Crafter) is scored by episode
 return on its own env instead (`jaxcraft.eval.returns`; --episodes, --max-steps, --greedy, --seed apply):
@@ -11,7 +11,7 @@ return on its own env instead (`jaxcraft.eval.returns`; --episodes, --max-steps,
     jaxcraft eval runs/cartpole --episodes 100
 
 Baselines: `random` (uniform actions), `expert` (the planning expert), `servo` (the visual-servo
-teacher), `servo_resolved` (the servo with a one-pixel dead zone, `make run`'s teacher). A directory saved by `jaxcraft pretrain` is evaluated with the network of --experiment.
+teacher), `servo_resolved` (the servo with a one-pixel dead zone, `make run`'s teacher). A directory saved by `jaxcraft pretrain` is evaluated with the config it recorded (its experiment and --set overrides), or with --experiment's.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from jaxcraft.eval.policies import ExpertPolicy, RandomPolicy, expert_module
 from jaxcraft.eval.returns import evaluate_jax_env, evaluate_simulator, write_returns_report
 from jaxcraft.eval.runner import evaluate, write_report
 from jaxcraft.progress import EpisodeProgress
-from jaxcraft.restore import load_checkpoint_policy, load_policy, load_pretrained_policy
+from jaxcraft.restore import load_checkpoint_policy, load_policy, load_pretrained_policy, pretrained_config
 from jaxcraft.tasks import make_task_env
 from jaxcraft.train.imitation.pretrain import params_saved_at
 from jaxcraft.train.run.checkpoint import CheckpointError
@@ -106,14 +106,14 @@ def _load(args: argparse.Namespace):
     run_dir = pathlib.Path(args.checkpoint)
     if not run_dir.is_dir():
         raise _BadArgument(f"checkpoint {str(run_dir)!r} is neither a run directory nor one of {', '.join(BASELINES)}")
-    if not (run_dir / "config.json").is_file() and args.experiment is not None:
-        # Params saved by `jaxcraft pretrain`: the experiment file names their network.
+    if not (run_dir / "config.json").is_file() and (args.experiment is not None or params_saved_at(run_dir)):
+        # Params saved by `jaxcraft pretrain`: --experiment, or the config recorded beside them, names their network.
         if not params_saved_at(run_dir):   # check before the env and network are built
             raise _BadArgument(f"{run_dir} holds neither a run (config.json) nor params saved by "
                                "`jaxcraft pretrain` (no orbax _METADATA in it)")
         try:
-            config = load_experiment(args.experiment)
-        except ConfigError as e:
+            config = pretrained_config(run_dir, args.experiment)
+        except CheckpointError as e:
             raise _BadArgument(str(e)) from None
 
         def make(env, params):

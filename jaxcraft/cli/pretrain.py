@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         except CheckpointError as e:
             print(f"jaxcraft: --init: {e}", file=sys.stderr)
             return 2
+    saved_config = config   # the policy's config as evaluated (before cloning's goal-table layout)
     # A batch of `--batch` windows holds at most that many distinct goals (one per window), so the
     # goal torso runs once per window (nets.goal's `goal_table`); same outputs and gradients.
     if config.net.kind == "goal_cnn" and args.window > 1:
@@ -135,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         sink.close()
     save_params(out, trained)
     (out.parent / f"{out.name}_pretrain.json").write_text(json.dumps(
-        {"experiment": str(args.experiment), "demos": [str(d) for d in args.demos], "init": args.init,
+        {"experiment": str(args.experiment), "set": list(args.set or []), "config": saved_config.to_dict(),
+         "demos": [str(d) for d in args.demos], "init": args.init,
          "imitation": dataclasses.asdict(icfg), "metrics": rows}, indent=2))
     print(f"pretrained params saved to {out}, logs in {log_dir} (final nll {rows[-1]['nll']:.3f}, "
           f"exact-action match {rows[-1]['action_exact_match']:.3f})")

@@ -105,8 +105,9 @@ def _minibatches(batch: PPOBatch, keys: jax.Array, num_minibatches: int, chunk_l
         x = jnp.moveaxis(x, 3, 1)                                       # [M, L, C/M, B, ...]
         return x.reshape((M, L, (C // M) * B) + x.shape[4:])
 
-    def start(x):  # carry at chunk starts: [T, B, ...] → [M, C/M·B, ...]
-        x = x[::L][perm.T, env[None, :]]                                # [C, B, ...]
+    def start(x):  # carry at chunk starts: [T, B, ...] or [C, B, ...] (kept only there) → [M, C/M·B, ...]
+        x = x[::L] if x.shape[0] == T else x                            # (L = 1: the two are one layout)
+        x = x[perm.T, env[None, :]]                                     # [C, B, ...]
         return x.reshape((M, (C // M) * B) + x.shape[2:])
 
     return PPOBatch(

@@ -55,6 +55,7 @@ class Learner:
     update_fn: Any                    # jaxcraft.ppo.make_update_fn(...)
     use_ref: bool                     # a KL reference policy is kept (ppo.kl_coef > 0)
     axis_name: Optional[str] = None   # mesh axis to reduce over (None on one device)
+    chunk_len: int = 1                # L: the update replays the rollout in chunks of L steps from their stored carry
 
     def init_state(self, params: Any, ref_params: Any = None) -> PPOState:
         """PPO state at update 0; the KL reference defaults to the initial params (ROCKET-3)."""
@@ -148,4 +149,4 @@ def make_learner(config: Any, network: Any, dist: FactorisedCategorical, axis_na
     aux_loss_fn = bearing_aux_loss(network, ppo_config.freeze_encoder) if ppo_config.aux_coef else None
     update_fn = make_update_fn(apply_fn, dist, optimizer, ppo_config, chunk_len, axis_name, aux_loss_fn=aux_loss_fn)
     return Learner(config=ppo_config, optimizer=optimizer, update_fn=update_fn, use_ref=config.ppo.kl_coef > 0,
-                   axis_name=axis_name)
+                   axis_name=axis_name, chunk_len=chunk_len)

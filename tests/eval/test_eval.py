@@ -303,6 +303,9 @@ def test_cli_eval_pretrained_params(tmp_path, capsys):
     capsys.readouterr()
     assert cli_main(["eval", str(tmp_path / "other"), "--experiment", str(exp), "--episodes", "1"]) == 2
     assert "do not fit this network" in capsys.readouterr().err
+    # Without --experiment the config `jaxcraft pretrain` records beside its params is needed.
+    assert cli_main(["eval", str(tmp_path / "bc"), "--episodes", "1"]) == 2
+    assert "need their experiment" in capsys.readouterr().err
 
 
 # -- command line ---------------------------------------------------------------------------

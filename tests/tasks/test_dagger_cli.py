@@ -99,3 +99,26 @@ def test_concat_demos_pads_shorter_sets_and_refuses_other_frames():
         concat_demos([a, demo(1, 3, hw=8)])
     with pytest.raises(DemoFormatError, match="no demo sets"):
         concat_demos([])
+
+
+def test_pretrained_params_load_with_the_config_pretrain_recorded(made):
+    """`--set` changes the network; the params then load without --experiment (the recorded config),
+    do not fit the experiment file's own network, and a record from before configs were recorded
+    falls back to the experiment file it names."""
+    from jaxcraft.restore import load_task_policy, pretrained_config
+    from jaxcraft.train.run.checkpoint import CheckpointError
+    d, exp, main = made
+    assert main(["pretrain", str(exp), "--demos", str(d / "teacher"), "--out", str(d / "wide"), "--set", "net.hidden=(12,)",
+                 "--steps", "1", "--batch", "2", "--window", "2", "--no-tensorboard"]) == 0
+    policy, config = load_task_policy(d / "wide")
+    assert config.net.hidden == (12,) and pretrained_config(d / "pre").net.hidden == (8,)
+    with pytest.raises(CheckpointError):
+        load_task_policy(d / "wide", exp)                         # the file's (8,) net does not fit
+    record = d / "pre_pretrain.json"
+    info = json.loads(record.read_text())
+    record.write_text(json.dumps({k: v for k, v in info.items() if k not in ("config", "set")}))
+    assert pretrained_config(d / "pre") == pretrained_config(d / "pre", exp)
+    record.write_text(json.dumps(info))
+    (d / "lost_pretrain.json").write_text("{")
+    with pytest.raises(CheckpointError, match="lost"):
+        pretrained_config(d / "lost")

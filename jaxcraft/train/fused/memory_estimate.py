@@ -63,7 +63,9 @@ def estimate_fused(trainer: Any) -> MemoryEstimate:
         return _ESTIMATES[trainer]
     state = jax.eval_shape(trainer.init, jax.random.key(0))
     ppo = state.ppo
-    rollout = make_rollout(trainer.env, trainer.acting, trainer.config.env.rollout_len)
+    # Unguided (a guided rollout needs a horizon; the guide's state is counted in `state`).
+    rollout = make_rollout(trainer.env, trainer.acting, trainer.config.env.rollout_len,
+                           carry_every=trainer.learner.chunk_len)
     # The rollout runs on each device's shard (inside `shard_map`): trace it on one shard's shapes
     # (every actor leaf is split over devices along its leading axis; the reset pool's cursor and
     # key have one entry per device) and count the trajectory of all `n` shards.

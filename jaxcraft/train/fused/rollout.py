@@ -4,6 +4,7 @@ With a `Guide` (`run.guide`, `jaxcraft.train.fused.guide`), the teacher's action
 instead of the policy's where the step is guided (`Trajectory.guided`)."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional
 
 import jax
@@ -33,12 +34,20 @@ def _where_b(cond: jax.Array, x: Any, y: Any) -> Any:
     return jax.tree.map(lambda a, b: jnp.where(cond.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), x, y)
 
 
-def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optional[Guide] = None):
+def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optional[Guide] = None,
+                 carry_every: int = 1):
     """Build `rollout(params, ref_params, value_norm_state, actor, horizon=None) -> (actor, Trajectory [T, B])`.
 
-    horizon: the guide's H this update (int32 scalar; needed iff `guide`)."""
+    horizon: the guide's H this update (int32 scalar; needed iff `guide`).
+    carry_every: keep the policy's carry only before every `carry_every`-th step (PPO's chunk
+    length L: the update starts each chunk from the stored carry and never reads the others), so
+    `Trajectory.carry` is [T/L, B, ...] instead of [T, B, ...]. A Transformer-XL carry is layers ×
+    memory × width floats per env and step (1 MB in the large preset: 128 MB per env over a
+    128-step rollout if kept at every step). Feed-forward nets (carry `()`) are unaffected."""
+    if rollout_len % carry_every:
+        raise ValueError(f"carry_every={carry_every} must divide the rollout length {rollout_len}")
 
-    def step(carry, _):
+    def step(carry, _, per_step_carry=True):
         params, ref_params, value_norm_state, actor, code, ref_code, horizon = carry
         keys, act_keys, env_keys = split_per_env(actor.keys, 3)
         obs = actor.env.obs
@@ -69,7 +78,7 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
         done = res.info["done"]
         traj = Trajectory(obs=net_obs if acting.encode_fn is not None else obs, action=action, log_prob=out.log_prob, value=out.value, reward=res.reward,
                           terminated=res.terminated, truncated=res.truncated, v_final=v_final,
-                          reset=actor.reset, carry=actor.carry, ref_logits=ref_logits,
+                          reset=actor.reset, carry=actor.carry if per_step_carry else (), ref_logits=ref_logits,
                           episode_return=res.info["episode_return"], episode_length=res.info["episode_length"],
                           success=jnp.asarray(res.info.get("success", jnp.zeros_like(res.terminated)), bool),
                           bootstrap_value=None, guided=guided, guided_episode=guided_episode)
@@ -86,8 +95,20 @@ def make_rollout(env: BatchedEnv, acting: Acting, rollout_len: int, guide: Optio
                     if ref_params is not None and acting.encode_fn is None else None)
         if guide is not None and horizon is None:
             raise ValueError("a guided rollout needs the guide's horizon")
-        (_, _, _, actor, code, _, _), traj = jax.lax.scan(
-            step, (params, ref_params, value_norm_state, actor, code, ref_code, horizon), None, length=rollout_len)
+        init = (params, ref_params, value_norm_state, actor, code, ref_code, horizon)
+        if carry_every == 1 or not jax.tree.leaves(actor.carry):   # one scan (feed-forward: nothing to keep)
+            (_, _, _, actor, code, _, _), traj = jax.lax.scan(step, init, None, length=rollout_len)
+        else:   # chunks of L steps; the carry kept once per chunk, before its first step
+            def chunk(carry, _):
+                _, _, _, actor_at_start, _, _, _ = carry
+                start_carry = actor_at_start.carry
+                carry, traj = jax.lax.scan(functools.partial(step, per_step_carry=False), carry, None,
+                                           length=carry_every)
+                return carry, (start_carry, traj)
+
+            (_, _, _, actor, code, _, _), (starts, traj) = jax.lax.scan(
+                chunk, init, None, length=rollout_len // carry_every)
+            traj = jax.tree.map(lambda x: x.reshape((rollout_len,) + x.shape[2:]), traj)._replace(carry=starts)
         boot_obs = actor.env.obs
         if acting.encode_fn is not None:   # o_T may start a new episode: its goal is encoded afresh there
             boot_obs = acting.features(params, with_goal_code(boot_obs, acting.goal_code(params, boot_obs, actor.reset, code)))

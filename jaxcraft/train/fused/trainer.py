@@ -80,8 +80,10 @@ class FusedTrainer:
         # The teacher-guided curriculum (`run.guide`; jaxcraft.train.fused.guide), None when off.
         self.guide = Guide.make(config.run.guide.teacher, env, self.env.params) if config.run.guide.teacher else None
         # (params, ref_params, value_norm, actor[, horizon]) -> (actor, trajectory): one device's acting scan.
-        self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len, self.guide)
         self.loops, self.learner = self.agent.loops, self.agent.learner
+        # The carry is kept only where the update reads it: before each chunk of `ppo.chunk_len` steps.
+        self.rollout = make_rollout(self.env, self.acting, config.env.rollout_len, self.guide,
+                                    carry_every=self.learner.chunk_len)
         self.use_ref = self.learner.use_ref
         self._run_cache: dict[int, Any] = {}
         self._init_jit = None
