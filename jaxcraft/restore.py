@@ -21,10 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcraft.build import make_bridged_env, make_env, make_network, make_trainer
+from jaxcraft.build import make_bridged_env, make_env, make_network
 from jaxcraft.config import ConfigError, from_dict, is_bridged, load_experiment
-from jaxcraft.eval.policies import NetworkPolicy, zeros_of
-from jaxcraft.tasks import CrossViewTaskEnv, make_task_env
+from jaxcraft.eval.policies import NetworkPolicy
+from jaxcraft.tasks import make_task_env
+from jaxcraft.tasks.registration import ENV_NAME as TASK_ENV
 from jaxcraft.train.agent import Policy, Spaces, make_agent
 from jaxcraft.train.imitation.pretrain import load_params, params_saved_at
 from jaxcraft.train.run.checkpoint import Checkpointer, CheckpointError
@@ -51,7 +52,8 @@ def load_pretrained_policy(params_dir: str | pathlib.Path, config: Any, env: Any
 
 def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = None,
                            greedy: bool = False, temperature: float = 1.0) -> tuple[NetworkPolicy, Any]:
-    """(NetworkPolicy, ExperimentConfig) of a run directory's checkpoint (default: the latest).
+    """(NetworkPolicy, ExperimentConfig) of a cross-view task run's checkpoint (default: the latest):
+    the network of its config.json and the params read out of the checkpoint (no trainer is built).
 
     Raises `CheckpointError` naming the path if config.json or the checkpoints are missing,
     unreadable or not of a cross-view task run.
@@ -68,20 +70,26 @@ def load_checkpoint_policy(run_dir: str | pathlib.Path, step: Optional[int] = No
     steps = ckpt.steps()
     step = steps[-1] if step is None else int(step)
     ckpt.read_meta(step)   # a missing step or unreadable metadata is the problem to name, before the env kind
-    # One device is enough to act; the saved state is resharded on restore.
-    config_1 = dataclasses.replace(config, run=dataclasses.replace(config.run, num_devices=1))
+    if config.env.name != TASK_ENV:
+        raise CheckpointError(f"{run_dir} trained on {config.env.name!r}, not a cross-view task env ({TASK_ENV})")
     try:
-        trainer = make_trainer(config_1)
+        env, env_params = make_task_env(config.task)
+        spaces = Spaces.of_env(env, env_params)
+        agent = make_agent(config, make_network(config.net, spaces.observation, spaces.action), spaces)
     except ValueError as e:   # ConfigError included
-        raise CheckpointError(f"cannot rebuild the trainer of {run_dir / 'config.json'}: {e}") from None
-    if not isinstance(trainer.env.env, CrossViewTaskEnv):
-        raise CheckpointError(f"{run_dir} trained on {config.env.name!r}, not a cross-view task env (jaxcraft:tasks)")
-    # Restore into zeros of the state's shape: no need to compile/run the trainer's init.
-    like = zeros_of(jax.eval_shape(trainer.init, jax.random.key(0)))
-    state, _ = ckpt.restore(step, like, trainer.state_sharding(like))
-    policy = NetworkPolicy(trainer.network, trainer.params(state), trainer.dist, greedy=greedy, temperature=temperature,
+        raise CheckpointError(f"cannot rebuild the network of {run_dir / 'config.json'}: {e}") from None
+    params = _fitted(ckpt.restore_subtree(step, ("ppo", "params")), agent.params_like(), run_dir)
+    policy = NetworkPolicy(agent.network, params, agent.dist, greedy=greedy, temperature=temperature,
                            name=f"{run_dir.name}@{step}" + _sampling_suffix(greedy, temperature))
     return policy, config
+
+
+def _fitted(params: Any, like: Any, path: pathlib.Path) -> Any:
+    """Checkpointed params as the network's dtypes; `CheckpointError` if their tree or shapes differ."""
+    if jax.tree.structure(params) != jax.tree.structure(like) or any(
+            np.shape(p) != l.shape for p, l in zip(jax.tree.leaves(params), jax.tree.leaves(like))):
+        raise CheckpointError(f"the params saved in {path} do not fit the network of its config.json")
+    return jax.tree.map(lambda p, l: jnp.asarray(p, l.dtype), params, like)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,10 +140,7 @@ def load_policy(path: str | pathlib.Path, experiment: str | pathlib.Path | None 
             params = load_params(path, like)
         except (FileNotFoundError, ValueError) as e:
             raise CheckpointError(str(e)) from None
-    elif jax.tree.structure(params) != jax.tree.structure(like) or any(
-            np.shape(p) != l.shape for p, l in zip(jax.tree.leaves(params), jax.tree.leaves(like))):
-        raise CheckpointError(f"the params saved in {path} do not fit the network of its config.json")
-    params = jax.tree.map(lambda p, l: jnp.asarray(p, l.dtype), params, like)
+    params = _fitted(params, like, path)
     return LoadedPolicy(agent.network, params, obs_space, act_space, config, name)
 
 

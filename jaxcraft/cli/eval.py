@@ -33,6 +33,7 @@ from jaxcraft.eval.runner import evaluate, write_report
 from jaxcraft.progress import EpisodeProgress
 from jaxcraft.restore import load_checkpoint_policy, load_policy, load_pretrained_policy, pretrained_config
 from jaxcraft.tasks import make_task_env
+from jaxcraft.tasks.registration import ENV_NAME as TASK_ENV_NAME
 from jaxcraft.train.imitation.pretrain import params_saved_at
 from jaxcraft.train.run.checkpoint import CheckpointError
 
@@ -132,7 +133,7 @@ def _load(args: argparse.Namespace):
     return config, (lambda env, params: policy), run_dir / "eval" / args.split
 
 
-TASK_ENV = "jaxcraft:tasks"
+TASK_ENV = TASK_ENV_NAME
 
 
 def _run_config(path: pathlib.Path):

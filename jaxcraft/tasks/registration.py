@@ -10,6 +10,8 @@ from __future__ import annotations
 from jaxcraft.tasks import make_task_env
 from jaxcraft.tasks.teachers import register_teachers
 
+ENV_NAME = "jaxcraft:tasks"
+
 
 def tasks(config):
     """`factory(experiment_config) -> (env, params)` of the task env of `config.task`."""
@@ -17,5 +19,5 @@ def tasks(config):
 
 
 def register(envs, teachers) -> None:
-    envs.register("jaxcraft:tasks", tasks)
+    envs.register(ENV_NAME, tasks)
     register_teachers(teachers)
