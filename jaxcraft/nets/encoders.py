@@ -18,8 +18,8 @@ def activation(name: str):
     return _ACTIVATIONS[name]
 
 
-def _as_float(x: jnp.ndarray) -> jnp.ndarray:
-    # uint8 frames are scaled to [0, 1]; everything else is taken as is.
+def as_float(x: jnp.ndarray) -> jnp.ndarray:
+    """float32; uint8 frames are scaled to [0, 1], anything else is cast as is."""
     return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
 
 
@@ -31,7 +31,7 @@ class MLPEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        x = _as_float(obs).reshape(obs.shape[0], -1)
+        x = as_float(obs).reshape(obs.shape[0], -1)
         for h in self.hidden:
             x = activation(self.act)(nn.Dense(h, kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(x))
         return x
@@ -46,7 +46,7 @@ class CNNEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, obs):
-        x = _as_float(obs)
+        x = as_float(obs)
         if x.ndim != 4:
             raise ValueError(f"CNNEncoder expects [N, H, W, C] observations, got shape {obs.shape}")
         for i, c in enumerate(self.channels):

@@ -52,7 +52,7 @@ from bridge.crossview import FAMILIES
 
 from jaxcraft.config import NetConfig
 from jaxcraft.nets.conv import StridedConv3x3
-from jaxcraft.nets.encoders import _as_float, activation
+from jaxcraft.nets.encoders import as_float, activation
 from jaxcraft.nets.recurrent import make_core
 from jaxcraft.nets.spatial import SPATIAL_FUSIONS, SpatialGoalFusion, goal_code_width, pool_mask
 
@@ -313,7 +313,7 @@ class GoalConditionedActorCritic(nn.Module):
         heat, where = None, []
         if self.spatial:
             g, g_where = g[:, :self.hidden[0]], g[:, self.hidden[0]:]
-            fused, heat = self.where(self.frame_enc(_as_float(flat(obs[X.RGB]))), g_where)
+            fused, heat = self.where(self.frame_enc(as_float(flat(obs[X.RGB]))), g_where)
             f = act(self.frame_proj(self.frame_head(jnp.concatenate([fused, nn.sigmoid(heat)[..., None]], -1))))
             aux = self.where.aux(heat)
             # The policy reads where the target is directly: the heat map, its soft-argmax, its visibility.
@@ -321,7 +321,7 @@ class GoalConditionedActorCritic(nn.Module):
             heat = heat.reshape((L, N) + heat.shape[1:])
         else:
             cond = g if self.fusion == "conv" else None
-            f = act(self.frame_proj(self.frame_enc(_as_float(flat(obs[X.RGB])), cond)))
+            f = act(self.frame_proj(self.frame_enc(as_float(flat(obs[X.RGB])), cond)))
         gamma, beta = jnp.split(self.film(g), 2, axis=-1)
         return jnp.concatenate([f * (1.0 + gamma) + beta, g] + where, axis=-1), heat
 
@@ -342,7 +342,7 @@ class GoalConditionedActorCritic(nn.Module):
     def _encode_goals(self, goal_rgb, goal_mask, family):
         """[M, H, W, 3], [M, H, W], [M] → goal codes [M, width]."""
         mask = (goal_mask > 0).astype(jnp.float32)[..., None]  # {0,1} whether stored as 0/1 or 0/255
-        goal_in = jnp.concatenate([_as_float(goal_rgb), mask], axis=-1)
+        goal_in = jnp.concatenate([as_float(goal_rgb), mask], axis=-1)
         fam = self.family_embed(family)
         if not self.spatial:
             return activation(self.act)(self.goal_proj(jnp.concatenate([self.goal_enc(goal_in), fam], -1)))

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 
 from bridge import crossview as X
 from jaxcraft.ppo.acting import Acting
-from jaxcraft.tasks.demos import _episodes, step_keys
+from jaxcraft.tasks.demos import step_keys, to_file_format
 from jaxcraft.tasks.env import target_in_frame, target_mask
 from jaxcraft.tasks.teachers import get_teacher
 
@@ -78,7 +78,7 @@ def dagger_rollout(env, params, student: Acting, student_params, task_ids: jax.A
 def dagger_episodes(out: dict) -> dict:
     """Host arrays in the demos file format (`demos.FIELDS`; padding after success zeroed)."""
     out = {k: v for k, v in out.items() if k != "executed"}
-    return _episodes(out, int(out["task_id"].shape[0]))
+    return to_file_format(out, int(out["task_id"].shape[0]))
 
 
 def dagger_collector(env, params, network, student_params, dist, key_seed: int, max_steps: int,

@@ -133,7 +133,7 @@ def rollout(env, params, task_ids: jax.Array, key_seed: jax.Array, max_steps: in
     return jax.vmap(one)(task_ids)
 
 
-def _episodes(out: dict, n: int) -> dict:
+def to_file_format(out: dict, n: int) -> dict:
     """Host arrays of the first n episodes in the file format (lengths, padding zeroed)."""
     out = {k: np.asarray(v)[:n] for k, v in out.items()}
     succ_t = out.pop("success_t")
@@ -191,7 +191,7 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
                           teacher, float(noise))
         else:
             out = collect(jnp.asarray(padded))
-        arrays = _episodes({k: v for k, v in out.items() if k in FIELDS or k in OPTIONAL_FIELDS or k == "success_t"},
+        arrays = to_file_format({k: v for k, v in out.items() if k in FIELDS or k in OPTIONAL_FIELDS or k == "success_t"},
                            len(chunk))
         name = f"shard_{i:05d}.npz"
         _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))

@@ -14,7 +14,7 @@ import pytest
 from _codegen import in_default_codegen, rerun_under_default_codegen
 
 from jaxcraft.tasks import FAMILIES, TaskConfig, encode_task_id, make_task_env
-from jaxcraft.tasks.demos import (FIELDS, OPTIONAL_FIELDS, DemoFormatError, _episodes, load_demos, load_manifest,
+from jaxcraft.tasks.demos import (FIELDS, OPTIONAL_FIELDS, DemoFormatError, to_file_format, load_demos, load_manifest,
                                   record_demos, step_keys, unpack_mask)
 
 CFG = TaskConfig(frame_size=16, world_size=32, distances=(20,))
@@ -89,10 +89,10 @@ def test_padding_without_success():
                 target_visible=np.ones((1, T), bool), target_centroid=np.ones((1, T, 2), np.float32),
                 success_t=np.zeros((1, T), bool), goal_rgb=np.zeros((1, 2, 2, 3), np.uint8),
                 goal_mask=np.zeros((1, 2, 2), np.uint8), family=np.zeros(1, np.int32), task_id=np.zeros(1, np.int32))
-    out = _episodes(dict(fake), 1)
+    out = to_file_format(dict(fake), 1)
     assert out["length"][0] == T and not out["success"][0] and out["rgb"].all()
     fake["success_t"] = np.asarray([[False, True, True, False, False]])
-    out = _episodes(fake, 1)
+    out = to_file_format(fake, 1)
     assert out["length"][0] == 2 and out["success"][0] and out["rgb"][0, :2].all() and not out["rgb"][0, 2:].any()
 
 
