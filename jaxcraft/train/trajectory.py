@@ -29,8 +29,8 @@ class Trajectory(NamedTuple):
     truncated: Any                     # bool: the episode was cut (bootstrap from v_final)
     v_final: Any                       # v(o_final) where truncated, else 0
     reset: Any                         # bool: o_t starts an episode
-    carry: Any                         # hidden state before o_t (`()` for feed-forward nets); the fused
-                                       # rollout keeps it before each PPO chunk only: [T/L, B, ...]
+    carry: Any                         # hidden state before o_t (`()` for feed-forward nets); both
+                                       # trainers keep it before each PPO chunk only: [T/L, B, ...]
     ref_logits: Optional[Any]          # frozen reference policy's logits at o_t (KL term); None = off
     episode_return: Any                # return of the episode that ended at t (valid where done)
     episode_length: Any                # its length

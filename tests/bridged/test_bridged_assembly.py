@@ -128,3 +128,30 @@ def test_opening_a_step_twice_is_an_error():
     asm.add_starts(np.array([1]), start)
     with pytest.raises(RuntimeError, match=r"envs \[1\]"):
         asm.add_starts(np.array([1]), start)
+
+
+def test_carry_is_kept_at_chunk_starts_only():
+    """Envs arrive in random subsets; each env's carry is its own step count. A fragment of T = 6 with
+    chunks of 3 must hold the carries of its steps 0 and 3 (hand-derived: 6k and 6k + 3)."""
+    n, chunk, k = 3, 3, 4
+    rng = np.random.default_rng(1)
+    asm, frags, steps = TrajectoryAssembler(n, 6, carry_every=chunk), {}, np.zeros(n, np.int64)
+    while min((len(frags.get(e, [])) for e in range(n))) < k:
+        ids = rng.choice(n, size=rng.integers(1, n + 1), replace=False)
+        z = np.zeros(len(ids))
+        asm.add_results(ids, StepResult(z, z.astype(bool), z.astype(bool), z.astype(bool), z, z, z))
+        start = StepStart(obs=z, reset=steps[ids] == 0, carry={"h": np.stack([steps[ids], ids], -1)},
+                          action=z, log_prob=z, value=z)
+        for f in asm.add_starts(ids, start):
+            frags.setdefault(f.env_ids, []).append(f)
+        steps[ids] += 1
+    for e, fs in frags.items():
+        for j, f in enumerate(fs):
+            np.testing.assert_array_equal(f.carry["h"], [[6 * j, e], [6 * j + 3, e]], err_msg=f"env {e} fragment {j}")
+    batch = stack_fragments([frags[e][0] for e in range(n)])
+    assert batch.carry["h"].shape == (2, n, 2) and batch.reward.shape == (6, n)
+
+
+def test_carry_every_must_divide_the_rollout():
+    with pytest.raises(ValueError, match="carry_every=4 must be >= 1 and divide rollout_len=6"):
+        TrajectoryAssembler(2, 6, carry_every=4)

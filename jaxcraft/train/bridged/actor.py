@@ -56,10 +56,10 @@ class Actor:
     """Owns the acting side of one run; `start()` → `take()`… → `stop()`."""
 
     def __init__(self, pool: Pool, env: BridgedEnv, act_fn: Callable, tables: Any, key: jax.Array,
-                 rollout_len: int, capacity: int, mesh: Mesh, reset_seed: int):
+                 rollout_len: int, capacity: int, mesh: Mesh, reset_seed: int, carry_every: int = 1):
         self.pool, self.env, self.act_fn = pool, env, act_fn
         self.mesh = mesh
-        self.assembler = TrajectoryAssembler(pool.num_envs, rollout_len)
+        self.assembler = TrajectoryAssembler(pool.num_envs, rollout_len, carry_every)
         self.capacity = capacity
         self.counters = ActorCounters()
         self._tables = tables

@@ -181,7 +181,8 @@ class BridgedTrainer:
             actor_key = jax.random.fold_in(actor_key, self.process)
         self.actor = Actor(pool, self.env, self._act, self._initial_tables(), actor_key,
                            self.config.env.rollout_len, capacity=self.num_local_envs, mesh=self.local_mesh,
-                           reset_seed=self.config.run.seed + 7919 * version + 104729 * self.process)
+                           reset_seed=self.config.run.seed + 7919 * version + 104729 * self.process,
+                           carry_every=self.learner.chunk_len)  # the update reads the carry at chunk starts only
         self.actor.publish(self._bundle(state), version)
         self.actor.start()
         self._version = version

@@ -17,6 +17,11 @@ The first observation after a pool reset has no preceding step, so `add_results`
 no-op for it. A fragment is a `jaxcraft.train.trajectory.Trajectory` of one env (leaves [T, ...], scalar
 bootstrap value and env id); `trajectory.stack_fragments` turns B of them into the [T, B]
 Trajectory the learner consumes.
+
+A recurrent carry is kept only where the PPO update reads it, before each chunk of
+`carry_every` (= `ppo.chunk_len`) steps: a fragment's carry is [T / carry_every, ...], as in
+the fused rollout (a Transformer-XL carry is layers × memory × width floats per env, so one
+per step would cost T times the memory for nothing).
 """
 from __future__ import annotations
 
@@ -61,10 +66,12 @@ _RESULT_FIELDS = StepResult._fields
 class TrajectoryAssembler:
     """Builds per-env fragments of `rollout_len` steps from batches of arbitrary env ids."""
 
-    def __init__(self, num_envs: int, rollout_len: int):
+    def __init__(self, num_envs: int, rollout_len: int, carry_every: int = 1):
         if num_envs < 1 or rollout_len < 1:
             raise ValueError(f"num_envs={num_envs} and rollout_len={rollout_len} must be >= 1")
-        self.num_envs, self.T = num_envs, rollout_len
+        if carry_every < 1 or rollout_len % carry_every:
+            raise ValueError(f"carry_every={carry_every} must be >= 1 and divide rollout_len={rollout_len}")
+        self.num_envs, self.T, self.carry_every = num_envs, rollout_len, carry_every
         self._started = np.zeros(num_envs, np.int64)     # steps opened in the current fragment
         self._awaiting = np.zeros(num_envs, bool)        # the last opened step awaits its result
         self._seen = np.zeros(num_envs, bool)            # env has had an observation
@@ -76,11 +83,11 @@ class TrajectoryAssembler:
         return ~self._seen[env_ids] | np.asarray(done, bool)
 
     # -- buffers ----------------------------------------------------------------------------
-    def _alloc(self, name: str, like: Any) -> None:
+    def _alloc(self, name: str, like: Any, length: int) -> None:
         if name in self._buf:
             return
-        N, T = self.num_envs, self.T
-        self._buf[name] = jax.tree.map(lambda x: np.zeros((N, T) + np.shape(x)[1:], np.asarray(x).dtype), like)
+        N = self.num_envs
+        self._buf[name] = jax.tree.map(lambda x: np.zeros((N, length) + np.shape(x)[1:], np.asarray(x).dtype), like)
 
     def _write(self, name: str, env_ids: np.ndarray, t: np.ndarray, value: Any) -> None:
         def put(buf, x):
@@ -102,7 +109,7 @@ class TrajectoryAssembler:
                               success=np.zeros(len(env_ids), bool) if result.success is None else result.success)
         for name in _RESULT_FIELDS:
             value = np.asarray(getattr(res, name))[mask]
-            self._alloc(name, value)
+            self._alloc(name, value, self.T)
             self._write(name, ids, t, value)
         self._awaiting[ids] = False
 
@@ -124,12 +131,25 @@ class TrajectoryAssembler:
             value = getattr(start, name)
             if value is None:
                 continue
-            self._alloc(name, value)
+            if name == "carry":
+                self._add_carry(env_ids, t, value)
+                continue
+            self._alloc(name, value, self.T)
             self._write(name, env_ids, t, value)
         self._started[env_ids] += 1
         self._awaiting[env_ids] = True
         self._seen[env_ids] = True
         return out
+
+    def _add_carry(self, env_ids: np.ndarray, t: np.ndarray, carry: Any) -> None:
+        """Keep the carry of the envs whose new step opens a chunk (t a multiple of carry_every)."""
+        if not jax.tree.leaves(carry):
+            return
+        self._alloc("carry", carry, self.T // self.carry_every)
+        at_start = t % self.carry_every == 0
+        if at_start.any():
+            self._write("carry", env_ids[at_start], t[at_start] // self.carry_every,
+                        jax.tree.map(lambda x: np.asarray(x)[at_start], carry))
 
     def _emit(self, e: int, bootstrap: float) -> Trajectory:
         get = lambda name: self._read(name, e) if name in self._buf else None  # noqa: E731
