@@ -192,7 +192,7 @@ def record_demos(env, params, task_ids, out_dir, max_steps: int = 600, shard_siz
         else:
             out = collect(jnp.asarray(padded))
         arrays = to_file_format({k: v for k, v in out.items() if k in FIELDS or k in OPTIONAL_FIELDS or k == "success_t"},
-                           len(chunk))
+                                len(chunk))
         name = f"shard_{i:05d}.npz"
         _atomic_write(out_dir / name, lambda f: np.savez_compressed(f, **arrays))
         shards.append(dict(file=name, episodes=len(chunk), successes=int(arrays["success"].sum())))
