@@ -33,7 +33,7 @@ from jaxcraft.eval.runner import evaluate, write_report
 from jaxcraft.progress import EpisodeProgress
 from jaxcraft.restore import load_checkpoint_policy, load_policy, load_pretrained_policy, pretrained_config
 from jaxcraft.tasks import make_task_env
-from jaxcraft.tasks.registration import ENV_NAME as TASK_ENV_NAME
+from jaxcraft.tasks.registration import ENV_NAME as TASK_ENV
 from jaxcraft.train.imitation.pretrain import params_saved_at
 from jaxcraft.train.run.checkpoint import CheckpointError
 
@@ -131,9 +131,6 @@ def _load(args: argparse.Namespace):
     except CheckpointError as e:
         raise _BadArgument(str(e)) from None
     return config, (lambda env, params: policy), run_dir / "eval" / args.split
-
-
-TASK_ENV = TASK_ENV_NAME
 
 
 def _run_config(path: pathlib.Path):
